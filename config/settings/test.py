@@ -1,0 +1,7 @@
+"""Test settings: the same database choice as base (``DATABASE_URL`` or SQLite),
+a fast password hasher, and no real mail."""
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
