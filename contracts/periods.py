@@ -1,0 +1,78 @@
+"""Calendar arithmetic of the regulation, as pure functions over ``datetime.date``.
+
+Every business date is a date in Japan (R13); callers pass Japan dates
+(``django.utils.timezone.localdate()``), never naive server dates.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+#: Art. 6: termination takes effect when 30 days have elapsed from the day the
+#: notice reached the company. Civil Code art. 140: the day of arrival is not
+#: counted, so the 30 days elapse on arrival + 30 days.
+TERMINATION_NOTICE_DAYS = 30
+
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_start(day: dt.date) -> dt.date:
+    """The first day of the month containing ``day``."""
+    return day.replace(day=1)
+
+
+def days_in_month(month: dt.date) -> int:
+    return calendar.monthrange(month.year, month.month)[1]
+
+
+def month_end(month: dt.date) -> dt.date:
+    """The last day of the month containing ``month``."""
+    return month.replace(day=days_in_month(month))
+
+
+def next_month(month: dt.date) -> dt.date:
+    """The first day of the month after the one containing ``month``."""
+    return month_end(month) + dt.timedelta(days=1)
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    """The first day of the month ``count`` months after (or before) ``month``."""
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` to the first day of that month; ``ValueError`` otherwise."""
+    match = _MONTH_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a month in the form YYYY-MM")
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def format_month(month: dt.date) -> str:
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def termination_effective_on(
+    notice_received_on: dt.date, requested_on: dt.date | None
+) -> dt.date:
+    """R6: the later of arrival + 30 days (arrival day not counted) and the requested day.
+
+    The result is the last day of service and of billing (inclusive).
+    """
+    elapsed = notice_received_on + dt.timedelta(days=TERMINATION_NOTICE_DAYS)
+    if requested_on is None:
+        return elapsed
+    return max(elapsed, requested_on)
+
+
+def overlap_days(
+    first: dt.date, last: dt.date | None, period_first: dt.date, period_last: dt.date
+) -> int:
+    """Days of ``[first, last]`` (``last`` None = open) inside ``[period_first, period_last]``,
+    both ends inclusive."""
+    start = max(first, period_first)
+    end = period_last if last is None else min(last, period_last)
+    return max((end - start).days + 1, 0)
