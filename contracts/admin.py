@@ -1,0 +1,193 @@
+"""Admin screens for sales staff: customers, IIJ ID Service contracts, SmartKey contracts
+with their item history, conditions of use and termination notice."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    CONDITIONS,
+    Contract,
+    ContractStatus,
+    Customer,
+    IIJIDContract,
+    Item,
+    ItemChange,
+    Termination,
+)
+
+
+class IIJIDContractInline(admin.TabularInline):
+    model = IIJIDContract
+    extra = 0
+    fields = ("code", "start_on", "end_on")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "billing_name", "email", "contract_count")
+    search_fields = ("code", "name", "billing_name")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("code", "name")}),
+        (
+            _("Invoices"),
+            {"fields": ("billing_name", "email", "postal_code", "address", "payment_terms_days")},
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (IIJIDContractInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(contract_count=Count("contracts"))
+
+    @admin.display(description=_("SmartKey contracts"), ordering="contract_count")
+    def contract_count(self, obj):
+        return obj.contract_count
+
+
+@admin.register(IIJIDContract)
+class IIJIDContractAdmin(admin.ModelAdmin):
+    list_display = ("code", "customer", "start_on", "end_on")
+    list_select_related = ("customer",)
+    search_fields = ("code", "customer__code", "customer__name")
+    autocomplete_fields = ("customer",)
+    date_hierarchy = "start_on"
+
+
+class CurrentItemFilter(admin.SimpleListFilter):
+    title = _("item (today)")
+    parameter_name = "current_item"
+
+    def lookups(self, request, model_admin):
+        return Item.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Item.values:
+            return queryset.filter(current_item=self.value())
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = _("status (today)")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return ContractStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ContractStatus.values:
+            return queryset.with_status(self.value())
+        return queryset
+
+
+class ItemChangeInline(admin.TabularInline):
+    model = ItemChange
+    extra = 0
+    fields = ("item", "effective_month", "requested_on", "accepted_on")
+    ordering = ("effective_month",)
+
+
+class TerminationInline(admin.StackedInline):
+    model = Termination
+    extra = 0
+    max_num = 1
+    can_delete = True
+    fields = ("on_prescribed_form", "notice_received_on", "requested_on", "effective_on")
+    readonly_fields = ("effective_on",)
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "customer",
+        "current_item_display",
+        "status_display",
+        "accepted_on",
+        "billing_start_on",
+        "termination_effective_display",
+    )
+    list_filter = (CurrentItemFilter, StatusFilter, "terms_version")
+    list_select_related = ("customer", "termination")
+    search_fields = ("code", "customer__code", "customer__name")
+    autocomplete_fields = ("customer",)
+    readonly_fields = ("unconfirmed_conditions", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("code", "customer", "item", "terms_version")}),
+        (_("Application and acceptance (Art. 3, Art. 7)"), {"fields": ("applied_on", "accepted_on")}),
+        (
+            _("Conditions of use (Art. 5)"),
+            {
+                "fields": (
+                    "unconfirmed_conditions",
+                    *((c.date_field, c.by_field) for c in CONDITIONS),
+                ),
+                "description": _(
+                    "Billing can start only when every condition is confirmed. Leave "
+                    "'confirmed by' empty to record yourself."
+                ),
+            },
+        ),
+        (_("Service"), {"fields": ("billing_start_on",)}),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (ItemChangeInline, TerminationInline)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_current_item()
+
+    def save_model(self, request, obj, form, change):
+        for condition in CONDITIONS:
+            if getattr(obj, condition.date_field) and not getattr(obj, condition.by_field):
+                setattr(obj, condition.by_field, request.user.get_username())
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("item (today)"), ordering="current_item")
+    def current_item_display(self, obj):
+        return Item(obj.current_item).label
+
+    @admin.display(description=_("status (today)"))
+    def status_display(self, obj):
+        return ContractStatus(obj.status_on(timezone.localdate())).label
+
+    @admin.display(description=_("termination effective"), ordering="termination__effective_on")
+    def termination_effective_display(self, obj):
+        return obj.termination_effective_on or "—"
+
+    @admin.display(description=_("unconfirmed conditions"))
+    def unconfirmed_conditions(self, obj):
+        missing = obj.missing_conditions()
+        if not missing:
+            return _("none: every condition is confirmed")
+        return format_html_join("", "<div>{} ({})</div>", ((c.label, c.article) for c in missing))
+
+
+@admin.register(ItemChange)
+class ItemChangeAdmin(admin.ModelAdmin):
+    list_display = ("contract", "item", "effective_month", "requested_on", "accepted_on")
+    list_filter = ("item",)
+    list_select_related = ("contract",)
+    search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
+    autocomplete_fields = ("contract",)
+    date_hierarchy = "effective_month"
+
+
+@admin.register(Termination)
+class TerminationAdmin(admin.ModelAdmin):
+    list_display = (
+        "contract",
+        "on_prescribed_form",
+        "notice_received_on",
+        "requested_on",
+        "effective_on",
+    )
+    list_filter = ("on_prescribed_form",)
+    list_select_related = ("contract",)
+    search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
+    autocomplete_fields = ("contract",)
+    readonly_fields = ("effective_on",)

@@ -1,0 +1,565 @@
+"""The CSV import engine behind ``manage.py import_csv``.
+
+The engine decodes a file, checks the header, parses every cell with its column's
+parser, rejects duplicate keys, lets the kind check the rows against the database and
+the model rules, and only then writes, in one transaction. Any problem anywhere means
+nothing is written; every problem is reported as ``line N, column NAME: message``.
+
+A kind (``ImportKind`` subclass) declares its columns and key and implements
+``check`` and ``write``; ``register`` makes it available to the command. The
+contracts kinds are in ``contracts/imports.py``, the billing kinds in
+``billing/imports.py``. ``ModelImportKind`` does the usual "one row, one model
+instance, validated by ``full_clean``" work for the small kinds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.utils.translation import gettext as _
+
+from . import periods
+
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
+
+#: Business dates outside this range are typing mistakes, not data (R13, R14: the
+#: service exists since 2016).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+
+#: Cells starting with these are spreadsheet formulas (OWASP CSV injection); they are
+#: never stored, so they can never travel back out in an export.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --- problems ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.column:
+            return f"line {self.line}, column {self.column}: {self.message}"
+        return f"line {self.line}: {self.message}"
+
+
+class ImportRejected(Exception):
+    """The file was not imported; ``problems`` says why, row by row."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class CellError(ValueError):
+    """Raised by a column parser; its message is shown to the person who made the file."""
+
+
+# --- column parsers ----------------------------------------------------------------
+
+
+def parse_text(max_length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(_("at most %(max)d characters (got %(got)d)") % {"max": max_length, "got": len(value)})
+        if value.startswith(FORMULA_PREFIXES):
+            raise CellError(
+                _("%(value)r looks like a spreadsheet formula; remove the leading %(char)r")
+                % {"value": value[:20], "char": value[0]}
+            )
+        if any(ch < " " for ch in value):
+            raise CellError(_("contains a control character"))
+        return value
+
+    return parse
+
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def parse_code(max_length: int = 32) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length or not _CODE_RE.match(value):
+            raise CellError(
+                _("%(value)r is not a code (letters, digits, '-', '_', '.', at most %(max)d)")
+                % {"value": value[:40], "max": max_length}
+            )
+        return value
+
+    return parse
+
+
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+
+
+def parse_date(value: str) -> dt.date:
+    match = _DATE_RE.match(value)
+    if not match:
+        raise CellError(_("%(value)r is not a date (YYYY-MM-DD or YYYY/MM/DD)") % {"value": value[:40]})
+    year, month, day = int(match[1]), int(match[3]), int(match[4])
+    try:
+        result = dt.date(year, month, day)
+    except ValueError:
+        if 1 <= month <= 12:
+            last = periods.days_in_month(dt.date(year, month, 1))
+            raise CellError(
+                _("%(value)s does not exist (%(year)d-%(month)02d has %(days)d days)")
+                % {"value": value, "year": year, "month": month, "days": last}
+            ) from None
+        raise CellError(_("%(value)s does not exist (month %(month)d)") % {"value": value, "month": month}) from None
+    return _in_range(result, value)
+
+
+def _in_range(result: dt.date, value: str) -> dt.date:
+    if not EARLIEST_DATE <= result <= LATEST_DATE:
+        raise CellError(
+            _("%(value)s is outside %(first)s–%(last)s")
+            % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+        )
+    return result
+
+
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+
+
+def parse_month(value: str) -> dt.date:
+    match = _MONTH_RE.match(value)
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise CellError(_("%(value)r is not a month (YYYY-MM)") % {"value": value[:40]})
+    return _in_range(dt.date(int(match[1]), int(match[2]), 1), value)
+
+
+_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
+
+
+def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal]:
+    """A non-negative amount with at most ``places`` decimals, no separators."""
+
+    def parse(value: str) -> Decimal:
+        if not _DECIMAL_RE.match(value):
+            if value.startswith("-"):
+                raise CellError(_("%(value)s is negative; amounts are 0 or more") % {"value": value[:40]})
+            raise CellError(
+                _("%(value)r is not an amount (digits and an optional decimal point, no separators)")
+                % {"value": value[:40]}
+            )
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern above excludes it
+            raise CellError(_("%(value)r is not a number") % {"value": value[:40]}) from None
+        if number > max_value:
+            raise CellError(_("%(value)s is larger than %(max)s") % {"value": value[:40], "max": max_value})
+        if -number.as_tuple().exponent > places:
+            raise CellError(_("%(value)s has more than %(places)d decimals") % {"value": value, "places": places})
+        return number
+
+    return parse
+
+
+_WHOLE_RE = re.compile(r"^\d+$")
+
+
+def parse_whole(*, max_value: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not _WHOLE_RE.match(value):
+            if value.startswith("-"):
+                raise CellError(_("%(value)s is negative; a count is 0 or more") % {"value": value[:40]})
+            raise CellError(_("%(value)r is not a whole number") % {"value": value[:40]})
+        number = int(value)
+        if number > max_value:
+            raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
+        return number
+
+    return parse
+
+
+def parse_choice(choices: Iterable[str]) -> Callable[[str], str]:
+    allowed = tuple(choices)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise CellError(_("%(value)r is not one of: %(choices)s") % {"value": value[:40], "choices": ", ".join(allowed)})
+        return value
+
+    return parse
+
+
+def parse_yes_no(value: str) -> bool:
+    lowered = value.lower()
+    if lowered == "yes":
+        return True
+    if lowered == "no":
+        return False
+    raise CellError(_("%(value)r is not yes or no") % {"value": value[:40]})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    #: an empty cell is an error (otherwise it means "none": ``default``)
+    required: bool = True
+    default: Any = None
+
+    @property
+    def may_be_absent(self) -> bool:
+        """Optional columns may also be left out of the header altogether."""
+        return not self.required
+
+
+@dataclass
+class Row:
+    line: int
+    values: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return _("%(created)d created, %(updated)d updated, %(unchanged)d unchanged") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass
+class Problems:
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        self.items.append(Problem(line, column, str(message)))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+# --- kinds ---------------------------------------------------------------------------
+
+
+class ImportKind:
+    """One kind of file. Subclasses set ``name``, ``columns``, ``key`` and implement
+    ``check`` (add problems, write nothing) and ``write`` (create/update, return counts)."""
+
+    name: ClassVar[str]
+    columns: ClassVar[tuple[Column, ...]]
+    #: the columns that identify a row; two rows with the same key are an error
+    key: ClassVar[tuple[str, ...]]
+
+    def check(self, rows: list[Row], problems: Problems) -> None:
+        raise NotImplementedError
+
+    def write(self, rows: list[Row]) -> Counts:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[ImportKind]] = {}
+
+
+def register(kind: type[ImportKind]) -> type[ImportKind]:
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def decode(data: bytes, encoding: str = "auto") -> str:
+    """Bytes to text. ``auto`` takes UTF-8 (with or without BOM), then CP932."""
+    if encoding not in ENCODINGS:
+        raise ImportRejected([Problem(1, None, _("unknown encoding %(enc)r") % {"enc": encoding})])
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ImportRejected(
+            [Problem(line, None, _("the file contains NUL bytes: it is not a CSV text file"))]
+        )
+    candidates = ["utf-8-sig", "cp932"] if encoding == "auto" else [encoding]
+    first_error: UnicodeDecodeError | None = None
+    for candidate in candidates:
+        if candidate == "utf-8":
+            candidate = "utf-8-sig"  # a BOM is never part of the first column's name
+        try:
+            return codecs.decode(data, candidate)
+        except UnicodeDecodeError as error:
+            first_error = first_error or error
+    assert first_error is not None
+    line = data[: first_error.start].count(b"\n") + 1
+    raise ImportRejected(
+        [
+            Problem(
+                line,
+                None,
+                _("byte 0x%(byte)02x cannot be read as %(encodings)s; save the file as UTF-8 or Shift_JIS (CP932)")
+                % {"byte": data[first_error.start], "encodings": " / ".join(candidates)},
+            )
+        ]
+    )
+
+
+def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row]:
+    """Parse the header and every cell. Problems are collected, never raised."""
+    by_name = {c.name: c for c in kind.columns}
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        problems.add(1, None, _("the header cannot be read as CSV: %(error)s") % {"error": error})
+        return []
+    if header is None or not any(h.strip() for h in header):
+        problems.add(1, None, _("the file is empty: a header row is required"))
+        return []
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in names:
+        if name not in by_name:
+            problems.add(
+                1,
+                name or "?",
+                _("unknown column (expected: %(columns)s)") % {"columns": ", ".join(by_name)},
+            )
+        elif name in seen:
+            problems.add(1, name, _("the column appears twice"))
+        seen.add(name)
+    for column in kind.columns:
+        if column.name not in seen and not column.may_be_absent:
+            problems.add(1, column.name, _("required column is missing"))
+    if problems:
+        return []
+
+    absent = [c for c in kind.columns if c.name not in seen]
+    layout = [by_name[name] for name in names]
+    width = len(layout)
+    rows: list[Row] = []
+    line = 1
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.add(start, None, _("the row cannot be read as CSV: %(error)s") % {"error": error})
+            break
+        line = start
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (and Excel's ",,,") carry nothing
+        if len(cells) != width:
+            problems.add(
+                line,
+                None,
+                _("%(got)d values, but the header has %(width)d columns") % {"got": len(cells), "width": width},
+            )
+            continue
+        values: dict[str, Any] = {}
+        ok = True
+        for column, raw in zip(layout, cells, strict=True):
+            cell = raw.strip()
+            if not cell:
+                if column.required:
+                    problems.add(line, column.name, _("a value is required"))
+                    ok = False
+                values[column.name] = column.default
+                continue
+            try:
+                values[column.name] = column.parse(cell)
+            except CellError as error:
+                problems.add(line, column.name, str(error))
+                ok = False
+        for column in absent:
+            values[column.name] = column.default
+        if ok:
+            rows.append(Row(line, values))
+    if not rows and not problems:
+        problems.add(max(line, 2), None, _("the file has a header but no rows"))
+    return rows
+
+
+def check_duplicate_keys(kind: type[ImportKind], rows: list[Row], problems: Problems) -> None:
+    first_line: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row.values[name] for name in kind.key)
+        if key in first_line:
+            problems.add(
+                row.line,
+                kind.key[-1],
+                _("duplicate of line %(line)d (same %(key)s)")
+                % {"line": first_line[key], "key": ", ".join(kind.key)},
+            )
+        else:
+            first_line[key] = row.line
+
+
+# --- running -------------------------------------------------------------------------
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    rows: int
+    counts: Counts
+    dry_run: bool
+
+
+def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: bool = False) -> ImportResult:
+    """Check the whole file, then write it in one transaction (or roll back for a dry run).
+
+    Raises ``ImportRejected`` with every problem found; nothing is written then.
+    """
+    kind_class = REGISTRY.get(kind_name)
+    if kind_class is None:
+        raise ImportRejected(
+            [Problem(1, None, _("unknown kind %(kind)r (known: %(kinds)s)") % {"kind": kind_name, "kinds": ", ".join(sorted(REGISTRY))})]
+        )
+    text = decode(data, encoding)
+    problems = Problems()
+    rows = read_rows(kind_class, text, problems)
+    if not problems:
+        check_duplicate_keys(kind_class, rows, problems)
+    kind = kind_class()
+    try:
+        with transaction.atomic():
+            _lock_kind(kind_name)
+            if not problems:
+                kind.check(rows, problems)
+            if problems:
+                raise ImportRejected(problems.items)
+            counts = kind.write(rows)
+            if dry_run:
+                transaction.set_rollback(True)
+    except (IntegrityError, ValidationError) as error:
+        # The checks above run under the kind's lock, so this means something outside
+        # the import changed the same rows meanwhile; nothing was kept.
+        raise ImportRejected(
+            [Problem(1, None, _("the database refused the import, nothing was written: %(error)s") % {"error": error})]
+        ) from error
+    except DatabaseError as error:
+        raise ImportRejected(
+            [Problem(1, None, _("the database failed, nothing was written: %(error)s") % {"error": error})]
+        ) from error
+    return ImportResult(kind=kind_name, rows=len(rows), counts=counts, dry_run=dry_run)
+
+
+def _lock_kind(kind_name: str) -> None:
+    """Serialise imports of one kind on PostgreSQL (two imports of the same file at once
+    must not both decide to create the same rows). SQLite serialises writers itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x534B, zlib.crc32(kind_name.encode())])
+
+
+# --- model kinds ---------------------------------------------------------------------
+
+
+class ModelImportKind(ImportKind):
+    """One row per model instance, found by a natural key and validated by the model.
+
+    Subclasses implement ``lookup`` (existing instances by key, in bulk), ``resolve``
+    (referenced objects, in bulk) and ``assign`` (row values onto an instance);
+    ``field_columns`` maps model fields to the columns their errors are reported on.
+    """
+
+    model: ClassVar[type[models.Model]]
+    field_columns: ClassVar[dict[str, str]] = {}
+    #: model fields not validated by full_clean (set by the engine, not the file)
+    clean_exclude: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.instances: list[tuple[Row, models.Model, str]] = []
+
+    def lookup(self, rows: list[Row]) -> dict[tuple, models.Model]:
+        raise NotImplementedError
+
+    def resolve(self, rows: list[Row], problems: Problems) -> None:
+        """Fetch what rows refer to (customers, contracts) and report unknown codes."""
+
+    def assign(self, row: Row, instance: models.Model) -> None:
+        raise NotImplementedError
+
+    def row_key(self, row: Row) -> tuple:
+        return tuple(row.values[name] for name in self.key)
+
+    def snapshot(self, instance: models.Model) -> dict[str, Any]:
+        return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+    def check(self, rows: list[Row], problems: Problems) -> None:
+        existing = self.lookup(rows)
+        before = len(problems.items)
+        self.resolve(rows, problems)
+        failed_lines = {p.line for p in problems.items[before:]}
+        for row in rows:
+            if row.line in failed_lines:
+                continue
+            instance = existing.get(self.row_key(row))
+            if instance is None:
+                instance = self.model()
+                state = "created"
+                old = None
+            else:
+                old = self.snapshot(instance)
+                state = "existing"
+            try:
+                self.assign(row, instance)
+            except ValidationError as error:
+                self.report(row, error, problems)
+                continue
+            if old is not None:
+                state = "unchanged" if self.snapshot(instance) == old else "updated"
+            self.instances.append((row, instance, state))
+        self.before_validation()
+        for row, instance, state in self.instances:
+            if state == "unchanged":
+                continue
+            try:
+                instance.full_clean(exclude=self.clean_exclude, validate_unique=False)
+            except ValidationError as error:
+                self.report(row, error, problems)
+
+    def before_validation(self) -> None:
+        """Hook: make rows of the file visible to each other's model rules."""
+
+    def report(self, row: Row, error: ValidationError, problems: Problems) -> None:
+        fallback = self.key[-1]
+        for field_name, messages in error.message_dict.items():
+            column = fallback if field_name == NON_FIELD_ERRORS else self.field_columns.get(field_name, field_name)
+            for message in messages:
+                problems.add(row.line, column, message)
+
+    def write(self, rows: list[Row]) -> Counts:
+        counts = Counts()
+        for _row, instance, state in self.instances:
+            if state == "unchanged":
+                counts.unchanged += 1
+                continue
+            instance.save()
+            if state == "created":
+                counts.created += 1
+            else:
+                counts.updated += 1
+        return counts
+
+
+def chunked(items: list, size: int = 5000) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
