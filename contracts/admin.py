@@ -119,7 +119,10 @@ class ContractAdmin(admin.ModelAdmin):
     readonly_fields = ("unconfirmed_conditions", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("code", "customer", "item", "terms_version")}),
-        (_("Application and acceptance (Art. 3, Art. 7)"), {"fields": ("applied_on", "accepted_on")}),
+        (
+            _("Application and acceptance (Art. 3, Art. 7)"),
+            {"fields": ("applied_on", "accepted_on")},
+        ),
         (
             _("Conditions of use (Art. 5)"),
             {

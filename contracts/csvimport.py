@@ -46,7 +46,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # --- problems ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     line: int
     column: str | None
@@ -62,7 +62,7 @@ class ImportRejected(Exception):
     """The file was not imported; ``problems`` says why, row by row."""
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(problems)
+        self.problems = sorted(problems, key=lambda p: p.line)  # stable: file order within a line
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -76,7 +76,9 @@ class CellError(ValueError):
 def parse_text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
-            raise CellError(_("at most %(max)d characters (got %(got)d)") % {"max": max_length, "got": len(value)})
+            raise CellError(
+                _("at most %(max)d characters (got %(got)d)") % {"max": max_length, "got": len(value)}
+            )
         if value.startswith(FORMULA_PREFIXES):
             raise CellError(
                 _("%(value)r looks like a spreadsheet formula; remove the leading %(char)r")
@@ -121,7 +123,9 @@ def parse_date(value: str) -> dt.date:
                 _("%(value)s does not exist (%(year)d-%(month)02d has %(days)d days)")
                 % {"value": value, "year": year, "month": month, "days": last}
             ) from None
-        raise CellError(_("%(value)s does not exist (month %(month)d)") % {"value": value, "month": month}) from None
+        raise CellError(
+            _("%(value)s does not exist (month %(month)d)") % {"value": value, "month": month}
+        ) from None
     return _in_range(result, value)
 
 
@@ -165,7 +169,9 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
         if number > max_value:
             raise CellError(_("%(value)s is larger than %(max)s") % {"value": value[:40], "max": max_value})
         if -number.as_tuple().exponent > places:
-            raise CellError(_("%(value)s has more than %(places)d decimals") % {"value": value, "places": places})
+            raise CellError(
+                _("%(value)s has more than %(places)d decimals") % {"value": value, "places": places}
+            )
         return number
 
     return parse
@@ -193,7 +199,10 @@ def parse_choice(choices: Iterable[str]) -> Callable[[str], str]:
 
     def parse(value: str) -> str:
         if value not in allowed:
-            raise CellError(_("%(value)r is not one of: %(choices)s") % {"value": value[:40], "choices": ", ".join(allowed)})
+            raise CellError(
+                _("%(value)r is not one of: %(choices)s")
+                % {"value": value[:40], "choices": ", ".join(allowed)}
+            )
         return value
 
     return parse
@@ -311,7 +320,10 @@ def decode(data: bytes, encoding: str = "auto") -> str:
             Problem(
                 line,
                 None,
-                _("byte 0x%(byte)02x cannot be read as %(encodings)s; save the file as UTF-8 or Shift_JIS (CP932)")
+                _(
+                    "byte 0x%(byte)02x cannot be read as %(encodings)s; "
+                    "save the file as UTF-8 or Shift_JIS (CP932)"
+                )
                 % {"byte": data[first_error.start], "encodings": " / ".join(candidates)},
             )
         ]
@@ -369,7 +381,8 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
             problems.add(
                 line,
                 None,
-                _("%(got)d values, but the header has %(width)d columns") % {"got": len(cells), "width": width},
+                _("%(got)d values, but the header has %(width)d columns")
+                % {"got": len(cells), "width": width},
             )
             continue
         values: dict[str, Any] = {}
@@ -430,18 +443,26 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
     kind_class = REGISTRY.get(kind_name)
     if kind_class is None:
         raise ImportRejected(
-            [Problem(1, None, _("unknown kind %(kind)r (known: %(kinds)s)") % {"kind": kind_name, "kinds": ", ".join(sorted(REGISTRY))})]
+            [
+                Problem(
+                    1,
+                    None,
+                    _("unknown kind %(kind)r (known: %(kinds)s)")
+                    % {"kind": kind_name, "kinds": ", ".join(sorted(REGISTRY))},
+                )
+            ]
         )
     text = decode(data, encoding)
     problems = Problems()
     rows = read_rows(kind_class, text, problems)
-    if not problems:
-        check_duplicate_keys(kind_class, rows, problems)
+    # Rows whose cells could not be read are left out; the others are still checked,
+    # so that one run reports every problem of the file.
+    check_duplicate_keys(kind_class, rows, problems)
     kind = kind_class()
     try:
         with transaction.atomic():
             _lock_kind(kind_name)
-            if not problems:
+            if rows:
                 kind.check(rows, problems)
             if problems:
                 raise ImportRejected(problems.items)
@@ -452,11 +473,23 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
         # The checks above run under the kind's lock, so this means something outside
         # the import changed the same rows meanwhile; nothing was kept.
         raise ImportRejected(
-            [Problem(1, None, _("the database refused the import, nothing was written: %(error)s") % {"error": error})]
+            [
+                Problem(
+                    1,
+                    None,
+                    _("the database refused the import, nothing was written: %(error)s") % {"error": error},
+                )
+            ]
         ) from error
     except DatabaseError as error:
         raise ImportRejected(
-            [Problem(1, None, _("the database failed, nothing was written: %(error)s") % {"error": error})]
+            [
+                Problem(
+                    1,
+                    None,
+                    _("the database failed, nothing was written: %(error)s") % {"error": error},
+                )
+            ]
         ) from error
     return ImportResult(kind=kind_name, rows=len(rows), counts=counts, dry_run=dry_run)
 
@@ -466,7 +499,9 @@ def _lock_kind(kind_name: str) -> None:
     must not both decide to create the same rows). SQLite serialises writers itself."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x534B, zlib.crc32(kind_name.encode())])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"smartkey import {kind_name}".encode())]
+            )
 
 
 # --- model kinds ---------------------------------------------------------------------
@@ -542,7 +577,9 @@ class ModelImportKind(ImportKind):
     def report(self, row: Row, error: ValidationError, problems: Problems) -> None:
         fallback = self.key[-1]
         for field_name, messages in error.message_dict.items():
-            column = fallback if field_name == NON_FIELD_ERRORS else self.field_columns.get(field_name, field_name)
+            column = (
+                fallback if field_name == NON_FIELD_ERRORS else self.field_columns.get(field_name, field_name)
+            )
             for message in messages:
                 problems.add(row.line, column, message)
 

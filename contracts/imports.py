@@ -53,10 +53,7 @@ class CustomerReferenceMixin:
 class ContractReferenceMixin:
     def resolve_contracts(self, rows: list[Row], problems: Problems) -> None:
         codes = {row["contract_code"] for row in rows}
-        self.contracts = {
-            c.code: c
-            for c in Contract.objects.filter(code__in=codes).with_billing_relations()
-        }
+        self.contracts = {c.code: c for c in Contract.objects.filter(code__in=codes).with_billing_relations()}
         for row in rows:
             if row["contract_code"] not in self.contracts:
                 _unknown(problems, row, "contract_code", _("contract"))
@@ -84,7 +81,14 @@ class CustomerKind(ModelImportKind):
 
     def assign(self, row, instance):
         instance.code = row["customer_code"]
-        for name in ("name", "billing_name", "email", "postal_code", "address", "payment_terms_days"):
+        for name in (
+            "name",
+            "billing_name",
+            "email",
+            "postal_code",
+            "address",
+            "payment_terms_days",
+        ):
             setattr(instance, name, row[name])
 
 
@@ -146,7 +150,9 @@ class ContractKind(CustomerReferenceMixin, ModelImportKind):
         codes = [row["contract_code"] for row in rows]
         return {
             (c.code,): c
-            for c in Contract.objects.filter(code__in=codes).select_related("termination").prefetch_related("item_changes")
+            for c in Contract.objects.filter(code__in=codes)
+            .select_related("termination")
+            .prefetch_related("item_changes")
         }
 
     def resolve(self, rows, problems):
@@ -227,7 +233,10 @@ class TerminationKind(ContractReferenceMixin, ModelImportKind):
 
     def lookup(self, rows):
         codes = [row["contract_code"] for row in rows]
-        return {(t.contract.code,): t for t in Termination.objects.filter(contract__code__in=codes).select_related("contract")}
+        return {
+            (t.contract.code,): t
+            for t in Termination.objects.filter(contract__code__in=codes).select_related("contract")
+        }
 
     def resolve(self, rows, problems):
         self.resolve_contracts(rows, problems)
@@ -238,4 +247,3 @@ class TerminationKind(ContractReferenceMixin, ModelImportKind):
         instance.requested_on = row["requested_on"]
         instance.on_prescribed_form = row["on_prescribed_form"]
         instance.effective_on = instance.compute_effective_on()
-

@@ -92,8 +92,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         help_text=_(
-            "Days from the issue date to the due date. Empty: the end of the month "
-            "following the issue date."
+            "Days from the issue date to the due date. Empty: the end of the month following the issue date."
         ),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -242,9 +241,7 @@ class Contract(models.Model):
     software_obtained_confirmed_by = models.CharField(
         _("software obtained: confirmed by"), max_length=150, blank=True
     )
-    settings_made_confirmed_on = models.DateField(
-        _("settings made: confirmed on"), null=True, blank=True
-    )
+    settings_made_confirmed_on = models.DateField(_("settings made: confirmed on"), null=True, blank=True)
     settings_made_confirmed_by = models.CharField(
         _("settings made: confirmed by"), max_length=150, blank=True
     )
@@ -284,17 +281,13 @@ class Contract(models.Model):
             models.CheckConstraint(
                 condition=Q(accepted_on__isnull=True) | Q(accepted_on__gte=models.F("applied_on")),
                 name="contract_accepted_after_applied",
-                violation_error_message=_(
-                    "Art. 7: an application cannot be accepted before it was made."
-                ),
+                violation_error_message=_("Art. 7: an application cannot be accepted before it was made."),
             ),
             models.CheckConstraint(
                 condition=Q(billing_start_on__isnull=True)
                 | Q(accepted_on__isnull=False, billing_start_on__gte=models.F("accepted_on")),
                 name="contract_billing_start_after_acceptance",
-                violation_error_message=_(
-                    "Art. 7: billing can start only on or after the acceptance date."
-                ),
+                violation_error_message=_("Art. 7: billing can start only on or after the acceptance date."),
             ),
             models.CheckConstraint(
                 condition=Q(billing_start_on__isnull=True)
@@ -452,9 +445,7 @@ class ItemChange(models.Model):
             models.CheckConstraint(
                 condition=Q(effective_month__day=1),
                 name="item_change_first_of_month",
-                violation_error_message=_(
-                    "Art. 4: an item change takes effect on the first day of a month."
-                ),
+                violation_error_message=_("Art. 4: an item change takes effect on the first day of a month."),
             ),
             models.CheckConstraint(
                 condition=Q(effective_month__gt=models.F("accepted_on")),
@@ -467,9 +458,7 @@ class ItemChange(models.Model):
             models.CheckConstraint(
                 condition=Q(accepted_on__gte=models.F("requested_on")),
                 name="item_change_accepted_after_requested",
-                violation_error_message=_(
-                    "Art. 4: a change cannot be accepted before it was requested."
-                ),
+                violation_error_message=_("Art. 4: a change cannot be accepted before it was requested."),
             ),
         ]
 
@@ -542,7 +531,9 @@ class ItemChange(models.Model):
                     params={"date": end.isoformat()},
                 )
             )
-        others = [c for c in contract.item_changes.all() if c.pk != self.pk]
+        others = [
+            c for c in contract.item_changes.all() if c is not self and (c.pk is None or c.pk != self.pk)
+        ]
         earlier = [c for c in others if c.effective_month < self.effective_month]
         previous = max(earlier, key=lambda c: c.effective_month).item if earlier else contract.item
         if self.item == previous:
@@ -619,12 +610,6 @@ class Termination(models.Model):
     def __str__(self) -> str:
         return f"{self.contract} ({self.effective_on or '—'})"
 
-    def compute_effective_on(self) -> dt.date | None:
-        """R6: no effective date without the prescribed form."""
-        if not self.on_prescribed_form or self.notice_received_on is None:
-            return None
-        return periods.termination_effective_on(self.notice_received_on, self.requested_on)
-
     def save(self, *args, **kwargs):
         # A derived column of this row only; kept in the table so that billing can
         # read the service period in SQL. PostgreSQL recomputes it in a trigger too.
@@ -632,6 +617,12 @@ class Termination(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "effective_on"}
         super().save(*args, **kwargs)
+
+    def compute_effective_on(self) -> dt.date | None:
+        """R6: no effective date without the prescribed form."""
+        if not self.on_prescribed_form or self.notice_received_on is None:
+            return None
+        return periods.termination_effective_on(self.notice_received_on, self.requested_on)
 
     def clean(self) -> None:
         self.effective_on = self.compute_effective_on()
@@ -651,10 +642,7 @@ class Termination(models.Model):
             raise ValidationError(
                 {
                     "notice_received_on": ValidationError(
-                        _(
-                            "Art. 6: the notice cannot arrive before the contract was accepted "
-                            "(%(date)s)."
-                        ),
+                        _("Art. 6: the notice cannot arrive before the contract was accepted (%(date)s)."),
                         code="art6_notice_before_acceptance",
                         params={"date": contract.accepted_on.isoformat()},
                     )

@@ -55,9 +55,7 @@ def format_month(month: dt.date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def termination_effective_on(
-    notice_received_on: dt.date, requested_on: dt.date | None
-) -> dt.date:
+def termination_effective_on(notice_received_on: dt.date, requested_on: dt.date | None) -> dt.date:
     """R6: the later of arrival + 30 days (arrival day not counted) and the requested day.
 
     The result is the last day of service and of billing (inclusive).
@@ -68,9 +66,7 @@ def termination_effective_on(
     return max(elapsed, requested_on)
 
 
-def overlap_days(
-    first: dt.date, last: dt.date | None, period_first: dt.date, period_last: dt.date
-) -> int:
+def overlap_days(first: dt.date, last: dt.date | None, period_first: dt.date, period_last: dt.date) -> int:
     """Days of ``[first, last]`` (``last`` None = open) inside ``[period_first, period_last]``,
     both ends inclusive."""
     start = max(first, period_first)

@@ -14,3 +14,21 @@ def pytest_collection_modifyitems(config, items):
         if "postgres" in item.keywords:
             item.add_marker(skip)
 
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A logged-in superuser (role tests use real groups; these test the screens)."""
+    user = django_user_model.objects.create_superuser("admin", "admin@example.jp", "pw")
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def count_queries(client, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return len(ctx.captured_queries)

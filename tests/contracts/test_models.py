@@ -61,7 +61,7 @@ class TestEligibility:
     def test_database_refuses_acceptance_without_iijid_contract(self):
         contract = ContractFactory(customer=CustomerFactory(with_iijid=False))
         contract.accepted_on = D(2026, 3, 25)
-        with pytest.raises(IntegrityError, match="Art. 3"), transaction.atomic():
+        with pytest.raises(IntegrityError, match=r"Art\. 3"), transaction.atomic():
             Contract.objects.filter(pk=contract.pk).update(accepted_on=D(2026, 3, 25))
 
 
@@ -103,8 +103,11 @@ class TestItemChanges:
         contract = ContractFactory(in_service=True, item="enterprise")
         ItemChangeFactory(contract=contract, item="service_provider", effective_month=D(2026, 6, 1))
         back = ItemChangeFactory.build(
-            contract=contract, item="service_provider", effective_month=D(2026, 8, 1),
-            requested_on=D(2026, 7, 1), accepted_on=D(2026, 7, 2),
+            contract=contract,
+            item="service_provider",
+            effective_month=D(2026, 8, 1),
+            requested_on=D(2026, 7, 1),
+            accepted_on=D(2026, 7, 2),
         )
         with pytest.raises(ValidationError) as excinfo:
             back.full_clean()
@@ -121,8 +124,10 @@ class TestItemChanges:
     def test_change_after_the_termination_is_refused(self):
         termination = TerminationFactory(notice_received_on=D(2026, 4, 1))  # ends 2026-05-01
         change = ItemChangeFactory.build(
-            contract=termination.contract, effective_month=D(2026, 6, 1),
-            requested_on=D(2026, 4, 2), accepted_on=D(2026, 4, 3),
+            contract=termination.contract,
+            effective_month=D(2026, 6, 1),
+            requested_on=D(2026, 4, 2),
+            accepted_on=D(2026, 4, 3),
         )
         with pytest.raises(ValidationError) as excinfo:
             change.full_clean()
@@ -136,19 +141,35 @@ class TestItemChanges:
         contract = ContractFactory(in_service=True)
         with pytest.raises(IntegrityError), transaction.atomic():
             ItemChange.objects.create(
-                contract=contract, item="service_provider", effective_month=effective,
-                requested_on=D(2026, 5, 1), accepted_on=accepted,
+                contract=contract,
+                item="service_provider",
+                effective_month=effective,
+                requested_on=D(2026, 5, 1),
+                accepted_on=accepted,
             )
 
     def test_item_of_a_month_is_the_item_on_its_first_day(self):
         contract = ContractFactory(
-            in_service=True, item="enterprise", applied_on=D(2026, 1, 5),
-            accepted_on=D(2026, 1, 10), billing_start_on=D(2026, 1, 20),
+            in_service=True,
+            item="enterprise",
+            applied_on=D(2026, 1, 5),
+            accepted_on=D(2026, 1, 10),
+            billing_start_on=D(2026, 1, 20),
         )
-        ItemChangeFactory(contract=contract, item="service_provider", effective_month=D(2026, 3, 1),
-                          requested_on=D(2026, 2, 1), accepted_on=D(2026, 2, 28))
-        ItemChangeFactory(contract=contract, item="enterprise", effective_month=D(2026, 7, 1),
-                          requested_on=D(2026, 6, 1), accepted_on=D(2026, 6, 30))
+        ItemChangeFactory(
+            contract=contract,
+            item="service_provider",
+            effective_month=D(2026, 3, 1),
+            requested_on=D(2026, 2, 1),
+            accepted_on=D(2026, 2, 28),
+        )
+        ItemChangeFactory(
+            contract=contract,
+            item="enterprise",
+            effective_month=D(2026, 7, 1),
+            requested_on=D(2026, 6, 1),
+            accepted_on=D(2026, 6, 30),
+        )
         contract = Contract.objects.with_billing_relations().get(pk=contract.pk)
         assert contract.item_for_month(D(2026, 1, 1)) == "enterprise"
         assert contract.item_for_month(D(2026, 2, 1)) == "enterprise"
@@ -161,11 +182,19 @@ class TestItemChanges:
     def test_item_of_the_first_month_is_the_item_on_the_billing_start_date(self):
         # accepted in March, changed from April, service starts mid-April
         contract = ContractFactory(
-            in_service=True, item="enterprise", applied_on=D(2026, 3, 1),
-            accepted_on=D(2026, 3, 2), billing_start_on=D(2026, 4, 10),
+            in_service=True,
+            item="enterprise",
+            applied_on=D(2026, 3, 1),
+            accepted_on=D(2026, 3, 2),
+            billing_start_on=D(2026, 4, 10),
         )
-        ItemChangeFactory(contract=contract, item="service_provider", effective_month=D(2026, 4, 1),
-                          requested_on=D(2026, 3, 5), accepted_on=D(2026, 3, 6))
+        ItemChangeFactory(
+            contract=contract,
+            item="service_provider",
+            effective_month=D(2026, 4, 1),
+            requested_on=D(2026, 3, 5),
+            accepted_on=D(2026, 3, 6),
+        )
         assert contract.item_for_month(D(2026, 4, 1)) == "service_provider"
 
 
@@ -225,7 +254,10 @@ class TestTermination:
     def test_effective_date_is_stored_on_save(self, received, requested, effective):
         contract = ContractFactory(in_service=True, applied_on=D(2025, 12, 1))
         termination = Termination(
-            contract=contract, on_prescribed_form=True, notice_received_on=received, requested_on=requested
+            contract=contract,
+            on_prescribed_form=True,
+            notice_received_on=received,
+            requested_on=requested,
         )
         termination.full_clean()
         termination.save()
@@ -246,14 +278,18 @@ class TestTermination:
     def test_termination_in_the_first_month_is_allowed_without_charge(self):
         # R2: accepted 2026-03-25, notice the next day
         contract = ContractFactory(in_service=True)
-        termination = Termination(contract=contract, on_prescribed_form=True, notice_received_on=D(2026, 3, 26))
+        termination = Termination(
+            contract=contract, on_prescribed_form=True, notice_received_on=D(2026, 3, 26)
+        )
         termination.full_clean()
         termination.save()
         assert contract.service_period() == (D(2026, 3, 25), D(2026, 4, 25))
 
     def test_notice_before_acceptance_is_refused(self):
         contract = ContractFactory(in_service=True)
-        termination = Termination(contract=contract, on_prescribed_form=True, notice_received_on=D(2026, 3, 1))
+        termination = Termination(
+            contract=contract, on_prescribed_form=True, notice_received_on=D(2026, 3, 1)
+        )
         with pytest.raises(ValidationError) as excinfo:
             termination.full_clean()
         assert error_codes(excinfo, "notice_received_on") == ["art6_notice_before_acceptance"]
@@ -286,7 +322,9 @@ class TestTermination:
 class TestServicePeriod:
     def test_days_in_service_within_months(self):
         contract = ContractFactory(
-            in_service=True, applied_on=D(2026, 1, 5), accepted_on=D(2026, 1, 10),
+            in_service=True,
+            applied_on=D(2026, 1, 5),
+            accepted_on=D(2026, 1, 10),
             billing_start_on=D(2026, 2, 11),
         )
         TerminationFactory(contract=contract, notice_received_on=D(2026, 4, 1), requested_on=D(2026, 6, 30))
@@ -303,7 +341,9 @@ class TestServicePeriod:
 
     def test_leap_february_and_the_last_day(self):
         contract = ContractFactory(
-            in_service=True, applied_on=D(2028, 1, 5), accepted_on=D(2028, 1, 10),
+            in_service=True,
+            applied_on=D(2028, 1, 5),
+            accepted_on=D(2028, 1, 10),
             billing_start_on=D(2028, 2, 29),
         )
         assert contract.service_days_in_month(D(2028, 2, 1)) == 1
@@ -338,12 +378,17 @@ class TestServicePeriod:
         ContractFactory(code="ACCEPTED", accepted=True)
         ContractFactory(code="INSERVICE", in_service=True)
         TerminationFactory(contract__code="TERMINATING", notice_received_on=D(2026, 4, 1))
-        TerminationFactory(contract__code="TERMINATED", notice_received_on=D(2026, 3, 1),
-                           contract__applied_on=D(2026, 1, 1))
+        TerminationFactory(
+            contract__code="TERMINATED",
+            notice_received_on=D(2026, 3, 1),
+            contract__applied_on=D(2026, 1, 1),
+        )
         TerminationFactory(contract__code="NOFORM", on_prescribed_form=False)
         contracts = Contract.objects.with_billing_relations()
         for status in ContractStatus.values:
             in_sql = set(Contract.objects.with_status(status, today=day).values_list("code", flat=True))
             in_python = {c.code for c in contracts if c.status_on(day) == status}
             assert in_sql == in_python, status
-        assert set(Contract.objects.with_status(ContractStatus.IN_SERVICE, today=day).values_list("code", flat=True)) == {"INSERVICE", "NOFORM"}
+        assert set(
+            Contract.objects.with_status(ContractStatus.IN_SERVICE, today=day).values_list("code", flat=True)
+        ) == {"INSERVICE", "NOFORM"}

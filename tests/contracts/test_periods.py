@@ -107,4 +107,9 @@ def test_overlap_days_at_month_ends():
     assert periods.overlap_days(dt.date(2028, 2, 29), None, *feb_2028) == 1
     assert periods.overlap_days(dt.date(2028, 1, 15), dt.date(2028, 2, 28), *feb_2028) == 28
     assert periods.overlap_days(dt.date(2028, 3, 1), None, *feb_2028) == 0
-    assert periods.overlap_days(dt.date(2026, 1, 31), dt.date(2026, 1, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 31)) == 1
+    assert (
+        periods.overlap_days(
+            dt.date(2026, 1, 31), dt.date(2026, 1, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 31)
+        )
+        == 1
+    )

@@ -1,0 +1,201 @@
+"""Sales staff's screens: every page renders in Japanese, the rules show as form
+errors, and changelists cost a constant number of queries."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from contracts.models import CONDITIONS, Contract, Customer, Termination
+from tests.conftest import count_queries
+
+from .factories import (
+    ContractFactory,
+    CustomerFactory,
+    IIJIDContractFactory,
+    ItemChangeFactory,
+    TerminationFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+
+MODELS = {
+    "customer": lambda: CustomerFactory(),
+    "iijidcontract": lambda: IIJIDContractFactory(),
+    "contract": lambda: ContractFactory(in_service=True),
+    "itemchange": lambda: ItemChangeFactory(),
+    "termination": lambda: TerminationFactory(),
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_add_and_change_pages_render(staff_client, model):
+    obj = MODELS[model]()
+    for url in (
+        reverse(f"admin:contracts_{model}_changelist"),
+        reverse(f"admin:contracts_{model}_add"),
+        reverse(f"admin:contracts_{model}_change", args=[obj.pk]),
+    ):
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert 'lang="ja"' in response.content.decode()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_changelist_query_count_does_not_grow_with_rows(staff_client, model):
+    url = reverse(f"admin:contracts_{model}_changelist")
+    MODELS[model]()
+    few = count_queries(staff_client, url)
+    for _ in range(6):
+        MODELS[model]()
+    assert count_queries(staff_client, url) == few
+
+
+def test_contract_changelist_shows_item_and_status_in_japanese(staff_client):
+    ContractFactory(code="SK-A", in_service=True, item="enterprise")
+    ItemChangeFactory(
+        contract__code="SK-B",
+        contract__item="enterprise",
+        item="service_provider",
+        effective_month=D(2026, 6, 1),
+    )
+    content = staff_client.get(reverse("admin:contracts_contract_changelist")).content.decode()
+    assert "エンタープライズ" in content and "サービスプロバイダ" in content
+    assert "品目（本日）" in content and "状態（本日）" in content
+
+
+def test_contract_filters_by_current_item_and_status(staff_client):
+    ContractFactory(code="SK-ENT", in_service=True, item="enterprise")
+    ContractFactory(code="SK-SP", in_service=True, item="service_provider")
+    ContractFactory(code="SK-NEW", item="service_provider")
+    url = reverse("admin:contracts_contract_changelist")
+    sp = staff_client.get(url, {"current_item": "service_provider"}).context["cl"].result_list
+    assert {c.code for c in sp} == {"SK-SP", "SK-NEW"}
+    applied = staff_client.get(url, {"status": "applied"}).context["cl"].result_list
+    assert {c.code for c in applied} == {"SK-NEW"}
+
+
+def test_search_by_code_and_customer_name(staff_client):
+    ContractFactory(code="SK-777", customer__name="株式会社検索テスト")
+    ContractFactory(code="SK-888")
+    url = reverse("admin:contracts_contract_changelist")
+    for term in ("SK-777", "検索テスト"):
+        result = staff_client.get(url, {"q": term}).context["cl"].result_list
+        assert [c.code for c in result] == ["SK-777"]
+    customers = (
+        staff_client.get(reverse("admin:contracts_customer_changelist"), {"q": "検索"})
+        .context["cl"]
+        .result_list
+    )
+    assert len(customers) == 1
+
+
+def contract_form(contract, **changes):
+    data = {
+        "code": contract.code,
+        "customer": contract.customer_id,
+        "item": contract.item,
+        "terms_version": contract.terms_version,
+        "applied_on": contract.applied_on.isoformat(),
+        "accepted_on": contract.accepted_on.isoformat() if contract.accepted_on else "",
+        "billing_start_on": contract.billing_start_on.isoformat() if contract.billing_start_on else "",
+        "item_changes-TOTAL_FORMS": "0",
+        "item_changes-INITIAL_FORMS": "0",
+        "termination-TOTAL_FORMS": "0",
+        "termination-INITIAL_FORMS": "0",
+    }
+    for c in CONDITIONS:
+        value = getattr(contract, c.date_field)
+        data[c.date_field] = value.isoformat() if value else ""
+        data[c.by_field] = getattr(contract, c.by_field)
+    data.update(changes)
+    return data
+
+
+def test_billing_start_with_unconfirmed_conditions_is_refused_on_screen(staff_client):
+    contract = ContractFactory(accepted=True)
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    response = staff_client.post(url, contract_form(contract, billing_start_on="2026-04-01"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["billing_start_on"]
+    assert "第5条第3項" in errors[0] and "移動無線機器の準備" in errors[0]
+    contract.refresh_from_db()
+    assert contract.billing_start_on is None
+
+
+def test_confirming_conditions_records_the_user_when_left_empty(staff_client):
+    contract = ContractFactory(accepted=True)
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(contract, billing_start_on="2026-04-01")
+    for c in CONDITIONS:
+        data[c.date_field] = "2026-03-30"
+    response = staff_client.post(url, data)
+    assert response.status_code == 302
+    contract.refresh_from_db()
+    assert contract.billing_start_on == D(2026, 4, 1)
+    assert contract.licence_accepted_confirmed_by == "admin"
+
+
+def test_acceptance_without_iijid_contract_is_refused_on_screen(staff_client):
+    contract = ContractFactory(customer=CustomerFactory(with_iijid=False))
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    response = staff_client.post(url, contract_form(contract, accepted_on="2026-03-25"))
+    assert "第3条" in response.context["adminform"].form.errors["accepted_on"][0]
+
+
+def test_termination_inline_computes_the_effective_date(staff_client):
+    contract = ContractFactory(in_service=True)
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(
+        contract,
+        **{
+            "termination-TOTAL_FORMS": "1",
+            "termination-0-on_prescribed_form": "on",
+            "termination-0-notice_received_on": "2026-04-01",
+            "termination-0-requested_on": "2026-04-15",
+        },
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"][1].formset.errors
+    assert Termination.objects.get(contract=contract).effective_on == D(2026, 5, 1)
+    page = staff_client.get(url).content.decode()
+    assert "2026年5月1日" in page or "2026-05-01" in page
+
+
+def test_item_change_inline_refuses_a_month_that_has_begun(staff_client):
+    contract = ContractFactory(in_service=True)
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(
+        contract,
+        **{
+            "item_changes-TOTAL_FORMS": "1",
+            "item_changes-0-item": "service_provider",
+            "item_changes-0-effective_month": "2026-05-01",
+            "item_changes-0-requested_on": "2026-05-02",
+            "item_changes-0-accepted_on": "2026-05-03",
+        },
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.errors[0]["effective_month"]
+    assert "第4条" in errors[0]
+    assert not Contract.objects.get(pk=contract.pk).item_changes.exists()
+
+
+def test_customer_with_iijid_inline_is_created(staff_client):
+    response = staff_client.post(
+        reverse("admin:contracts_customer_add"),
+        {
+            "code": "C-NEW",
+            "name": "新規顧客株式会社",
+            "billing_name": "新規顧客株式会社 御中",
+            "iijid_contracts-TOTAL_FORMS": "1",
+            "iijid_contracts-INITIAL_FORMS": "0",
+            "iijid_contracts-0-code": "ID-NEW",
+            "iijid_contracts-0-start_on": "2026-04-01",
+        },
+    )
+    assert response.status_code == 302
+    assert Customer.objects.get(code="C-NEW").iijid_contracts.get().code == "ID-NEW"

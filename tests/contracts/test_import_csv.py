@@ -1,0 +1,288 @@
+"""import_csv for the contracts kinds: good files, each kind of bad row, encodings,
+dry run and idempotence. Through the command, as operators run it."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from contracts.models import Contract, Customer, IIJIDContract, ItemChange, Termination
+
+from .factories import ContractFactory, CustomerFactory, ItemChangeFactory
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+
+CUSTOMERS = """customer_code,name,billing_name,email,postal_code,address,payment_terms_days
+C100,株式会社アルファ,株式会社アルファ 経理部 御中,keiri@alpha.example.jp,102-0071,東京都千代田区富士見2-10-2,
+C200,ベータ商事株式会社,ベータ商事株式会社 御中,,530-0001,大阪府大阪市北区梅田1-1-1,45
+"""
+
+IIJID = """customer_code,iijid_contract_code,start_on,end_on
+C100,ID-100,2020-01-01,
+C200,ID-200,2026/04/01,2027/03/31
+"""
+
+CONTRACTS = """contract_code,customer_code,item,applied_on,accepted_on,conditions_confirmed_on,billing_start_on,terms_version
+SK-100,C100,enterprise,2026-03-20,2026-03-25,2026-03-30,2026-04-01,
+SK-200,C200,service_provider,2026-04-01,2026-04-02,,,2018-01-01
+SK-300,C100,service_provider,2026-05-01,,,,
+"""
+
+ITEM_CHANGES = """contract_code,item,effective_month,requested_on,accepted_on
+SK-100,service_provider,2026-06,2026-05-10,2026-05-12
+SK-100,enterprise,2026-09,2026-08-01,2026-08-03
+"""
+
+TERMINATIONS = """contract_code,notice_received_on,requested_on,on_prescribed_form
+SK-100,2026-10-01,2026-12-31,yes
+SK-200,2026-04-10,,no
+"""
+
+
+def run(kind, text, tmp_path, *args, encoding="utf-8"):
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_csv", kind, str(path), *args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def run_failing(kind, text, tmp_path, *args, encoding="utf-8"):
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="何も取り込んでいません"):
+        call_command("import_csv", kind, str(path), *args, stdout=io.StringIO(), stderr=err)
+    return err.getvalue().splitlines()
+
+
+def import_all(tmp_path):
+    return [
+        run("customers", CUSTOMERS, tmp_path),
+        run("iijid_contracts", IIJID, tmp_path),
+        run("contracts", CONTRACTS, tmp_path),
+        run("item_changes", ITEM_CHANGES, tmp_path),
+        run("terminations", TERMINATIONS, tmp_path),
+    ]
+
+
+class TestGoodFiles:
+    def test_every_kind_imports_and_a_second_run_changes_nothing(self, tmp_path):
+        first = import_all(tmp_path)
+        assert "新規 2件、更新 0件、変更なし 0件" in first[0]
+        assert "新規 3件" in first[2]
+
+        alpha = Customer.objects.get(code="C100")
+        assert alpha.billing_name == "株式会社アルファ 経理部 御中"
+        assert alpha.payment_terms_days is None
+        assert Customer.objects.get(code="C200").payment_terms_days == 45
+        assert IIJIDContract.objects.get(code="ID-200").end_on == D(2027, 3, 31)
+
+        sk100 = Contract.objects.with_billing_relations().get(code="SK-100")
+        assert sk100.billing_start_on == D(2026, 4, 1)
+        assert sk100.missing_conditions() == []
+        assert sk100.devices_prepared_confirmed_by == "import_csv"
+        assert sk100.terms_version == "2018-01-01"
+        assert [sk100.item_for_month(D(2026, m, 1)) for m in (5, 6, 9)] == [
+            "enterprise",
+            "service_provider",
+            "enterprise",
+        ]
+        assert sk100.termination.effective_on == D(2026, 12, 31)
+        assert Termination.objects.get(contract__code="SK-200").effective_on is None
+        assert Contract.objects.get(code="SK-300").accepted_on is None
+
+        counts = {m: m.objects.count() for m in (Customer, IIJIDContract, Contract, ItemChange, Termination)}
+        second = import_all(tmp_path)
+        for output in second:
+            assert "新規 0件、更新 0件" in output
+        assert {m: m.objects.count() for m in counts} == counts
+
+    def test_a_changed_row_is_updated_and_others_are_unchanged(self, tmp_path):
+        run("customers", CUSTOMERS, tmp_path)
+        changed = CUSTOMERS.replace("ベータ商事株式会社 御中", "ベータ商事株式会社 総務部 御中")
+        output = run("customers", changed, tmp_path)
+        assert "新規 0件、更新 1件、変更なし 1件" in output
+        assert Customer.objects.get(code="C200").billing_name == "ベータ商事株式会社 総務部 御中"
+
+    def test_dry_run_reports_and_writes_nothing(self, tmp_path):
+        output = run("customers", CUSTOMERS, tmp_path, "--dry-run")
+        assert "確認のみ" in output and "新規 2件" in output
+        assert Customer.objects.count() == 0
+
+    def test_column_order_is_free_and_optional_columns_may_be_absent(self, tmp_path):
+        run("customers", "billing_name,name,customer_code\nX 御中,X社,C900\n", tmp_path)
+        customer = Customer.objects.get(code="C900")
+        assert (customer.name, customer.email, customer.payment_terms_days) == ("X社", "", None)
+
+    def test_blank_lines_and_slash_dates_are_accepted(self, tmp_path):
+        CustomerFactory(code="C1", with_iijid=False)
+        run(
+            "iijid_contracts",
+            "customer_code,iijid_contract_code,start_on\nC1,ID-1,2026/2/1\n,,\n\n",
+            tmp_path,
+        )
+        assert IIJIDContract.objects.get(code="ID-1").start_on == D(2026, 2, 1)
+
+
+class TestEncodings:
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
+    def test_detected_automatically(self, tmp_path, encoding):
+        run("customers", CUSTOMERS, tmp_path, encoding=encoding)
+        assert Customer.objects.get(code="C100").name == "株式会社アルファ"
+        assert Customer.objects.get(code="C200").name == "ベータ商事株式会社"
+
+    def test_bom_is_never_part_of_the_first_column(self, tmp_path):
+        run("customers", CUSTOMERS, tmp_path, "--encoding", "utf-8", encoding="utf-8-sig")
+        assert Customer.objects.count() == 2
+
+    def test_forced_encoding_that_does_not_match_is_refused(self, tmp_path):
+        lines = run_failing("customers", CUSTOMERS, tmp_path, "--encoding", "utf-8", encoding="cp932")
+        assert lines[0].startswith("line 2: ")
+        assert "UTF-8 または Shift_JIS" in lines[0]
+        assert Customer.objects.count() == 0
+
+    def test_neither_utf8_nor_cp932_is_refused(self, tmp_path):
+        data = CUSTOMERS.encode("utf-8") + b"C300,\x80\xff\xfe,x,,,\n"
+        lines = run_failing("customers", data, tmp_path)
+        assert lines[0].startswith("line 4: ")
+
+
+class TestBadFiles:
+    def test_every_problem_is_reported_with_line_and_column_and_nothing_is_written(self, tmp_path):
+        text = (
+            "customer_code,name,billing_name,email,payment_terms_days\n"
+            "C1,正しい行,正しい行 御中,,\n"
+            "C2,,宛名,,\n"
+            "C3,名前,宛名,not-an-email,\n"
+            "C4,名前,宛名,,-5\n"
+            "C5,名前,=SUM(A1:A2),,\n"
+            "C1,重複,重複 御中,,\n"
+        )
+        lines = run_failing("customers", text, tmp_path)
+        assert lines == [
+            "line 3, column name: 値が必要です",
+            "line 4, column email: 有効なメールアドレスを入力してください。",
+            "line 5, column payment_terms_days: -5 は負の数です。回数は0以上で入力してください",
+            "line 6, column billing_name: '=SUM(A1:A2)' は表計算ソフトの数式に見えます。先頭の '=' を取り除いてください",
+            "line 7, column customer_code: 2行目と重複しています（customer_code が同じ）",
+        ]
+        assert Customer.objects.count() == 0
+
+    def test_header_problems(self, tmp_path):
+        lines = run_failing("customers", "customer_code,name,colour,name\nC1,a,b,c\n", tmp_path)
+        assert "line 1, column colour: 不明な列です" in lines[0]
+        assert lines[1] == "line 1, column name: 同じ列が2回あります"
+        assert lines[2] == "line 1, column billing_name: 必須の列がありません"
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("", "line 1: ファイルが空です。見出し行が必要です"),
+            ("customer_code,name,billing_name\n", "line 2: 見出し行だけでデータ行がありません"),
+            (
+                "customer_code,name,billing_name\nC1,a\n",
+                "line 2: 値が2個ありますが、見出し行は3列です",
+            ),
+            ('customer_code,name,billing_name\nC1,"a,b\n', "line 2: この行をCSVとして読めません"),
+            (
+                "customer_code,name,billing_name\x00\n",
+                "line 1: ファイルにNULバイトが含まれています",
+            ),
+        ],
+    )
+    def test_structural_problems(self, tmp_path, text, expected):
+        lines = run_failing("customers", text, tmp_path)
+        assert lines[0].startswith(expected)
+
+    def test_impossible_dates_and_months(self, tmp_path):
+        CustomerFactory(code="C1", with_iijid=False)
+        lines = run_failing(
+            "iijid_contracts",
+            "customer_code,iijid_contract_code,start_on,end_on\n"
+            "C1,ID-1,2026-02-31,\n"
+            "C1,ID-2,2027-02-29,\n"
+            "C1,ID-3,2026-13-01,\n"
+            "C1,ID-4,01/04/2026,\n"
+            "C1,ID-5,1999-12-31,\n"
+            "C1,ID-6,2026-05-01,2026-04-30\n"
+            "C9,ID-7,2026-05-01,\n",
+            tmp_path,
+        )
+        assert lines == [
+            "line 2, column start_on: 2026-02-31 は存在しない日付です（2026年02月は28日まで）",
+            "line 3, column start_on: 2027-02-29 は存在しない日付です（2027年02月は28日まで）",
+            "line 4, column start_on: 2026-13-01 は存在しない日付です（13月はありません）",
+            "line 5, column start_on: '01/04/2026' は日付ではありません（YYYY-MM-DD または YYYY/MM/DD）",
+            "line 6, column start_on: 1999-12-31 は 2000-01-01〜2099-12-31 の範囲外です",
+            "line 7, column iijid_contract_code: 第3条（利用資格）: IIJ IDサービス契約の終了日は開始日より前にできません。",
+            "line 8, column customer_code: 顧客 'C9' は登録されていません",
+        ]
+        assert IIJIDContract.objects.count() == 0
+
+    def test_contract_rules_are_the_models_rules(self, tmp_path):
+        CustomerFactory(code="C1", with_iijid=False)
+        lines = run_failing(
+            "contracts",
+            "contract_code,customer_code,item,applied_on,accepted_on,conditions_confirmed_on,billing_start_on\n"
+            "SK-1,C1,enterprise,2026-03-20,2026-03-25,,\n"
+            "SK-2,C1,personal,2026-03-20,,,\n"
+            "SK-3,C1,enterprise,2026-03-20,,,2026-04-01\n",
+            tmp_path,
+        )
+        assert lines[0].startswith("line 2, column accepted_on: 第3条（利用資格）")
+        assert lines[1].startswith("line 3, column item: 'personal' は指定できません")
+        assert any(line.startswith("line 4, column billing_start_on: 第5条第3項") for line in lines)
+        assert Contract.objects.count() == 0
+
+    def test_item_changes_are_checked_against_each_other_and_the_month(self, tmp_path):
+        ContractFactory(code="SK-1", in_service=True, item="enterprise")
+        lines = run_failing(
+            "item_changes",
+            "contract_code,item,effective_month,requested_on,accepted_on\n"
+            "SK-1,service_provider,2026-06,2026-05-10,2026-05-12\n"
+            "SK-1,service_provider,2026-08,2026-07-10,2026-07-12\n"
+            "SK-1,enterprise,2026-10,2026-10-01,2026-10-02\n"
+            "SK-1,enterprise,2026-13,2026-10-01,2026-10-02\n",
+            tmp_path,
+        )
+        assert lines[0].startswith(
+            "line 3, column item: 第4条（契約内容の変更）: 2026-08より前の品目はすでにサービスプロバイダです"
+        )
+        assert lines[1].startswith(
+            "line 4, column effective_month: 第4条（契約内容の変更）: 変更の承諾日が2026-10-02のため、適用できるのは早くても2026-11から"
+        )
+        assert lines[2] == "line 5, column effective_month: '2026-13' は年月ではありません（YYYY-MM）"
+        assert ItemChange.objects.count() == 0
+
+    def test_termination_of_an_unaccepted_contract_is_refused(self, tmp_path):
+        ContractFactory(code="SK-1")
+        lines = run_failing(
+            "terminations",
+            "contract_code,notice_received_on,on_prescribed_form\nSK-1,2026-04-01,maybe\nSK-1,2026-04-01,yes\n",
+            tmp_path,
+        )
+        assert lines == [
+            "line 2, column on_prescribed_form: 'maybe' は yes または no ではありません",
+            "line 3, column contract_code: 第6条（解除の効力が生ずる日）: 承諾済みの契約だけを解約できます。",
+        ]
+
+    def test_a_bad_row_anywhere_keeps_the_good_rows_out(self, tmp_path):
+        ItemChangeFactory(contract__code="SK-1")
+        before = ItemChange.objects.count()
+        run_failing(
+            "item_changes",
+            "contract_code,item,effective_month,requested_on,accepted_on\n"
+            "SK-1,enterprise,2026-09,2026-08-01,2026-08-02\n"
+            "SK-404,enterprise,2026-09,2026-08-01,2026-08-02\n",
+            tmp_path,
+        )
+        assert ItemChange.objects.count() == before
+
+    def test_missing_file_is_a_clear_error(self, tmp_path):
+        with pytest.raises(CommandError, match="No such file"):
+            call_command("import_csv", "customers", str(tmp_path / "nope.csv"))
