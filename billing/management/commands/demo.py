@@ -1,0 +1,38 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+
+from contracts.models import Customer
+
+
+class Command(BaseCommand):
+    help = (
+        "Set up the demo: migrate, generate demo data once, (re)set the demo administrator's "
+        "password and print it, then serve the admin on 127.0.0.1."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", default="8000", help="port to serve on (default 8000)")
+        parser.add_argument("--no-serve", action="store_true", help="set up only, do not start the server")
+
+    def handle(self, *args, port, no_serve, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        if not Customer.objects.exists():
+            call_command("generate_demo_data", stdout=self.stdout)
+        password = secrets.token_urlsafe(12)
+        user_model = get_user_model()
+        user, _created = user_model.objects.get_or_create(
+            username="admin", defaults={"email": "admin@example.jp"}
+        )
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        self.stdout.write("")
+        self.stdout.write(_("Admin:    http://127.0.0.1:%(port)s/admin/") % {"port": port})
+        self.stdout.write(_("Login:    admin / %(password)s") % {"password": password})
+        self.stdout.write("")
+        if not no_serve:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
