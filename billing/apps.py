@@ -6,3 +6,6 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        from . import imports, qualified_invoice  # noqa: F401  (import kinds, system checks)

@@ -600,3 +600,111 @@ class ModelImportKind(ImportKind):
 def chunked(items: list, size: int = 5000) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# --- bulk kinds ----------------------------------------------------------------------
+
+
+def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: list[tuple]) -> None:
+    """Insert many rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere."""
+    if not records:
+        return
+    if connection.vendor == "postgresql":
+        columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for record in records:
+                copy.write_row(record)
+        return
+    model.objects.bulk_create((model(**dict(zip(fields, r, strict=True))) for r in records), batch_size=2000)
+
+
+def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updates: list[tuple]) -> None:
+    """Set ``fields`` of rows given as ``(pk, *values)``: a temporary table and one
+    ``UPDATE … FROM`` on PostgreSQL, ``bulk_update`` elsewhere."""
+    if not updates:
+        return
+    if connection.vendor == "postgresql":
+        qn = connection.ops.quote_name
+        table = qn(model._meta.db_table)
+        columns = [qn(model._meta.get_field(f).column) for f in fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE import_updates ON COMMIT DROP AS "
+                f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY import_updates (id, {', '.join(columns)}) FROM STDIN") as copy:
+                for record in updates:
+                    copy.write_row(record)
+            assignments = ", ".join(f"{c} = u.{c}" for c in columns)
+            cursor.execute(f"UPDATE {table} t SET {assignments} FROM import_updates u WHERE t.id = u.id")
+            cursor.execute("DROP TABLE import_updates")
+        return
+    objects = []
+    for pk, *values in updates:
+        obj = model(pk=pk)
+        for name, value in zip(fields, values, strict=True):
+            setattr(obj, name, value)
+        objects.append(obj)
+    model.objects.bulk_update(objects, list(fields), batch_size=2000)
+
+
+class BulkImportKind(ImportKind):
+    """Many small rows (usage): no model instance per row. Rows become records
+    ``(key, values)`` of plain values; existing rows are read in one query; rows are
+    classified as created, updated or unchanged; writes are bulk.
+
+    Subclasses set ``model``, ``key_fields`` and ``value_fields`` (model attnames, in
+    the order ``record`` returns them) and implement ``resolve`` and ``record``;
+    ``check_records`` may add rules across rows."""
+
+    model: ClassVar[type[models.Model]]
+    key_fields: ClassVar[tuple[str, ...]]
+    value_fields: ClassVar[tuple[str, ...]]
+
+    def __init__(self) -> None:
+        self.creates: list[tuple] = []
+        self.updates: list[tuple] = []
+        self.unchanged = 0
+
+    def resolve(self, rows: list[Row], problems: Problems) -> None:
+        raise NotImplementedError
+
+    def record(self, row: Row) -> tuple[tuple, tuple] | None:
+        """(key, values) in model terms, or None when ``resolve`` reported the row."""
+        raise NotImplementedError
+
+    def existing(self) -> dict[tuple, tuple]:
+        """key → (pk, *values) of the stored rows the file may touch."""
+        raise NotImplementedError
+
+    def check_records(
+        self, records: list[tuple[Row, tuple, tuple]], stored: dict, problems: Problems
+    ) -> None:
+        """Hook: rules across rows (and stored rows)."""
+
+    def check(self, rows: list[Row], problems: Problems) -> None:
+        self.resolve(rows, problems)
+        records = []
+        for row in rows:
+            record = self.record(row)
+            if record is not None:
+                records.append((row, *record))
+        stored = self.existing()
+        self.check_records(records, stored, problems)
+        for _row, key, values in records:
+            found = stored.get(key)
+            if found is None:
+                self.creates.append(key + values)
+            elif tuple(found[1:]) == values:
+                self.unchanged += 1
+            else:
+                self.updates.append((found[0], *values))
+
+    def write(self, rows: list[Row]) -> Counts:
+        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
+        bulk_update_values(self.model, self.value_fields, self.updates)
+        return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)

@@ -334,11 +334,16 @@ class Contract(models.Model):
     # --- Art. 6 / Art. 7: service period --------------------------------------------
 
     @property
-    def termination_effective_on(self) -> dt.date | None:
+    def termination_notice(self) -> Termination | None:
         try:
-            return self.termination.effective_on
+            return self.termination
         except Termination.DoesNotExist:
             return None
+
+    @property
+    def termination_effective_on(self) -> dt.date | None:
+        notice = self.termination_notice
+        return notice.effective_on if notice else None
 
     def service_period(self) -> tuple[dt.date, dt.date | None] | None:
         """R7: (billing start, termination effective date or None), both inclusive;

@@ -91,3 +91,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # django-money: everything is Japanese yen.
 CURRENCIES = ("JPY",)
 DEFAULT_CURRENCY = "JPY"
+
+# The issuer printed on invoices (qualified invoice system, R12). The defaults are the
+# demo's; production reads all three from the environment with no default.
+ISSUER_NAME = env("ISSUER_NAME", default="株式会社インターネットイニシアティブ")
+ISSUER_ADDRESS = env("ISSUER_ADDRESS", default="東京都千代田区富士見2-10-2 飯田橋グラン・ブルーム")
+ISSUER_REGISTRATION_NUMBER = env("ISSUER_REGISTRATION_NUMBER", default="T2010001034531")

@@ -1,0 +1,68 @@
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from billing.exports import ENCODINGS, LAYOUTS, EncodingReport, export
+from contracts.periods import parse_month
+
+
+class Command(BaseCommand):
+    help = "Write the month's invoices as CSV (UTF-8 with BOM by default, CRLF line ends)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("month", help="the billing month, YYYY-MM")
+        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+        parser.add_argument(
+            "--layout",
+            choices=LAYOUTS,
+            default="lines",
+            help="lines (default): one row per line; invoices: one per invoice",
+        )
+        parser.add_argument(
+            "--encoding",
+            choices=ENCODINGS,
+            default="utf-8-sig",
+            help="utf-8-sig (default) or cp932 (Shift_JIS)",
+        )
+
+    def handle(self, *args, month, output, layout, encoding, **options):
+        try:
+            month_date = parse_month(month)
+        except ValueError:
+            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
+        report = EncodingReport()
+        chunks = export(month_date, layout=layout, encoding=encoding, report=report)
+        if output is None:
+            stream = getattr(self.stdout, "_out", sys.stdout)
+            binary = getattr(stream, "buffer", None)
+            for chunk in chunks:
+                if binary is not None:
+                    binary.write(chunk)
+                else:
+                    stream.write(chunk.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding))
+            if binary is not None:
+                binary.flush()
+        else:
+            self._write_file(output, chunks)
+        for row in report.replaced:
+            self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
+
+    def _write_file(self, output: Path, chunks) -> None:
+        """Write to a temporary file beside the target and rename it at the end, so that
+        a failure never leaves half a file."""
+        directory = output.resolve().parent
+        if not directory.is_dir():
+            raise CommandError(_("%(dir)s is not a directory.") % {"dir": directory})
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+            os.replace(temporary, output)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

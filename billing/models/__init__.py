@@ -1,0 +1,21 @@
+"""Billing models: rate cards (Annex 1, R8), usage (R10, R11), one-time charges (Art. 7),
+monthly runs and invoices (R12)."""
+
+from .invoices import BillingRun, Invoice, InvoiceLine, InvoiceStatus, LineType, RunException, RunStatus
+from .rates import AuthTier, RateCard
+from .usage import AccountRegistration, AuthCount, OneTimeCharge
+
+__all__ = [
+    "AccountRegistration",
+    "AuthCount",
+    "AuthTier",
+    "BillingRun",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "LineType",
+    "OneTimeCharge",
+    "RateCard",
+    "RunException",
+    "RunStatus",
+]

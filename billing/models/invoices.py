@@ -1,0 +1,381 @@
+"""Monthly runs and invoices (R12, qualified invoice system)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing import calculation
+from contracts import periods
+from contracts.models import Contract, Customer, Item
+
+from .fields import PriceField, YenField
+from .rates import RateCard
+
+
+class RunStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+
+
+class BillingRun(models.Model):
+    """The billing of one month: its drafts, exceptions, and once issued the counter of
+    its gapless invoice numbers. One row per month; its row lock serialises runs."""
+
+    month = models.DateField(_("billing month"), unique=True, help_text=_("First day of the month."))
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    computed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("computed by"),
+    )
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    #: the last number given in this month's invoice series (gapless: see Invoice.number)
+    last_invoice_number = models.PositiveIntegerField(_("last invoice number"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        ordering = ["-month"]
+        permissions = [
+            ("run_billing", _("Can compute a month's draft invoices")),
+            ("issue_billing", _("Can issue a month's invoices")),
+            ("export_invoices", _("Can download the month's invoice CSV")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="billing_run_first_of_month",
+                violation_error_message=_("A billing month starts on its first day."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status=RunStatus.DRAFT, issued_at__isnull=True)
+                | Q(status=RunStatus.ISSUED, issued_at__isnull=False),
+                name="billing_run_issue_recorded",
+                violation_error_message=_("An issued month records when it was issued."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return periods.format_month(self.month)
+
+    @property
+    def month_label(self) -> str:
+        return periods.format_month(self.month)
+
+
+class RunException(models.Model):
+    """Something the monthly run could not settle by itself and a person must act on."""
+
+    run = models.ForeignKey(
+        BillingRun, on_delete=models.CASCADE, related_name="exceptions", verbose_name=_("run")
+    )
+    contract = models.ForeignKey(
+        Contract,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contract"),
+    )
+    rule = models.CharField(_("rule"), max_length=10, help_text=_("The rule of rules.md, e.g. R8."))
+    code = models.CharField(_("code"), max_length=40)
+    message = models.TextField(_("what happened"))
+    action = models.TextField(_("what to do"))
+    billed = models.BooleanField(
+        _("billed anyway"), help_text=_("Whether the contract was billed this month.")
+    )
+
+    class Meta:
+        verbose_name = _("run exception")
+        verbose_name_plural = _("run exceptions")
+        ordering = ["run", "contract__code", "rule"]
+
+    def __str__(self) -> str:
+        return f"{self.contract or '—'} {self.rule}: {self.message}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+    VOID = "void", _("Void")
+
+
+LIVE_STATUSES = (InvoiceStatus.DRAFT, InvoiceStatus.ISSUED)
+
+
+class LineType(models.TextChoices):
+    INITIAL_FEE = "initial_fee", _("Initial fee")
+    BASE_FEE = "base_fee", _("Monthly base fee")
+    ACCOUNT_FEE = "account_fee", _("Account usage fee")
+    AUTH_API_FEE = "auth_api_fee", _("Authentication API usage fee")
+    ONE_TIME_FEE = "one_time_fee", _("One-time fee")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class InvoiceImmutable(ValidationError):
+    """R12: an issued invoice never changes."""
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def update(self, **kwargs):
+        if self.exclude(status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+    def delete(self):
+        if self.exclude(status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
+        return super().delete()
+
+    delete.queryset_only = True
+
+
+class Invoice(models.Model):
+    """One invoice per customer and month (R12). Drafts are replaced by each run;
+    issued invoices never change; a correction voids one and issues a replacement.
+
+    Numbers: ``SK-YYYYMM-NNNN``, the billing month and a gapless sequence within that
+    month's series, given in customer-code order when the month is issued and continued
+    by replacements (the counter lives on the month's ``BillingRun`` row, which is locked
+    while numbers are given, so a rolled-back issue leaves no gap)."""
+
+    run = models.ForeignKey(
+        BillingRun, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("run")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("customer")
+    )
+    billing_month = models.DateField(_("billing month"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    number = models.CharField(_("invoice number"), max_length=20, unique=True, null=True, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+
+    # recipient (宛名) as it stood when the invoice was made
+    customer_code = models.CharField(_("customer code"), max_length=32)
+    billing_name = models.CharField(_("billing name"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    # issuer as it stood when the invoice was issued (qualified invoice items)
+    issuer_name = models.CharField(_("issuer"), max_length=200, blank=True)
+    issuer_address = models.CharField(_("issuer address"), max_length=300, blank=True)
+    issuer_registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
+
+    subtotal = YenField(_("subtotal (taxable, 10%)"))
+    tax_rate = models.DecimalField(
+        _("tax rate"), max_digits=4, decimal_places=2, default=calculation.TAX_RATE
+    )
+    tax = YenField(_("consumption tax"))
+    total = YenField(_("total"))
+
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
+        help_text=_("The voided invoice this one corrects."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("voided by"),
+    )
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-billing_month", "number", "customer_code"]
+        permissions = [("void_invoice", _("Can void an invoice and issue its replacement"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "billing_month"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="invoice_one_live_per_customer_month",
+                violation_error_message=_(
+                    "R12: a customer has one live invoice per month (void the issued one first)."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DRAFT, number__isnull=True, issue_date__isnull=True)
+                | Q(
+                    status__in=[InvoiceStatus.ISSUED, InvoiceStatus.VOID],
+                    number__isnull=False,
+                    issue_date__isnull=False,
+                    due_date__isnull=False,
+                ),
+                name="invoice_number_iff_issued",
+                violation_error_message=_(
+                    "R12: an issued invoice has a number, an issue date and a due date."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=InvoiceStatus.VOID) | Q(voided_at__isnull=False),
+                name="invoice_void_recorded",
+                violation_error_message=_("R12: a voided invoice records when it was voided."),
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") + F("tax")) & Q(subtotal__gte=0) & Q(tax__gte=0),
+                name="invoice_total_is_subtotal_plus_tax",
+                violation_error_message=_("R12: total = subtotal + consumption tax."),
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_month__day=1),
+                name="invoice_month_first_day",
+                violation_error_message=_("A billing month starts on its first day."),
+            ),
+        ]
+        indexes = [models.Index(fields=["billing_month", "status"], name="invoice_month_status_idx")]
+
+    def __str__(self) -> str:
+        return self.number or f"{_('draft')} {self.customer_code} {periods.format_month(self.billing_month)}"
+
+    def save(self, *args, **kwargs):
+        # R12: once issued, only the move to "void" may touch the row. Checked against the
+        # stored row so that no caller (admin, shell, command) can bypass it.
+        if self.pk is not None:
+            stored = Invoice.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored == InvoiceStatus.VOID or (
+                stored == InvoiceStatus.ISSUED and not getattr(self, "_voiding", False)
+            ):
+                raise InvoiceImmutable(
+                    _("R12: an issued invoice never changes; void it and issue a replacement.")
+                )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.status != InvoiceStatus.DRAFT:
+            raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The transaction period (取引期間): the billing month."""
+        return self.billing_month, periods.month_end(self.billing_month)
+
+    def void(self, *, by, reason: str) -> None:
+        """R12: a correction voids the issued invoice; it stays visible with its reason."""
+        if self.status != InvoiceStatus.ISSUED:
+            raise ValidationError(_("R12: only an issued invoice can be voided."), code="not_issued")
+        if not reason.strip():
+            raise ValidationError(_("R12: say why the invoice is voided."), code="reason_required")
+        self.status = InvoiceStatus.VOID
+        self.voided_at = timezone.now()
+        self.voided_by = by
+        self.void_reason = reason.strip()
+        self._voiding = True
+        try:
+            self.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
+        finally:
+            self._voiding = False
+
+
+class InvoiceLine(models.Model):
+    """One line per contract and fee component (R12)."""
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.CASCADE, related_name="lines", verbose_name=_("invoice")
+    )
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="+", verbose_name=_("contract")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    line_type = models.CharField(_("line type"), max_length=20, choices=LineType.choices)
+    item = models.CharField(_("item"), max_length=20, choices=Item.choices)
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=3)
+    unit_price = PriceField(_("unit price"), null=True, blank=True)
+    amount = YenField(_("amount"))
+    tax_rate = models.DecimalField(
+        _("tax rate"), max_digits=4, decimal_places=2, default=calculation.TAX_RATE
+    )
+    rate_card = models.ForeignKey(
+        RateCard,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rate card"),
+    )
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["invoice", "contract__code", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice", "contract", "position"], name="invoice_line_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) | Q(line_type=LineType.ADJUSTMENT),
+                name="invoice_line_amount_not_negative",
+                violation_error_message=_("Only an adjustment can be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} {self.contract} {self.get_line_type_display()}"
+
+    def save(self, *args, **kwargs):
+        if Invoice.objects.filter(pk=self.invoice_id).exclude(status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if Invoice.objects.filter(pk=self.invoice_id).exclude(status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().delete(*args, **kwargs)

@@ -1,0 +1,564 @@
+"""Monthly billing: compute the drafts of a month, issue them, void and replace.
+
+Admin actions and commands call these; they hold no rules themselves. Each service is
+one transaction and starts by locking the month's ``BillingRun`` row, so runs of one
+month never interleave (PostgreSQL waits on the row lock; SQLite serialises writers).
+A partial unique index on live invoices (customer, month) backs this up in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from contracts import periods
+from contracts.models import Contract, Customer, Item
+
+from . import calculation
+from .models import (
+    BillingRun,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineType,
+    OneTimeCharge,
+    RateCard,
+    RunException,
+    RunStatus,
+)
+from .qualified_invoice import issuer
+from .usage_queries import AuthTotals, account_day_histograms, auth_count_totals
+
+#: invoices and their descriptions are Japanese documents, whoever runs the month
+DOCUMENT_LANGUAGE = "ja"
+
+
+class BillingRefused(Exception):
+    """The month cannot be (re)computed or issued; the message says why and what to do."""
+
+
+# --- plain results -------------------------------------------------------------------
+
+
+@dataclass
+class LineDraft:
+    contract: Contract
+    line_type: str
+    item: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal
+    rate_card: RateCard | None = None
+
+
+@dataclass
+class ExceptionDraft:
+    contract: Contract | None
+    rule: str
+    code: str
+    message: str
+    action: str
+    billed: bool
+
+
+@dataclass
+class InvoiceDraft:
+    customer: Customer
+    lines: list[LineDraft] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0"))
+
+    @property
+    def tax(self) -> Decimal:
+        return calculation.consumption_tax(self.subtotal)
+
+
+@dataclass
+class RunSummary:
+    run: BillingRun
+    invoices: int
+    total: Decimal
+    exceptions: list[RunException]
+
+
+# --- computing a month ----------------------------------------------------------------
+
+
+def _contracts_billable_in(month: dt.date, customer_ids=None):
+    first, last = periods.month_start(month), periods.month_end(month)
+    charges_due = OneTimeCharge.objects.filter(contract=OuterRef("pk"), due_on__range=(first, last))
+    first_charge = (
+        OneTimeCharge.objects.filter(contract=OuterRef("pk")).order_by("due_on").values("due_on")[:1]
+    )
+    in_service = Q(billing_start_on__lte=last) & (
+        Q(termination__effective_on__isnull=True) | Q(termination__effective_on__gte=first)
+    )
+    contracts = (
+        Contract.objects.filter(accepted_on__isnull=False)
+        .filter(in_service | Exists(charges_due))
+        .annotate(first_charge_on=Subquery(first_charge))
+        .select_related("customer", "termination")
+        .prefetch_related(
+            "item_changes",
+            "customer__iijid_contracts",
+            Prefetch(
+                "rate_cards",
+                queryset=RateCard.objects.covering(periods.month_start(month)).prefetch_related("tiers"),
+            ),
+            Prefetch(
+                "one_time_charges",
+                queryset=OneTimeCharge.objects.filter(due_on__range=(first, last)).order_by("due_on", "pk"),
+                to_attr="charges_this_month",
+            ),
+        )
+        .order_by("customer__code", "code")
+    )
+    if customer_ids is not None:
+        contracts = contracts.filter(customer_id__in=customer_ids)
+    return contracts
+
+
+@dataclass
+class _MonthUsage:
+    histograms: dict[int, dict[int, int]]
+    auth: dict[int, AuthTotals]
+
+
+def _uncovered_days(first: dt.date, last: dt.date, intervals) -> int:
+    """Days of [first, last] not covered by any (start, end-or-None) interval."""
+    uncovered = 0
+    day = first
+    for start, end in sorted(intervals):
+        if end is not None and end < day:
+            continue
+        if start > last:
+            break
+        if start > day:
+            uncovered += (min(start, last + dt.timedelta(days=1)) - day).days
+        day = last + dt.timedelta(days=1) if end is None else max(day, end + dt.timedelta(days=1))
+        if day > last:
+            return uncovered
+    return uncovered + max((last - day).days + 1, 0)
+
+
+def _month_label(month: dt.date) -> str:
+    return _("%(year)d-%(month)02d") % {"year": month.year, "month": month.month}
+
+
+def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
+    """Lines and exceptions of one contract for one month (R7-R11)."""
+    lines: list[LineDraft] = []
+    exceptions: list[ExceptionDraft] = []
+    first, last = periods.month_start(month), periods.month_end(month)
+    days_in_month = periods.days_in_month(month)
+    service_days = contract.service_days_in_month(month)
+    charges = contract.charges_this_month
+    item = contract.item_for_month(month)
+
+    def exception(rule, code, message, action, billed):
+        exceptions.append(ExceptionDraft(contract, rule, code, message, action, billed))
+
+    card = None
+    if service_days:
+        cards = [c for c in contract.rate_cards.all() if c.covers(month)]
+        card = cards[0] if cards else None
+        problem = None
+        if card is None:
+            problem = ("no_rate_card", _("no rate card covers %(month)s") % {"month": _month_label(month)})
+            action = _("Enter the rate card shown to the contractor, have it approved, and re-run the month.")
+        elif card.approved_by_id is None:
+            problem = ("rate_card_not_approved", _("the rate card is not approved"))
+            action = _(
+                "Have a staff member other than its author approve the rate card, then re-run the month."
+            )
+        elif card.notified_on is None:
+            problem = ("rate_card_not_notified", _("the rate card has no notification date"))
+            action = _("Record the day the amounts were shown to the contractor, then re-run the month.")
+        elif card.missing_component(item) or (item == Item.SERVICE_PROVIDER and not card.tiers.all()):
+            problem = (
+                "rate_card_incomplete",
+                _("the rate card lacks %(what)s")
+                % {"what": card.missing_component(item) or _("authentication price tiers")},
+            )
+            action = _("Enter a rate card with the component the item needs, then re-run the month.")
+        if problem:
+            exception(
+                "R8",
+                problem[0],
+                _("%(problem)s: nothing is billed for this contract this month.") % {"problem": problem[1]},
+                action,
+                billed=False,
+            )
+            return [], exceptions
+
+    if not service_days and not charges:
+        return [], exceptions
+
+    # R3: bill, but flag days without an IIJ ID Service contract
+    billed_first = max(first, contract.billing_start_on) if service_days else None
+    if service_days:
+        billed_last = min(last, contract.termination_effective_on or last)
+        intervals = [(c.start_on, c.end_on) for c in contract.customer.iijid_contracts.all()]
+        missing = _uncovered_days(billed_first, billed_last, intervals)
+        if missing:
+            exception(
+                "R3",
+                "iijid_lapsed",
+                _("the customer had no IIJ ID Service contract on %(days)d billed day(s) of %(month)s.")
+                % {"days": missing, "month": _month_label(month)},
+                _("Check the customer's IIJ ID Service contract (Art. 3); the month was billed as usual."),
+                billed=True,
+            )
+
+    termination = contract.termination_notice
+    if termination is not None and not termination.on_prescribed_form:
+        exception(
+            "R6",
+            "termination_form_missing",
+            _(
+                "a termination notice was received on %(date)s without the prescribed form; it has no effect yet."
+            )
+            % {"date": termination.notice_received_on.isoformat()},
+            _("Obtain the prescribed termination form (解約申込書); billing continues until then."),
+            billed=True,
+        )
+
+    # R7: the initial fee (0 yen, Annex 1) is shown on the contract's first invoice
+    first_invoice_month = min(
+        d for d in (contract.billing_start_on, contract.first_charge_on) if d is not None
+    )
+    if periods.month_start(first_invoice_month) == first:
+        lines.append(
+            LineDraft(
+                contract,
+                LineType.INITIAL_FEE,
+                item,
+                _("Initial fee"),
+                Decimal("1"),
+                calculation.INITIAL_FEE,
+                calculation.INITIAL_FEE,
+            )
+        )
+
+    if service_days:
+        base = card.base_fee.amount
+        description = _("Monthly base fee %(month)s") % {"month": _month_label(month)}
+        if service_days < days_in_month:
+            description += _(" (prorated %(days)d/%(month_days)d days)") % {
+                "days": service_days,
+                "month_days": days_in_month,
+            }
+        lines.append(
+            LineDraft(
+                contract,
+                LineType.BASE_FEE,
+                item,
+                description,
+                Decimal("1"),
+                base,
+                calculation.prorated_base_fee(base, service_days, days_in_month),
+                card,
+            )
+        )
+        if item == Item.ENTERPRISE:
+            histogram = usage.histograms.get(contract.pk, {})
+            too_long = {days: n for days, n in histogram.items() if days > service_days}
+            if too_long:
+                exception(
+                    "R10",
+                    "overlapping_registrations",
+                    _("%(count)d account(s) have overlapping registration periods.")
+                    % {"count": sum(too_long.values())},
+                    _(
+                        "Correct the accounts' registration periods; their days were capped at the service days."
+                    ),
+                    billed=True,
+                )
+                capped: dict[int, int] = defaultdict(int)
+                for days, n in histogram.items():
+                    capped[min(days, service_days)] += n
+                histogram = dict(capped)
+            fee = calculation.account_fee(histogram, days_in_month, card.account_unit_price.amount)
+            lines.append(
+                LineDraft(
+                    contract,
+                    LineType.ACCOUNT_FEE,
+                    item,
+                    _("Account usage fee (registered IDs: %(accounts)d, sum of daily proration coefficients)")
+                    % {"accounts": fee.accounts},
+                    fee.coefficient_sum,
+                    card.account_unit_price.amount,
+                    fee.amount,
+                    card,
+                )
+            )
+        else:
+            totals = usage.auth.get(contract.pk, AuthTotals(0, 0, 0))
+            if totals.days_in_service == 0:
+                exception(
+                    "R11",
+                    "no_auth_counts",
+                    _("no successful authentications were imported for %(month)s.")
+                    % {"month": _month_label(month)},
+                    _(
+                        "Import the month's authentication counts (auth_counts) and re-run, if any are missing."
+                    ),
+                    billed=True,
+                )
+            fee = calculation.auth_fee(totals.in_service, card.auth_pricing, card.calculation_tiers())
+            lines.append(
+                LineDraft(
+                    contract,
+                    LineType.AUTH_API_FEE,
+                    item,
+                    _("Authentication API usage fee (%(pricing)s)")
+                    % {"pricing": card.get_auth_pricing_display()},
+                    Decimal(totals.in_service),
+                    fee.unit_price,
+                    fee.amount,
+                    card,
+                )
+            )
+
+    totals = usage.auth.get(contract.pk)
+    if totals is not None and totals.days_outside_service:
+        exception(
+            "R11",
+            "auth_counts_outside_service",
+            _("authentication counts on %(days)d day(s) outside the service period were not billed.")
+            % {"days": totals.days_outside_service},
+            _("Check the counts' dates against the billing start and termination dates."),
+            billed=True,
+        )
+
+    for charge in charges:
+        lines.append(
+            LineDraft(
+                contract,
+                LineType.ONE_TIME_FEE,
+                item,
+                charge.description,
+                Decimal("1"),
+                charge.amount.amount,
+                charge.amount.amount,
+            )
+        )
+    return lines, exceptions
+
+
+def _compute(month: dt.date, customer_ids=None) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
+    usage = _MonthUsage(account_day_histograms(month), auth_count_totals(month))
+    invoices: dict[int, InvoiceDraft] = {}
+    exceptions: list[ExceptionDraft] = []
+    with translation.override(DOCUMENT_LANGUAGE):
+        for contract in _contracts_billable_in(month, customer_ids):
+            lines, found = _bill_contract(contract, month, usage)
+            exceptions.extend(found)
+            if lines:
+                draft = invoices.setdefault(contract.customer_id, InvoiceDraft(contract.customer))
+                draft.lines.extend(lines)
+    return list(invoices.values()), exceptions
+
+
+def _save_invoices(run: BillingRun, drafts: list[InvoiceDraft], **fields) -> list[Invoice]:
+    invoices = Invoice.objects.bulk_create(
+        Invoice(
+            run=run,
+            customer=draft.customer,
+            billing_month=run.month,
+            customer_code=draft.customer.code,
+            billing_name=draft.customer.billing_name,
+            postal_code=draft.customer.postal_code,
+            address=draft.customer.address,
+            subtotal=draft.subtotal,
+            tax=draft.tax,
+            total=draft.subtotal + draft.tax,
+            **fields,
+        )
+        for draft in drafts
+    )
+    lines = []
+    for invoice, draft in zip(invoices, drafts, strict=True):
+        positions: dict[int, int] = defaultdict(int)
+        for line in draft.lines:
+            positions[line.contract.pk] += 1
+            lines.append(
+                InvoiceLine(
+                    invoice=invoice,
+                    contract=line.contract,
+                    position=positions[line.contract.pk],
+                    line_type=line.line_type,
+                    item=line.item,
+                    description=line.description[:300],
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=line.amount,
+                    rate_card=line.rate_card,
+                )
+            )
+    InvoiceLine.objects.bulk_create(lines, batch_size=2000)
+    return invoices
+
+
+def _save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> list[RunException]:
+    return RunException.objects.bulk_create(
+        RunException(
+            run=run,
+            contract=e.contract,
+            rule=e.rule,
+            code=e.code,
+            message=e.message,
+            action=e.action,
+            billed=e.billed,
+        )
+        for e in exceptions
+    )
+
+
+def _locked_run(month: dt.date, *, create: bool) -> BillingRun:
+    """The month's run row, locked until the transaction ends."""
+    if create:
+        BillingRun.objects.get_or_create(month=month)
+    try:
+        return BillingRun.objects.select_for_update().get(month=month)
+    except BillingRun.DoesNotExist:
+        raise BillingRefused(
+            _("%(month)s has not been computed yet: run bill_month %(month)s first and review the drafts.")
+            % {"month": periods.format_month(month)}
+        ) from None
+
+
+def _summary(run: BillingRun) -> RunSummary:
+    invoices = Invoice.objects.filter(run=run).live()
+    total = sum((i.total.amount for i in invoices.only("total", "total_currency")), Decimal("0"))
+    return RunSummary(
+        run=run,
+        invoices=invoices.count(),
+        total=total,
+        exceptions=list(run.exceptions.select_related("contract")),
+    )
+
+
+@transaction.atomic
+def billing_month_compute(*, month: dt.date, by=None) -> RunSummary:
+    """Compute (or recompute) the draft invoices of ``month``: one per customer, one line
+    per contract and fee component. Replaces the month's drafts; refuses an issued month."""
+    month = periods.month_start(month)
+    run = _locked_run(month, create=True)
+    if run.status == RunStatus.ISSUED:
+        raise BillingRefused(
+            _(
+                "%(month)s is issued and its invoices never change. To correct an invoice, void it "
+                "and issue a replacement from the admin."
+            )
+            % {"month": periods.format_month(month)}
+        )
+    Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).delete()
+    run.exceptions.all().delete()
+    drafts, exceptions = _compute(month)
+    _save_invoices(run, drafts)
+    _save_exceptions(run, exceptions)
+    run.computed_at = timezone.now()
+    run.computed_by = by
+    run.save(update_fields=["computed_at", "computed_by"])
+    return _summary(run)
+
+
+def due_date_for(customer: Customer, issue_date: dt.date) -> dt.date:
+    """R12: the end of the month following the issue date, unless the customer has terms."""
+    if customer.payment_terms_days is not None:
+        return issue_date + dt.timedelta(days=customer.payment_terms_days)
+    return periods.month_end(periods.next_month(issue_date))
+
+
+def _next_number(run: BillingRun) -> str:
+    run.last_invoice_number += 1
+    return f"SK-{run.month.year:04d}{run.month.month:02d}-{run.last_invoice_number:04d}"
+
+
+@transaction.atomic
+def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None) -> RunSummary:
+    """Issue the month's drafts: gapless numbers in customer-code order, issue and due
+    dates, issuer snapshot. Afterwards the month refuses every re-run."""
+    month = periods.month_start(month)
+    today = today or timezone.localdate()
+    run = _locked_run(month, create=False)
+    label = periods.format_month(month)
+    if run.status == RunStatus.ISSUED:
+        raise BillingRefused(_("%(month)s is already issued.") % {"month": label})
+    if today <= periods.month_end(month):
+        raise BillingRefused(
+            _("%(month)s has not ended yet; it can be issued from %(date)s.")
+            % {"month": label, "date": periods.next_month(month).isoformat()}
+        )
+    drafts = list(
+        Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT)
+        .select_related("customer")
+        .order_by("customer_code")
+    )
+    if not drafts:
+        raise BillingRefused(_("%(month)s has no draft invoices to issue.") % {"month": label})
+    issuer_fields = issuer()
+    now = timezone.now()
+    for invoice in drafts:
+        invoice.status = InvoiceStatus.ISSUED
+        invoice.number = _next_number(run)
+        invoice.issue_date = today
+        invoice.due_date = due_date_for(invoice.customer, today)
+        invoice.issued_at = now
+        invoice.issued_by = by
+        for name, value in issuer_fields.items():
+            setattr(invoice, name, value)
+    Invoice.objects.bulk_update(
+        drafts,
+        ["status", "number", "issue_date", "due_date", "issued_at", "issued_by", *issuer_fields],
+        batch_size=1000,
+    )
+    run.status = RunStatus.ISSUED
+    run.issued_at = now
+    run.issued_by = by
+    run.save(update_fields=["status", "issued_at", "issued_by", "last_invoice_number"])
+    return _summary(run)
+
+
+@transaction.atomic
+def invoice_void_and_replace(
+    *, invoice: Invoice, by, reason: str, today: dt.date | None = None
+) -> Invoice | None:
+    """R12: void an issued invoice and issue its replacement, computed from the data as
+    it stands now, with the next number of the month's series. Both stay visible.
+    Returns the replacement, or None when nothing is billable any more."""
+    today = today or timezone.localdate()
+    run = _locked_run(invoice.billing_month, create=False)
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice.void(by=by, reason=reason)
+    drafts, exceptions = _compute(invoice.billing_month, customer_ids=[invoice.customer_id])
+    _save_exceptions(run, exceptions)
+    if not drafts:
+        return None
+    (draft,) = drafts
+    number = _next_number(run)
+    run.save(update_fields=["last_invoice_number"])
+    (replacement,) = _save_invoices(
+        run,
+        [draft],
+        status=InvoiceStatus.ISSUED,
+        number=number,
+        issue_date=today,
+        due_date=due_date_for(draft.customer, today),
+        issued_at=timezone.now(),
+        issued_by=by,
+        replaces=invoice,
+        **issuer(),
+    )
+    return replacement
