@@ -116,7 +116,7 @@ def lines_of(rows, customer):
 def test_october_2026_end_to_end(tmp_path):
     import_everything(tmp_path)
     output = bill("2026-10")
-    assert "請求書: 3件" in output or "Invoices: 3" in output
+    assert "請求書: 3件、請求合計（税込）: 223,159円" in output
 
     data, rows = export("2026-10", tmp_path)
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
