@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import periods
 
@@ -101,7 +102,7 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(admin.ModelAdmin):
+class RateCardAdmin(SimpleHistoryAdmin):
     list_display = (
         "contract",
         "valid_from_month",
@@ -206,7 +207,7 @@ class AuthCountAdmin(UsageAdmin):
 
 
 @admin.register(OneTimeCharge)
-class OneTimeChargeAdmin(UsageAdmin):
+class OneTimeChargeAdmin(SimpleHistoryAdmin, UsageAdmin):
     list_display = ("contract", "due_on", "description", "amount")
     search_fields = ("contract__code", "description")
     date_hierarchy = "due_on"
@@ -245,7 +246,7 @@ class RunExceptionInline(admin.TabularInline):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(admin.ModelAdmin):
+class BillingRunAdmin(SimpleHistoryAdmin):
     list_display = (
         "month_label",
         "status",
@@ -469,7 +470,7 @@ class VoidForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(SimpleHistoryAdmin):
     list_display = (
         "number_or_draft",
         "status",

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from contracts import periods
 from contracts.models import Contract, Customer, Item
@@ -486,6 +487,29 @@ def _next_number(run: BillingRun) -> str:
     return f"SK-{run.month.year:04d}{run.month.month:02d}-{run.last_invoice_number:04d}"
 
 
+def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> None:
+    """Give drafts their numbers (in the given order), dates and issuer snapshot. The
+    history of each invoice records the issue (django-simple-history)."""
+    issuer_fields = issuer()
+    now = timezone.now()
+    for invoice in invoices:
+        invoice.status = InvoiceStatus.ISSUED
+        invoice.number = _next_number(run)
+        invoice.issue_date = today
+        invoice.due_date = due_date_for(invoice.customer, today)
+        invoice.issued_at = now
+        invoice.issued_by = by
+        for name, value in issuer_fields.items():
+            setattr(invoice, name, value)
+    bulk_update_with_history(
+        invoices,
+        Invoice,
+        ["status", "number", "issue_date", "due_date", "issued_at", "issued_by", *issuer_fields],
+        batch_size=1000,
+        default_user=by,
+    )
+
+
 @transaction.atomic
 def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None) -> RunSummary:
     """Issue the month's drafts: gapless numbers in customer-code order, issue and due
@@ -508,24 +532,9 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
     )
     if not drafts:
         raise BillingRefused(_("%(month)s has no draft invoices to issue.") % {"month": label})
-    issuer_fields = issuer()
-    now = timezone.now()
-    for invoice in drafts:
-        invoice.status = InvoiceStatus.ISSUED
-        invoice.number = _next_number(run)
-        invoice.issue_date = today
-        invoice.due_date = due_date_for(invoice.customer, today)
-        invoice.issued_at = now
-        invoice.issued_by = by
-        for name, value in issuer_fields.items():
-            setattr(invoice, name, value)
-    Invoice.objects.bulk_update(
-        drafts,
-        ["status", "number", "issue_date", "due_date", "issued_at", "issued_by", *issuer_fields],
-        batch_size=1000,
-    )
+    _issue(drafts, run=run, by=by, today=today)
     run.status = RunStatus.ISSUED
-    run.issued_at = now
+    run.issued_at = timezone.now()
     run.issued_by = by
     run.save(update_fields=["status", "issued_at", "issued_by", "last_invoice_number"])
     return _summary(run)
@@ -546,19 +555,9 @@ def invoice_void_and_replace(
     _save_exceptions(run, exceptions)
     if not drafts:
         return None
-    (draft,) = drafts
-    number = _next_number(run)
+    # lines go in while the replacement is a draft (PostgreSQL refuses lines on an
+    # issued invoice); then it is issued with the month's next number
+    (replacement,) = _save_invoices(run, drafts, replaces=invoice)
+    _issue([replacement], run=run, by=by, today=today)
     run.save(update_fields=["last_invoice_number"])
-    (replacement,) = _save_invoices(
-        run,
-        [draft],
-        status=InvoiceStatus.ISSUED,
-        number=number,
-        issue_date=today,
-        due_date=due_date_for(draft.customer, today),
-        issued_at=timezone.now(),
-        issued_by=by,
-        replaces=invoice,
-        **issuer(),
-    )
     return replacement

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     CONDITIONS,
@@ -28,7 +29,7 @@ class IIJIDContractInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
     readonly_fields = ("created_at", "updated_at")
@@ -51,7 +52,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(IIJIDContract)
-class IIJIDContractAdmin(admin.ModelAdmin):
+class IIJIDContractAdmin(SimpleHistoryAdmin):
     list_display = ("code", "customer", "start_on", "end_on")
     list_select_related = ("customer",)
     search_fields = ("code", "customer__code", "customer__name")
@@ -102,7 +103,7 @@ class TerminationInline(admin.StackedInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(SimpleHistoryAdmin):
     list_display = (
         "code",
         "customer",
@@ -171,7 +172,7 @@ class ContractAdmin(admin.ModelAdmin):
 
 
 @admin.register(ItemChange)
-class ItemChangeAdmin(admin.ModelAdmin):
+class ItemChangeAdmin(SimpleHistoryAdmin):
     list_display = ("contract", "item", "effective_month", "requested_on", "accepted_on")
     list_filter = ("item",)
     list_select_related = ("contract",)
@@ -181,7 +182,7 @@ class ItemChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(admin.ModelAdmin):
+class TerminationAdmin(SimpleHistoryAdmin):
     list_display = (
         "contract",
         "on_prescribed_form",

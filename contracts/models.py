@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from . import periods
 
@@ -98,6 +99,8 @@ class Customer(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
@@ -125,6 +128,8 @@ class IIJIDContract(models.Model):
     end_on = models.DateField(
         _("end date"), null=True, blank=True, help_text=_("Last day of the contract. Empty: open.")
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("IIJ ID Service contract")
@@ -262,6 +267,8 @@ class Contract(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ContractQuerySet.as_manager()
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("SmartKey contract")
@@ -432,6 +439,8 @@ class ItemChange(models.Model):
     accepted_on = models.DateField(_("acceptance date"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("item change")
         verbose_name_plural = _("item changes")
@@ -591,6 +600,8 @@ class Termination(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("termination notice")

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from billing import calculation
 from contracts import periods
@@ -50,6 +51,8 @@ class BillingRun(models.Model):
     )
     #: the last number given in this month's invoice series (gapless: see Invoice.number)
     last_invoice_number = models.PositiveIntegerField(_("last invoice number"), default=0, editable=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("billing run")
@@ -228,6 +231,8 @@ class Invoice(models.Model):
 
     objects = InvoiceQuerySet.as_manager()
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
@@ -313,6 +318,7 @@ class Invoice(models.Model):
         self.voided_at = timezone.now()
         self.voided_by = by
         self.void_reason = reason.strip()
+        self._history_user = by
         self._voiding = True
         try:
             self.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from billing import calculation
 from contracts import periods
@@ -89,6 +90,8 @@ class RateCard(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = RateCardQuerySet.as_manager()
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("rate card")
@@ -187,6 +190,7 @@ class RateCard(models.Model):
             )
         self.approved_by = by
         self.approved_on = on
+        self._history_user = by  # the audit trail records who approved, and when
         self.save(update_fields=["approved_by", "approved_on", "updated_at"])
 
     # --- validation -------------------------------------------------------------------
@@ -283,6 +287,8 @@ class AuthTier(models.Model):
     )
     unit_price = PriceField(_("unit price"))
     flat_fee = YenField(_("flat fee"), default=Decimal("0"))
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("authentication price tier")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract
 
@@ -105,6 +106,8 @@ class OneTimeCharge(models.Model):
             "matters needing no acceptance."
         ),
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("one-time charge")

@@ -9,6 +9,7 @@ from django.urls import reverse
 from contracts.models import CONDITIONS, Contract, Customer, Termination
 from tests.conftest import count_queries
 
+from .admin_forms import contract_form
 from .factories import (
     ContractFactory,
     CustomerFactory,
@@ -90,28 +91,6 @@ def test_search_by_code_and_customer_name(staff_client):
         .result_list
     )
     assert len(customers) == 1
-
-
-def contract_form(contract, **changes):
-    data = {
-        "code": contract.code,
-        "customer": contract.customer_id,
-        "item": contract.item,
-        "terms_version": contract.terms_version,
-        "applied_on": contract.applied_on.isoformat(),
-        "accepted_on": contract.accepted_on.isoformat() if contract.accepted_on else "",
-        "billing_start_on": contract.billing_start_on.isoformat() if contract.billing_start_on else "",
-        "item_changes-TOTAL_FORMS": "0",
-        "item_changes-INITIAL_FORMS": "0",
-        "termination-TOTAL_FORMS": "0",
-        "termination-INITIAL_FORMS": "0",
-    }
-    for c in CONDITIONS:
-        value = getattr(contract, c.date_field)
-        data[c.date_field] = value.isoformat() if value else ""
-        data[c.by_field] = getattr(contract, c.by_field)
-    data.update(changes)
-    return data
 
 
 def test_billing_start_with_unconfirmed_conditions_is_refused_on_screen(staff_client):
