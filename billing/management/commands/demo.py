@@ -1,11 +1,22 @@
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from billing.roles import ACCOUNTING, SALES, VIEWER
 from contracts.models import Customer
+
+#: the demo's staff: an administrator and one user per role (two in Sales, for approvals)
+DEMO_USERS = (
+    ("admin", None),
+    ("sales1", SALES),
+    ("sales2", SALES),
+    ("keiri1", ACCOUNTING),
+    ("viewer1", VIEWER),
+)
 
 
 class Command(BaseCommand):
@@ -24,15 +35,21 @@ class Command(BaseCommand):
             call_command("generate_demo_data", stdout=self.stdout)
         password = secrets.token_urlsafe(12)
         user_model = get_user_model()
-        user, _created = user_model.objects.get_or_create(
-            username="admin", defaults={"email": "admin@example.jp"}
-        )
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
+        for username, role in DEMO_USERS:
+            user, _created = user_model.objects.get_or_create(username=username)
+            user.is_staff = True
+            user.is_superuser = role is None
+            user.set_password(password)
+            user.save()
+            if role:
+                user.groups.set([Group.objects.get(name=role)])
         self.stdout.write("")
         self.stdout.write(_("Admin:    http://127.0.0.1:%(port)s/admin/") % {"port": port})
         self.stdout.write(_("Login:    admin / %(password)s") % {"password": password})
+        self.stdout.write(
+            _("Roles:    %(users)s (same password)")
+            % {"users": ", ".join(f"{name} ({role})" for name, role in DEMO_USERS if role)}
+        )
         self.stdout.write("")
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
