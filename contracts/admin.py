@@ -44,7 +44,8 @@ class CustomerAdmin(SimpleHistoryAdmin):
     inlines = (IIJIDContractInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(contract_count=Count("contracts"))
+        # an aggregate drops Meta.ordering; keep pages (and autocomplete) stable
+        return super().get_queryset(request).annotate(contract_count=Count("contracts")).order_by("code")
 
     @admin.display(description=_("SmartKey contracts"), ordering="contract_count")
     def contract_count(self, obj):

@@ -1,0 +1,215 @@
+"""The main paths in a real browser (Chromium from the distribution, driven by
+Playwright) against a live server, in Japanese:
+
+1. a sales user enters a customer with its IIJ ID Service contract, a contract with
+   its conditions of use, and a rate card;
+2. a second sales user approves the rate card;
+3. an accountant computes the month, issues it and downloads the CSV.
+
+Screenshots of the screens are saved under test-artifacts/ when a step fails."""
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from billing.models import Invoice, RateCard
+from billing.roles import ACCOUNTING, SALES
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="needs Chromium (.ci/run installs the chromium package)"
+    ),
+]
+
+# Playwright's sync API runs an event loop in this thread; the live server and the
+# test's own ORM calls are ordinary synchronous Django.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(
+        locale="ja-JP", accept_downloads=True, viewport={"width": 1400, "height": 1000}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def staff(db):
+    users = {}
+    for name, role in (("sales1", SALES), ("sales2", SALES), ("keiri1", ACCOUNTING)):
+        user = get_user_model().objects.create_user(name, password="pw-browser-1", is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        users[name] = user
+    return users
+
+
+def login(page, live_server, username):
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/admin/login/")
+    assert "ユーザー名" in page.content()
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-browser-1")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+    assert "IIJ SmartKey マネージメントサービス 管理画面" in page.inner_text("#site-name")
+
+
+def choose(page, field, text):
+    """Pick ``text`` in an autocomplete (select2) field."""
+    page.click(f"span[aria-labelledby='select2-id_{field}-container']")
+    page.fill(".select2-search__field", text)
+    page.click(f".select2-results__option:has-text('{text}')")
+
+
+def success_message(page):
+    return page.inner_text("ul.messagelist")
+
+
+def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
+    page, live_server, staff, tmp_path
+):
+    # 1. sales1: customer with IIJ ID Service contract
+    login(page, live_server, "sales1")
+    page.goto(f"{live_server.url}/admin/contracts/customer/add/")
+    assert "顧客 を追加" in page.content()
+    page.fill("#id_code", "C-BROWSER")
+    page.fill("#id_name", "ブラウザ商事株式会社")
+    page.fill("#id_billing_name", "ブラウザ商事株式会社 経理部 御中")
+    page.click("text=IIJ IDサービス契約 の追加")
+    page.fill("#id_iijid_contracts-0-code", "ID-BROWSER")
+    page.fill("#id_iijid_contracts-0-start_on", "2026-01-01")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+
+    # the contract, accepted, every condition of use confirmed, billing from 2026-10-01
+    page.goto(f"{live_server.url}/admin/contracts/contract/add/")
+    page.fill("#id_code", "SK-BROWSER")
+    choose(page, "customer", "C-BROWSER")
+    page.select_option("#id_item", "enterprise")
+    page.fill("#id_applied_on", "2026-09-01")
+    page.fill("#id_accepted_on", "2026-09-05")
+    for field in (
+        "devices_prepared",
+        "devices_configured",
+        "software_obtained",
+        "settings_made",
+        "other_conditions_met",
+        "licence_accepted",
+    ):
+        page.fill(f"#id_{field}_confirmed_on", "2026-09-20")
+    page.fill("#id_billing_start_on", "2026-10-01")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    page.goto(f"{live_server.url}/admin/contracts/contract/?q=SK-BROWSER")
+    assert "エンタープライズ" in page.inner_text("#result_list")
+
+    # the rate card shown to the contractor: base fee 30,000 yen, 300 yen per account
+    page.goto(f"{live_server.url}/admin/billing/ratecard/add/")
+    assert "別途契約者に示す金額" in page.content()
+    choose(page, "contract", "SK-BROWSER")
+    page.fill("#id_valid_from", "2026-10-01")
+    page.fill("#id_base_fee_0", "30000")
+    page.fill("#id_account_unit_price_0", "300")
+    page.fill("#id_notified_on", "2026-09-25")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    card = RateCard.objects.get(contract__code="SK-BROWSER")
+    assert card.created_by == staff["sales1"] and card.approved_by is None
+
+    # the author cannot approve their own card
+    page.goto(f"{live_server.url}/admin/billing/ratecard/")
+    page.check(f"input[name=_selected_action][value='{card.pk}']")
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    assert "0件完了、1件は拒否されました。" in success_message(page)
+    assert "別の担当者が承認してください" in success_message(page)
+
+    # 2. sales2 approves it
+    login(page, live_server, "sales2")
+    page.goto(f"{live_server.url}/admin/billing/ratecard/")
+    page.check(f"input[name=_selected_action][value='{card.pk}']")
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    assert "1件完了、0件は拒否されました。" in success_message(page)
+    card.refresh_from_db()
+    assert card.approved_by == staff["sales2"]
+
+    # 3. keiri1 computes October 2026
+    login(page, live_server, "keiri1")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    page.click("text=月次請求を計算する")
+    page.fill("#id_month", "2026-10")
+    page.click("input[type=submit]")
+    # full month: base 30,000 + no accounts; tax 3,000
+    assert "2026-10を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
+
+    # ... issues it
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    page.check("input[name=_selected_action]")
+    page.select_option("select[name=action]", "issue_selected")
+    page.click("button[name=index]")
+    assert "1件完了、0件は拒否されました。" in success_message(page)
+    invoice = Invoice.objects.get()
+    assert (invoice.status, invoice.number) == ("issued", "SK-202610-0001")
+    assert "発行済み" in page.inner_text("#result_list")
+
+    # ... and downloads the CSV
+    with page.expect_download() as download_info:
+        page.click("#result_list a:has-text('明細')")
+    path = tmp_path / "download.csv"
+    download_info.value.save_as(path)
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert [(r["invoice_number"], r["line_type"], r["amount"], r["invoice_total"]) for r in rows] == [
+        ("SK-202610-0001", "initial_fee", "0", "33000"),
+        ("SK-202610-0001", "base_fee", "30000", "33000"),
+        ("SK-202610-0001", "account_fee", "0", "33000"),
+    ]
+
+    # the invoice page shows it in Japanese, read-only
+    page.goto(f"{live_server.url}/admin/billing/invoice/{invoice.pk}/change/")
+    content = page.content()
+    assert "SK-202610-0001" in content and "ブラウザ商事株式会社 経理部 御中" in content
+    assert "取り消して再発行する" in content
