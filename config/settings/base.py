@@ -8,7 +8,6 @@ so the demo runs anywhere; production and CI use PostgreSQL.
 from pathlib import Path
 
 import environ
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -96,7 +95,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Screens are Japanese; English stays available through the language setting.
 LANGUAGE_CODE = "ja"
-LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+# each language named in itself in the switch
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 # R13: every business date is a date in Japan.
 TIME_ZONE = "Asia/Tokyo"

@@ -178,3 +178,12 @@ def test_customer_with_iijid_inline_is_created(staff_client):
     )
     assert response.status_code == 302
     assert Customer.objects.get(code="C-NEW").iijid_contracts.get().code == "ID-NEW"
+
+
+def test_english_is_available_by_setting_the_language(staff_client):
+    url = reverse("admin:contracts_contract_changelist")
+    assert "SmartKey契約" in staff_client.get(url).content.decode()
+    response = staff_client.post(reverse("set_language"), {"language": "en", "next": url})
+    assert response.status_code == 302
+    page = staff_client.get(url).content.decode()
+    assert 'lang="en"' in page and "SmartKey contracts" in page and "item (today)" in page
