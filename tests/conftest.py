@@ -23,6 +23,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _japanese():
+    """Each test starts in the product's language; a request in another language (the
+    language switch) must not leak into the next test through the thread's state."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def staff_client(client, django_user_model):
     """A logged-in superuser (role tests use real groups; these test the screens)."""

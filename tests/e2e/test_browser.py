@@ -10,7 +10,6 @@ Screenshots of the screens are saved under test-artifacts/ when a step fails."""
 
 import csv
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -33,14 +32,13 @@ pytestmark = [
     ),
 ]
 
-# Playwright's sync API runs an event loop in this thread; the live server and the
-# test's own ORM calls are ordinary synchronous Django.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the live server and the
+    # test's own ORM calls are ordinary synchronous Django. Only for this test.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
