@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -273,13 +274,18 @@ class BillingRunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         live = Q(invoices__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED])
+        # exceptions counted in a subquery: joining them too would repeat every invoice
+        # once per exception and multiply the billed total
+        exceptions = (
+            RunException.objects.filter(run=OuterRef("pk")).order_by().values("run").annotate(n=Count("pk"))
+        )
         return (
             super()
             .get_queryset(request)
             .annotate(
                 invoice_count=Count("invoices", filter=live, distinct=True),
                 billed_total=Sum("invoices__total", filter=live),
-                exception_count=Count("exceptions", distinct=True),
+                exception_count=Coalesce(Subquery(exceptions.values("n"), output_field=IntegerField()), 0),
             )
         )
 
