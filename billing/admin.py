@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts import periods
 
-from . import calculation, exports, services
+from . import breakdown, calculation, documents, exports, services
 from .models import (
     AccountRegistration,
     AuthCount,
@@ -198,6 +198,9 @@ class AccountRegistrationAdmin(UsageAdmin):
     list_display = ("contract", "account_id", "registered_on", "deregistered_on")
     search_fields = ("contract__code", "account_id")
     date_hierarchy = "registered_on"
+
+    def get_urls(self):
+        return [*breakdown.admin_urls(self), *super().get_urls()]
 
 
 @admin.register(AuthCount)
@@ -533,6 +536,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/void/", self.admin_site.admin_view(self.void_view), name="billing_invoice_void"),
+            *documents.admin_urls(self),
             *super().get_urls(),
         ]
 
