@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts import periods
 
-from . import breakdown, calculation, documents, exports, services
+from . import breakdown, calculation, documents, exports, journal, services
 from .models import (
     AccountRegistration,
     AuthCount,
@@ -309,6 +309,7 @@ class BillingRunAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="billing_billingrun_export",
             ),
+            *journal.admin_urls(self),
             *super().get_urls(),
         ]
 
