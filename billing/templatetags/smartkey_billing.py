@@ -1,7 +1,9 @@
-"""Template tags of the billing screens: the per-account breakdown links of an invoice."""
+"""Template tags of the billing screens: the dashboard on the admin index, a contract's
+usage charts, and the per-account breakdown links of an invoice."""
 
 from django import template
 
+from billing import dashboard
 from billing.breakdown import breakdown_url
 from billing.models import LineType
 
@@ -11,6 +13,29 @@ register = template.Library()
 def _can(context, perm: str) -> bool:
     perms = context.get("perms")
     return bool(perms) and perm in perms
+
+
+@register.inclusion_tag("admin/billing/includes/dashboard.html", takes_context=True)
+def billing_dashboard(context):
+    """The month at a glance, for staff who may see billing runs."""
+    if not _can(context, "billing.view_billingrun"):
+        return {"dashboard": None}
+    return {
+        "dashboard": dashboard.dashboard(),
+        "can_view_ratecards": _can(context, "billing.view_ratecard"),
+        "can_view_contracts": _can(context, "contracts.view_contract"),
+        "can_export": _can(context, "billing.export_invoices"),
+    }
+
+
+@register.inclusion_tag("admin/billing/includes/contract_usage.html", takes_context=True)
+def contract_usage(context, contract):
+    if not _can(context, "billing.view_accountregistration") and not _can(context, "billing.view_authcount"):
+        return {"usage": None}
+    return {
+        "usage": dashboard.contract_usage(contract),
+        "can_download": _can(context, "billing.view_accountregistration"),
+    }
 
 
 @register.inclusion_tag("admin/billing/includes/breakdown_links.html", takes_context=True)
