@@ -6,12 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from billing.breakdown import account_breakdown
 from billing.models import AccountRegistration, InvoiceLine, LineType
 from contracts.models import Contract
 from tests.conftest import count_queries
+from tests.e2e.test_import_bill_export import bill, import_everything
 
 from .october import october, staff_with
 
@@ -106,3 +108,25 @@ def test_linked_from_the_invoice(tmp_path, staff_client):
     html = staff_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).content.decode()
     assert breakdown_url("E1") in html
     assert "E1: 日割係数の合計 1.192" in html
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="PostgreSQL's exclusion constraint refuses overlapping registrations outright",
+)
+def test_overlapping_registrations_are_capped_as_billing_caps_them(tmp_path, staff_client):
+    import_everything(tmp_path)
+    e1 = Contract.objects.get(code="E1")
+    # A1 is registered since 09-01 (open); a second, overlapping period of 6 days
+    AccountRegistration.objects.create(
+        contract=e1,
+        account_id="A1",
+        registered_on=dt.date(2026, 10, 15),
+        deregistered_on=dt.date(2026, 10, 20),
+    )
+    bill("2026-10")
+    line = InvoiceLine.objects.get(contract=e1, line_type=LineType.ACCOUNT_FEE)
+    assert line.quantity == Decimal("1.192")  # A1 capped at the 21 service days, not 27
+    rows = staff_client.get(breakdown_url("E1")).content.decode("utf-8-sig").split("\r\n")
+    assert rows[1] == "E1,2026-10,A1,21,31,0.677,300,203.1"
+    assert rows[-2].startswith("E1,2026-10,登録期間が重複している登録IDが1件あります。")
