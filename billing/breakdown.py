@@ -185,12 +185,14 @@ def csv_rows(breakdown: AccountBreakdown) -> Iterator[list[str]]:
 
 def admin_urls(model_admin) -> list:
     """URLs added to the account registrations' admin (who may view accounts may see this)."""
+
+    def view(request, contract_pk, month):
+        return breakdown_view(request, model_admin, contract_pk, month)
+
     return [
         path(
             "breakdown/<int:contract_pk>/<str:month>/",
-            model_admin.admin_site.admin_view(
-                lambda request, **kw: breakdown_view(request, model_admin, **kw)
-            ),
+            model_admin.admin_site.admin_view(view),
             name="billing_accountregistration_breakdown",
         ),
     ]

@@ -160,7 +160,8 @@ def _build(invoice: Invoice) -> InvoiceDocument:
         # one rate: its tax is the invoice's, computed once on the invoice (R12)
         ((rate, taxable),) = by_rate.items()
         rates = [RateSummary(rate, taxable, invoice.tax.amount)]
-    else:  # pragma: no cover - the service has one rate (10%); kept for a reduced rate
+    else:
+        # several rates (none in this service today): each rate's tax once on its own sum
         rates = [
             RateSummary(rate, taxable, calculation.truncate_yen(taxable * rate))
             for rate, taxable in sorted(by_rate.items(), reverse=True)

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -104,7 +103,6 @@ def issued_invoices(month: dt.date):
     """The month's issued invoices (void ones excluded, replacements included), by number."""
     return (
         Invoice.objects.filter(billing_month=periods.month_start(month), status=InvoiceStatus.ISSUED)
-        .filter(~Q(number=None))
         .select_related("customer", "replaces")
         .order_by("number")
     )
