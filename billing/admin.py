@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,7 +19,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import periods
 
-from . import calculation, exports, services
+from . import breakdown, calculation, documents, exports, journal, services
 from .models import (
     AccountRegistration,
     AuthCount,
@@ -199,6 +200,9 @@ class AccountRegistrationAdmin(UsageAdmin):
     search_fields = ("contract__code", "account_id")
     date_hierarchy = "registered_on"
 
+    def get_urls(self):
+        return [*breakdown.admin_urls(self), *super().get_urls()]
+
 
 @admin.register(AuthCount)
 class AuthCountAdmin(UsageAdmin):
@@ -274,13 +278,18 @@ class BillingRunAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         live = Q(invoices__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED])
+        # exceptions counted in a subquery: joining them too would repeat every invoice
+        # once per exception and multiply the billed total
+        exceptions = (
+            RunException.objects.filter(run=OuterRef("pk")).order_by().values("run").annotate(n=Count("pk"))
+        )
         return (
             super()
             .get_queryset(request)
             .annotate(
                 invoice_count=Count("invoices", filter=live, distinct=True),
                 billed_total=Sum("invoices__total", filter=live),
-                exception_count=Count("exceptions", distinct=True),
+                exception_count=Coalesce(Subquery(exceptions.values("n"), output_field=IntegerField()), 0),
             )
         )
 
@@ -301,6 +310,7 @@ class BillingRunAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="billing_billingrun_export",
             ),
+            *journal.admin_urls(self),
             *super().get_urls(),
         ]
 
@@ -528,6 +538,7 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     def get_urls(self):
         return [
             path("<int:pk>/void/", self.admin_site.admin_view(self.void_view), name="billing_invoice_void"),
+            *documents.admin_urls(self),
             *super().get_urls(),
         ]
 

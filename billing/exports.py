@@ -118,10 +118,11 @@ class EncodingReport:
 
 
 def encoded_csv(
-    rows: Iterable[list[str]], header: tuple[str, ...], encoding: str, report: EncodingReport
+    rows: Iterable[list[str]], header: tuple[str, ...] | None, encoding: str, report: EncodingReport
 ) -> Iterator[bytes]:
     """CSV bytes, a chunk per row, CRLF line ends. Characters CP932 cannot hold are
-    written as '?' and listed in ``report``."""
+    written as '?' and listed in ``report``. ``header`` None: no header row (formats
+    such as 弥生インポート形式 have none)."""
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}")
     buffer = io.StringIO()
@@ -139,7 +140,9 @@ def encoded_csv(
             return data
         return text.encode("utf-8")
 
-    yield (codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"") + chunk(header)
+    yield (codecs.BOM_UTF8 if encoding == "utf-8-sig" else b"") + (
+        chunk(header) if header is not None else b""
+    )
     for row in rows:
         yield chunk(row)
 

@@ -45,25 +45,31 @@ def _window_params(month: dt.date) -> list:
     return [first, last, last, last, first]
 
 
-def account_day_histograms(month: dt.date) -> dict[int, dict[int, int]]:
-    """R10: for each contract, {days of use in the month: number of accounts}.
-
-    Days of use of an account = days of the month on which it was registered and the
-    contract in service; its periods never overlap, so they are summed per account."""
-    d = _dialect()
+def _per_account_days_sql(d, contract_filter: str = "") -> str:
+    """R10: one row per (contract, account) with the account's days of use in the month:
+    days on which it was registered and the contract in service; its periods never
+    overlap, so they are summed per account. Shared by billing (histograms) and the
+    per-account breakdown, so both count the same days."""
     reg_last = f"{d['least']}(COALESCE(r.deregistered_on, w.last_day), w.last_day)"
     reg_first = f"{d['greatest']}(r.registered_on, w.first_day)"
-    sql = f"""
-        WITH {_window_cte(d)}
-        SELECT contract_id, days, COUNT(*) FROM (
-            SELECT r.contract_id AS contract_id, r.account_id,
+    return f"""
+            SELECT r.contract_id AS contract_id, r.account_id AS account_id,
                    SUM({d["days"](reg_last, reg_first)} + 1) AS days
             FROM billing_accountregistration r
             JOIN windows w ON w.contract_id = r.contract_id
             WHERE w.first_day <= w.last_day
               AND r.registered_on <= w.last_day
               AND (r.deregistered_on IS NULL OR r.deregistered_on >= w.first_day)
-            GROUP BY r.contract_id, r.account_id
+              {contract_filter}
+            GROUP BY r.contract_id, r.account_id"""
+
+
+def account_day_histograms(month: dt.date) -> dict[int, dict[int, int]]:
+    """R10: for each contract, {days of use in the month: number of accounts}."""
+    d = _dialect()
+    sql = f"""
+        WITH {_window_cte(d)}
+        SELECT contract_id, days, COUNT(*) FROM ({_per_account_days_sql(d)}
         ) per_account
         GROUP BY contract_id, days
     """
@@ -73,6 +79,21 @@ def account_day_histograms(month: dt.date) -> dict[int, dict[int, int]]:
         for contract_id, days, count in cursor.fetchall():
             histograms[contract_id][int(days)] = int(count)
     return dict(histograms)
+
+
+def account_days(month: dt.date, contract_id: int) -> list[tuple[str, int]]:
+    """R10: (account ID, days of use) of each account of one contract in the month, by
+    account ID, in one query: the same days ``account_day_histograms`` bills."""
+    d = _dialect()
+    sql = f"""
+        WITH {_window_cte(d)}
+        SELECT account_id, days FROM ({_per_account_days_sql(d, "AND r.contract_id = %s")}
+        ) per_account
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*_window_params(month), contract_id])
+        # sorted here, not in SQL: the same order whatever the database's collation
+        return sorted((account_id, int(days)) for account_id, days in cursor.fetchall())
 
 
 @dataclass(frozen=True)

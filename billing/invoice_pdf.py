@@ -1,0 +1,204 @@
+"""The invoice document as a PDF (reportlab), with the same content as the HTML page.
+
+Japanese text uses reportlab's built-in CID fonts (Adobe-Japan1, HeiseiKakuGo-W5 and
+HeiseiMin-W3): the PDF names the font and the viewer supplies it, so no font file is
+needed on the server.
+"""
+
+from __future__ import annotations
+
+import io
+from xml.sax.saxutils import escape
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .documents import InvoiceDocument
+from .services import DOCUMENT_LANGUAGE
+
+GOTHIC = "HeiseiKakuGo-W5"
+MINCHO = "HeiseiMin-W3"
+for _font in (GOTHIC, MINCHO):
+    if _font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(_font))
+
+MARGIN = 16 * mm
+WIDTH = A4[0] - 2 * MARGIN
+GRID = colors.HexColor("#888888")
+HEAD = colors.HexColor("#e8eef4")
+
+
+def _style(name, size=9, leading=None, font=GOTHIC, align=None, **kwargs) -> ParagraphStyle:
+    style = ParagraphStyle(
+        name, fontName=font, fontSize=size, leading=leading or size * 1.45, wordWrap="CJK", **kwargs
+    )
+    if align is not None:
+        style.alignment = align
+    return style
+
+
+TITLE = _style("title", 18, font=GOTHIC, align=TA_CENTER)
+NORMAL = _style("normal")
+SMALL = _style("small", 8)
+RIGHT = _style("right", align=TA_RIGHT)
+RECIPIENT = _style("recipient", 13, font=MINCHO)
+TOTAL = _style("total", 14, align=TA_RIGHT)
+
+
+def _p(text: str, style: ParagraphStyle = NORMAL) -> Paragraph:
+    return Paragraph(escape(text), style)
+
+
+def render_pdf(doc: InvoiceDocument) -> bytes:
+    """The PDF bytes of ``doc``, in the document language."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        buffer = io.BytesIO()
+        pdf = SimpleDocTemplate(
+            buffer,
+            pagesize=A4,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN,
+            title=" ".join([_("Qualified invoice"), doc.number or doc.stamp]),
+            author=doc.issuer_name,
+            subject=doc.billing_name,
+        )
+        stamp = doc.stamp
+
+        def decorate(canvas, _document):
+            canvas.saveState()
+            canvas.setFont(GOTHIC, 7)
+            canvas.setFillColor(colors.grey)
+            canvas.drawRightString(
+                A4[0] - MARGIN,
+                MARGIN / 2,
+                "  ".join([doc.number or _("(not issued)"), str(canvas.getPageNumber())]),
+            )
+            if stamp:
+                canvas.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.25))
+                canvas.setFont(GOTHIC, 96)
+                canvas.translate(A4[0] / 2, A4[1] / 2)
+                canvas.rotate(30)
+                canvas.drawCentredString(0, 0, stamp)
+            canvas.restoreState()
+
+        pdf.build(_story(doc), onFirstPage=decorate, onLaterPages=decorate)
+        return buffer.getvalue()
+
+
+def _story(doc: InvoiceDocument) -> list:
+    title = _("Qualified invoice")
+    if doc.stamp:
+        title += f"（{doc.stamp}）"
+    story: list = [_p(title, TITLE), Spacer(1, 6 * mm)]
+
+    recipient = [
+        _p(f"〒{doc.postal_code}" if doc.postal_code else ""),
+        _p(doc.address),
+        Spacer(1, 2 * mm),
+        _p(doc.billing_name, RECIPIENT),
+        _p(_("Customer code") + ": " + doc.customer_code, SMALL),
+    ]
+    meta = Table(
+        [
+            [_p(_("Invoice number")), _p(doc.number or _("(not issued)"), RIGHT)],
+            [_p(_("Issue date")), _p(doc.issue_date or _("(not issued)"), RIGHT)],
+        ],
+        colWidths=[28 * mm, 50 * mm],
+    )
+    seller = [
+        meta,
+        Spacer(1, 3 * mm),
+        _p(doc.issuer_name),
+        _p(doc.issuer_address, SMALL),
+        _p(_("Registration number") + ": " + doc.issuer_registration_number),
+    ]
+    head = Table([[recipient, seller]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
+    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story += [head, Spacer(1, 6 * mm), _p(_("We hereby invoice you as follows.")), Spacer(1, 2 * mm)]
+
+    summary = Table(
+        [
+            [_p(_("Amount due (tax included)")), _p(doc.total_text, TOTAL)],
+            [_p(_("Transaction period")), _p(doc.period, RIGHT)],
+            [_p(_("Due date")), _p(doc.due_date or _("(not issued)"), RIGHT)],
+        ],
+        colWidths=[45 * mm, 65 * mm],
+        hAlign="LEFT",
+    )
+    summary.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.8, colors.black),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, GRID),
+                ("BACKGROUND", (0, 0), (0, -1), HEAD),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ]
+        )
+    )
+    story += [summary, Spacer(1, 6 * mm)]
+
+    rows = [
+        [
+            _p(_("Contract")),
+            _p(_("Item")),
+            _p(_("Description")),
+            _p(_("Quantity"), RIGHT),
+            _p(_("Unit price (yen)"), RIGHT),
+            _p(_("Amount (yen)"), RIGHT),
+        ]
+    ]
+    for line in doc.lines:
+        rows.append(
+            [
+                _p(line.contract_code, SMALL),
+                _p(line.item, SMALL),
+                _p(line.description, SMALL),
+                _p(line.quantity, RIGHT),
+                _p(line.unit_price, RIGHT),
+                _p(line.amount, RIGHT),
+            ]
+        )
+    lines = Table(
+        rows,
+        colWidths=[18 * mm, 30 * mm, WIDTH - 114 * mm, 20 * mm, 22 * mm, 24 * mm],
+        repeatRows=1,
+    )
+    lines.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), HEAD),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    story += [lines, Spacer(1, 4 * mm)]
+
+    totals = []
+    for rate in doc.rates:
+        totals.append([_p(rate.label), _p(rate.taxable_text, RIGHT)])
+        totals.append([_p(rate.tax_label), _p(rate.tax_text, RIGHT)])
+    totals.append([_p(_("Total (tax included)")), _p(doc.total_text, RIGHT)])
+    table = Table(totals, colWidths=[45 * mm, 35 * mm], hAlign="RIGHT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+                ("BACKGROUND", (0, 0), (0, -1), HEAD),
+                ("LINEABOVE", (0, -1), (-1, -1), 1, colors.black),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 6 * mm)]
+    story += [_p(f"※ {note}", SMALL) for note in doc.notes]
+    return story

@@ -1,0 +1,59 @@
+import sys
+from pathlib import Path
+
+from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
+
+from billing.exports import EncodingReport
+from billing.journal import FORMATS, export_journal
+from billing.models import BillingRun, RunStatus
+from contracts.periods import format_month, parse_month
+
+from .export_invoices import Command as ExportInvoicesCommand
+
+
+class Command(ExportInvoicesCommand):
+    help = (
+        "Write the month's issued invoices as a sales journal for accounting software "
+        "(yayoi: 弥生インポート形式, Shift_JIS, no header row)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("month", help="the billing month, YYYY-MM (it must be issued)")
+        parser.add_argument(
+            "--format",
+            dest="fmt",
+            choices=FORMATS,
+            default="yayoi",
+            help="yayoi (default): 弥生会計's import format (弥生インポート形式, 25 columns)",
+        )
+        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+
+    def handle(self, *args, month, fmt, output, **options):
+        try:
+            month_date = parse_month(month)
+        except ValueError:
+            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
+        if not BillingRun.objects.filter(month=month_date, status=RunStatus.ISSUED).exists():
+            raise CommandError(
+                _(
+                    "%(month)s is not issued: the journal holds issued invoices only. Issue the month first (bill_month %(month)s --issue)."
+                )
+                % {"month": format_month(month_date)}
+            )
+        report = EncodingReport()
+        chunks = export_journal(month_date, fmt, report=report)
+        if output is None:
+            stream = getattr(self.stdout, "_out", sys.stdout)
+            binary = getattr(stream, "buffer", None)
+            for chunk in chunks:
+                if binary is not None:
+                    binary.write(chunk)
+                else:
+                    stream.write(chunk.decode("cp932"))
+            if binary is not None:
+                binary.flush()
+        else:
+            self._write_file(output, chunks)
+        for row in report.replaced:
+            self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
