@@ -290,7 +290,12 @@ class Invoice(models.Model):
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if self.status != InvoiceStatus.DRAFT:
+        # Checked against the stored row too, as in save(): a draft instance loaded before
+        # the month was issued must not delete the issued invoice.
+        if (
+            self.status != InvoiceStatus.DRAFT
+            or Invoice.objects.filter(pk=self.pk).exclude(status=InvoiceStatus.DRAFT).exists()
+        ):
             raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
         return super().delete(*args, **kwargs)
 
