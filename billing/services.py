@@ -138,7 +138,7 @@ def _uncovered_days(first: dt.date, last: dt.date, intervals) -> int:
     """Days of [first, last] not covered by any (start, end-or-None) interval."""
     uncovered = 0
     day = first
-    for start, end in sorted(intervals):
+    for start, end in sorted(intervals, key=lambda interval: interval[0]):  # an end may be None
         if end is not None and end < day:
             continue
         if start > last:
