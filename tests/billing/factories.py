@@ -33,9 +33,10 @@ def _month_of(day):
 
 class RateCardFactory(DjangoModelFactory):
     """An approved and notified card from the month billing starts, open-ended, with the
-    component its contract's item needs: an account unit price (Enterprise) or the R11
-    graduated table (Service Provider). ``tiers`` takes ``(up_to, unit_price[, flat_fee])``
-    tuples. Traits: ``unapproved``, ``unnotified``."""
+    component its contract's item needs: an account unit price of 300 (Enterprise) or the
+    R11 graduated table (Service Provider). ``tiers`` takes ``(up_to, unit_price[, flat_fee])``
+    tuples; by default a graduated or volume card gets the R11 tiers, a per-unit card 0.50.
+    Traits: ``unapproved``, ``unnotified``."""
 
     class Meta:
         model = RateCard
@@ -50,7 +51,9 @@ class RateCardFactory(DjangoModelFactory):
     account_unit_price = factory.LazyAttribute(
         lambda o: Decimal("300") if o.contract.item == "enterprise" else None
     )
-    auth_pricing = factory.LazyAttribute(lambda o: "graduated" if o.contract.item == "service_provider" else "")
+    auth_pricing = factory.LazyAttribute(
+        lambda o: "graduated" if o.contract.item == "service_provider" else ""
+    )
     # saved users even when the card is only built, so that full_clean() sees them
     created_by = factory.LazyFunction(lambda: UserFactory())
     approved_by = factory.LazyFunction(lambda: UserFactory())
@@ -66,7 +69,7 @@ class RateCardFactory(DjangoModelFactory):
         if not create:
             return
         if extracted is None:
-            extracted = R11_TIERS if card.auth_pricing == "graduated" else ()
+            extracted = {"": (), "per_unit": ((None, "0.50"),)}.get(card.auth_pricing, R11_TIERS)
         for up_to, unit_price, *flat in extracted:
             AuthTier.objects.create(
                 rate_card=card,
