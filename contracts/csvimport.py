@@ -705,6 +705,9 @@ class BulkImportKind(ImportKind):
                 self.updates.append((found[0], *values))
 
     def write(self, rows: list[Row]) -> Counts:
-        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
+        # Updates first: a new row may need the room an update makes (a file that ends an
+        # open registration period and adds the next one), and PostgreSQL checks its
+        # exclusion constraints row by row.
         bulk_update_values(self.model, self.value_fields, self.updates)
+        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)
