@@ -585,7 +585,10 @@ class ModelImportKind(ImportKind):
 
     def write(self, rows: list[Row]) -> Counts:
         counts = Counts()
-        for _row, instance, state in self.instances:
+        # Updated rows first, then created ones (each group in file order): a new row may
+        # need the room an update makes (a rate card ended to make way for the next one),
+        # and PostgreSQL checks exclusion constraints row by row.
+        for _row, instance, state in sorted(self.instances, key=lambda entry: entry[2] == "created"):
             if state == "unchanged":
                 counts.unchanged += 1
                 continue
