@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -273,12 +273,21 @@ class BillingRunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         live = Q(invoices__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED])
+        # a subquery: summed over the join with the exceptions, each total would count once
+        # per exception of the month
+        live_total = (
+            Invoice.objects.filter(run=OuterRef("pk"), status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED])
+            .order_by()
+            .values("run")
+            .annotate(total=Sum("total"))
+            .values("total")
+        )
         return (
             super()
             .get_queryset(request)
             .annotate(
                 invoice_count=Count("invoices", filter=live, distinct=True),
-                billed_total=Sum("invoices__total", filter=live),
+                billed_total=Subquery(live_total),
                 exception_count=Count("exceptions", distinct=True),
             )
         )
