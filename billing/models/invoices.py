@@ -325,6 +325,26 @@ class Invoice(models.Model):
             self._voiding = False
 
 
+class InvoiceLineQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+    def delete(self):
+        if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().delete()
+
+    delete.queryset_only = True
+
+
 class InvoiceLine(models.Model):
     """One line per contract and fee component (R12)."""
 
@@ -352,6 +372,8 @@ class InvoiceLine(models.Model):
         related_name="+",
         verbose_name=_("rate card"),
     )
+
+    objects = InvoiceLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("invoice line")
