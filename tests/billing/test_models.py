@@ -419,6 +419,20 @@ class TestInvoiceImmutability:
         assert line.amount.amount == Decimal("30000")
         assert InvoiceLine.objects.count() == 3
 
+    def test_line_querysets_touching_an_issued_invoice_refuse(self, october):
+        InvoiceLine.objects.filter(line_type="account_fee").update(description="下書きは変更できる")
+        issue_october()
+        with pytest.raises(InvoiceImmutable) as excinfo:
+            InvoiceLine.objects.filter(line_type="base_fee").update(amount=Decimal("1"))
+        assert excinfo.value.messages == [ISSUED_IMMUTABLE]
+        with pytest.raises(InvoiceImmutable):
+            InvoiceLine.objects.all().delete()
+        assert sorted(InvoiceLine.objects.values_list("amount", flat=True)) == [
+            Decimal("0"),
+            Decimal("300"),
+            Decimal("30000"),
+        ]
+
     def test_a_voided_invoice_stays_as_it_was_voided(self, october):
         issue_october()
         invoice = Invoice.objects.get()
