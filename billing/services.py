@@ -543,6 +543,8 @@ def invoice_void_and_replace(
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     invoice.void(by=by, reason=reason)
     drafts, exceptions = _compute(invoice.billing_month, customer_ids=[invoice.customer_id])
+    # the customer's exceptions are recomputed with the replacement: they replace the old ones
+    run.exceptions.filter(contract__customer_id=invoice.customer_id).delete()
     _save_exceptions(run, exceptions)
     if not drafts:
         return None
