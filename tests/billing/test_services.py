@@ -607,6 +607,28 @@ class TestVoidAndReplace:
         assert excinfo.value.messages == ["R12: 取り消せるのは発行済みの請求書だけです。"]
         assert Invoice.objects.filter(status=InvoiceStatus.DRAFT).count() == 3
 
+    @pytest.mark.parametrize("corrected", [False, True])
+    def test_the_customers_exceptions_are_those_of_the_replacement(self, corrected):
+        a = CustomerFactory(code="C-A", with_iijid=False)
+        lapsed = IIJIDContractFactory(customer=a, start_on=D(2020, 1, 1), end_on=D(2026, 10, 20))
+        RateCardFactory(contract=contract("A1", customer=a))
+        b1 = contract("B1")
+        RateCardFactory(contract=b1)
+        TerminationFactory(contract=b1, notice_received_on=D(2026, 10, 2), on_prescribed_form=False)
+        billing_month_compute(month=OCT)
+        billing_month_issue(month=OCT, today=D(2026, 11, 2))
+        if corrected:
+            lapsed.end_on = None
+            lapsed.save()
+        services.invoice_void_and_replace(
+            invoice=Invoice.objects.get(customer_code="C-A"), by=UserFactory(), reason="宛名の誤り"
+        )
+        expected = [("A1", "iijid_lapsed")] if not corrected else []
+        assert sorted(RunException.objects.values_list("contract__code", "code")) == [
+            *expected,
+            ("B1", "termination_form_missing"),
+        ]
+
     def test_nothing_billable_any_more_voids_without_replacement(self):
         x1 = contract("X1", start=D(2026, 12, 1), accepted=D(2026, 10, 1))
         OneTimeChargeFactory(contract=x1, amount=Decimal("5000"), due_on=D(2026, 10, 15))
