@@ -193,6 +193,19 @@ def test_an_approved_cards_prices_are_read_only_on_screen(staff_client):
     assert not {"contract", "valid_from", "base_fee", "account_unit_price", "auth_pricing"} & set(fields)
 
 
+def test_an_overlapping_registration_is_a_form_error(staff_client):
+    registration = AccountRegistrationFactory(account_id="a1", registered_on=D(2026, 4, 1))
+    response = staff_client.post(
+        reverse("admin:billing_accountregistration_add"),
+        {"contract": registration.contract_id, "account_id": "a1", "registered_on": "2026-05-01"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["registered_on"] == [
+        "登録ID a1 は 2026-04-01〜 にすでに登録されています（登録期間は重複できません）"
+    ]
+    assert registration.contract.account_registrations.count() == 1
+
+
 # --- the monthly run -------------------------------------------------------------------------
 
 

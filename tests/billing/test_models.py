@@ -268,6 +268,55 @@ class TestApproval:
 
 
 class TestAccountRegistrations:
+    @pytest.mark.parametrize(
+        ("registered_on", "deregistered_on", "overlaps"),
+        [
+            (D(2026, 4, 20), None, True),
+            (D(2026, 4, 30), D(2026, 5, 3), True),  # shares its last day
+            (D(2026, 3, 1), D(2026, 4, 1), True),  # reaches its first day
+            (D(2026, 3, 1), None, True),  # open, from before it
+            (D(2026, 5, 1), None, False),  # the day after
+            (D(2026, 3, 1), D(2026, 3, 31), False),  # up to the day before
+        ],
+    )
+    def test_clean_refuses_overlapping_periods_of_one_account(self, registered_on, deregistered_on, overlaps):
+        contract = enterprise_contract()
+        AccountRegistrationFactory(
+            contract=contract,
+            account_id="a@example.jp",
+            registered_on=D(2026, 4, 1),
+            deregistered_on=D(2026, 4, 30),
+        )
+        registration = AccountRegistrationFactory.build(
+            contract=contract,
+            account_id="a@example.jp",
+            registered_on=registered_on,
+            deregistered_on=deregistered_on,
+        )
+        if not overlaps:
+            registration.full_clean()
+            return
+        with pytest.raises(ValidationError) as excinfo:
+            registration.full_clean()
+        assert error_codes(excinfo, "registered_on") == ["overlap"]
+        assert excinfo.value.message_dict["registered_on"] == [
+            "登録ID a@example.jp は 2026-04-01〜2026-04-30 にすでに登録されています（登録期間は重複できません）"
+        ]
+
+    def test_clean_lets_a_period_change_itself_and_other_accounts_overlap(self):
+        contract = enterprise_contract()
+        period = AccountRegistrationFactory(
+            contract=contract, account_id="a@example.jp", registered_on=D(2026, 4, 1)
+        )
+        period.deregistered_on = D(2026, 4, 30)
+        period.full_clean()
+        AccountRegistrationFactory.build(
+            contract=contract, account_id="b@example.jp", registered_on=D(2026, 4, 1)
+        ).full_clean()
+        AccountRegistrationFactory.build(
+            contract=enterprise_contract(), account_id="a@example.jp", registered_on=D(2026, 4, 1)
+        ).full_clean()
+
     def test_database_refuses_deregistration_before_registration(self):
         with pytest.raises(IntegrityError), transaction.atomic():
             AccountRegistrationFactory(registered_on=D(2026, 4, 10), deregistered_on=D(2026, 4, 9))
