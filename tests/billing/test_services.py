@@ -9,9 +9,18 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from billing import services
-from billing.models import AuthCount, BillingRun, Invoice, InvoiceStatus, OneTimeCharge, RunException
+from billing.models import (
+    AccountRegistration,
+    AuthCount,
+    BillingRun,
+    Invoice,
+    InvoiceStatus,
+    OneTimeCharge,
+    RunException,
+)
 from billing.services import BillingRefused, billing_month_compute, billing_month_issue, due_date_for
 from tests.contracts.factories import (
     ContractFactory,
@@ -411,6 +420,39 @@ def test_what_the_billed_exceptions_bill():
     }
 
 
+def test_overlapping_registrations_are_capped_and_reported():
+    # stored behind the rules' back (an old SQLite database, a manual fix): PostgreSQL's
+    # exclusion constraint is dropped inside this test's transaction to let them in
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE billing_accountregistration DROP CONSTRAINT account_periods_do_not_overlap"
+            )
+    e1 = contract("E1", start=D(2026, 9, 1))
+    RateCardFactory(contract=e1, base_fee=Decimal("1000"), account_unit_price=Decimal("300"))
+    AccountRegistration.objects.bulk_create(
+        [
+            AccountRegistration(
+                contract=e1, account_id="a1", registered_on=OCT, deregistered_on=D(2026, 10, 20)
+            ),
+            AccountRegistration(contract=e1, account_id="a1", registered_on=D(2026, 10, 10)),
+            AccountRegistration(contract=e1, account_id="a2", registered_on=D(2026, 10, 22)),
+        ]
+    )
+    (exception,) = billing_month_compute(month=OCT).exceptions
+    assert (exception.rule, exception.code, exception.billed) == ("R10", "overlapping_registrations", True)
+    assert exception.message == "1件の登録IDで登録期間が重複しています。"
+    assert lines(OCT)[1] == (
+        # a1: 20 + 22 = 42 days counted, capped at the 31 days in service → 1.000;
+        # a2: 10 days → 0.322; Σ 1.322 × 300 = 396.6 → 396
+        "E1",
+        "account_fee",
+        Decimal("1.322"),
+        Decimal("300"),
+        Decimal("396"),
+    )
+
+
 def test_a_gap_between_two_iijid_contracts_is_counted_day_by_day():
     customer = CustomerFactory(code="C-X1", with_iijid=False)
     IIJIDContractFactory(customer=customer, start_on=D(2020, 1, 1), end_on=D(2026, 10, 10))
@@ -510,6 +552,23 @@ class TestComputeAndIssue:
         assert str(excinfo.value) == "2026-10はまだ終わっていません。2026-11-01以降に発行できます。"
         assert not Invoice.objects.exclude(status=InvoiceStatus.DRAFT).exists()
         billing_month_issue(month=OCT, today=D(2026, 11, 1))  # the first day after is fine
+
+    @pytest.mark.parametrize(
+        ("utc_now", "allowed"),
+        [
+            (dt.datetime(2026, 10, 31, 14, 59, tzinfo=dt.UTC), False),  # 23:59 on 10-31 in Japan
+            (dt.datetime(2026, 10, 31, 15, 0, tzinfo=dt.UTC), True),  # 00:00 on 11-01 in Japan
+        ],
+    )
+    def test_the_month_ends_at_midnight_in_japan(self, three_customers, monkeypatch, utc_now, allowed):
+        billing_month_compute(month=OCT)
+        monkeypatch.setattr(timezone, "now", lambda: utc_now)
+        if not allowed:
+            with pytest.raises(BillingRefused):
+                billing_month_issue(month=OCT)
+            return
+        billing_month_issue(month=OCT)
+        assert {i.issue_date for i in Invoice.objects.all()} == {D(2026, 11, 1)}
 
     def test_issue_is_refused_for_a_month_never_computed(self, three_customers):
         with pytest.raises(BillingRefused) as excinfo:
