@@ -211,11 +211,22 @@ class TestMonthlyFees:
     def test_initial_fee_only_on_the_contracts_first_invoice(self):
         e1 = contract("E1", start=D(2026, 9, 15))
         RateCardFactory(contract=e1, base_fee=Decimal("3000"), account_unit_price=Decimal("300"))
-        for month in (D(2026, 9, 1), OCT, NOV):
+        months = (D(2026, 9, 1), OCT, NOV)
+        for month in months:
             billing_month_compute(month=month)
-        initial = [(month, line[1]) for month in (D(2026, 9, 1), OCT, NOV) for line in lines(month)]
-        assert [m for m, kind in initial if kind == "initial_fee"] == [D(2026, 9, 1)]
+        assert {month: [line[1] for line in lines(month)] for month in months} == {
+            D(2026, 9, 1): ["initial_fee", "base_fee", "account_fee"],
+            OCT: ["base_fee", "account_fee"],
+            NOV: ["base_fee", "account_fee"],
+        }
         assert lines(D(2026, 9, 1))[0] == ("E1", "initial_fee", Decimal("1.000"), Decimal("0"), Decimal("0"))
+
+        # a replacement of the first invoice is still the contract's first invoice
+        billing_month_issue(month=D(2026, 9, 1), today=D(2026, 10, 1))
+        services.invoice_void_and_replace(
+            invoice=Invoice.objects.get(number="SK-202609-0001"), by=None, reason="再発行"
+        )
+        assert [line[1] for line in lines(D(2026, 9, 1))] == ["initial_fee", "base_fee", "account_fee"]
 
     def test_initial_fee_on_an_earlier_one_time_charges_invoice(self):
         # accepted 2026-08-20, a one-time charge on 2026-08-25, billing from 2026-09-01:
