@@ -532,6 +532,10 @@ class InvoiceAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # R12: an invoice is only ever viewed; the run issues it and the void view corrects it
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
 

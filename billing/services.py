@@ -139,7 +139,7 @@ def _uncovered_days(first: dt.date, last: dt.date, intervals) -> int:
     """Days of [first, last] not covered by any (start, end-or-None) interval."""
     uncovered = 0
     day = first
-    for start, end in sorted(intervals):
+    for start, end in sorted(intervals, key=lambda interval: interval[0]):  # an end may be None
         if end is not None and end < day:
             continue
         if start > last:
@@ -552,6 +552,8 @@ def invoice_void_and_replace(
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     invoice.void(by=by, reason=reason)
     drafts, exceptions = _compute(invoice.billing_month, customer_ids=[invoice.customer_id])
+    # the customer's exceptions are recomputed with the replacement: they replace the old ones
+    run.exceptions.filter(contract__customer_id=invoice.customer_id).delete()
     _save_exceptions(run, exceptions)
     if not drafts:
         return None

@@ -585,7 +585,10 @@ class ModelImportKind(ImportKind):
 
     def write(self, rows: list[Row]) -> Counts:
         counts = Counts()
-        for _row, instance, state in self.instances:
+        # Updated rows first, then created ones (each group in file order): a new row may
+        # need the room an update makes (a rate card ended to make way for the next one),
+        # and PostgreSQL checks exclusion constraints row by row.
+        for _row, instance, state in sorted(self.instances, key=lambda entry: entry[2] == "created"):
             if state == "unchanged":
                 counts.unchanged += 1
                 continue
@@ -705,6 +708,9 @@ class BulkImportKind(ImportKind):
                 self.updates.append((found[0], *values))
 
     def write(self, rows: list[Row]) -> Counts:
-        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
+        # Updates first: a new row may need the room an update makes (a file that ends an
+        # open registration period and adds the next one), and PostgreSQL checks its
+        # exclusion constraints row by row.
         bulk_update_values(self.model, self.value_fields, self.updates)
+        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)

@@ -295,7 +295,12 @@ class Invoice(models.Model):
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        if self.status != InvoiceStatus.DRAFT:
+        # Checked against the stored row too, as in save(): a draft instance loaded before
+        # the month was issued must not delete the issued invoice.
+        if (
+            self.status != InvoiceStatus.DRAFT
+            or Invoice.objects.filter(pk=self.pk).exclude(status=InvoiceStatus.DRAFT).exists()
+        ):
             raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
         return super().delete(*args, **kwargs)
 
@@ -326,6 +331,26 @@ class Invoice(models.Model):
             self._voiding = False
 
 
+class InvoiceLineQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().update(**kwargs)
+
+    update.queryset_only = True
+
+    def delete(self):
+        if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
+            raise InvoiceImmutable(
+                _("R12: an issued invoice never changes; void it and issue a replacement.")
+            )
+        return super().delete()
+
+    delete.queryset_only = True
+
+
 class InvoiceLine(models.Model):
     """One line per contract and fee component (R12)."""
 
@@ -353,6 +378,8 @@ class InvoiceLine(models.Model):
         related_name="+",
         verbose_name=_("rate card"),
     )
+
+    objects = InvoiceLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("invoice line")

@@ -211,7 +211,7 @@ class RateCard(models.Model):
             )
         if self.contract_id is not None and self.valid_from:
             self._clean_against_contract(errors)
-        if self.pk is not None and self.approved_by_id is not None:
+        if self.pk is not None:
             self._clean_approved_is_unchanged(errors)
         if errors:
             raise ValidationError(errors)
@@ -245,7 +245,9 @@ class RateCard(models.Model):
                 )
 
     def _clean_approved_is_unchanged(self, errors: dict[str, list]) -> None:
-        stored = RateCard.objects.filter(pk=self.pk).values(*PRICE_FIELDS).first()
+        """The stored approval is what counts: clearing the approval in the same change
+        does not open an approved card's prices."""
+        stored = RateCard.objects.filter(pk=self.pk, approved_by__isnull=False).values(*PRICE_FIELDS).first()
         if stored is None:
             return
         current = {name: _amount(getattr(self, name)) for name in PRICE_FIELDS}

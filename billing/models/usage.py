@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +61,35 @@ class AccountRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract} {self.account_id} {self.registered_on}〜{self.deregistered_on or ''}"
+
+    def clean(self) -> None:
+        """R10: the periods of one account never overlap, also when entered one by one
+        (the import checks whole files; PostgreSQL refuses them without a message)."""
+        if self.contract_id is None or not self.account_id or self.registered_on is None:
+            return
+        others = AccountRegistration.objects.filter(
+            Q(deregistered_on__isnull=True) | Q(deregistered_on__gte=self.registered_on),
+            contract_id=self.contract_id,
+            account_id=self.account_id,
+            registered_on__lte=self.deregistered_on or dt.date.max,
+        ).exclude(pk=self.pk)
+        other = others.order_by("registered_on").first()
+        if other is not None:
+            raise ValidationError(
+                {
+                    "registered_on": ValidationError(
+                        _(
+                            "account %(account)s is already registered from %(start)s until %(end)s (periods never overlap)"
+                        ),
+                        code="overlap",
+                        params={
+                            "account": self.account_id,
+                            "start": other.registered_on.isoformat(),
+                            "end": other.deregistered_on.isoformat() if other.deregistered_on else "",
+                        },
+                    )
+                }
+            )
 
 
 class AuthCount(models.Model):

@@ -1,0 +1,257 @@
+"""export_invoices: both layouts as interfaces.md defines them (header, order, cells),
+UTF-8 with BOM or CP932, CRLF, spreadsheet formulas neutralised, and a file that is
+either complete or not there at all."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from billing import exports, services
+from billing.models import AuthCount, Invoice
+from tests.contracts.factories import ContractFactory, CustomerFactory
+
+from .factories import AccountRegistrationFactory, AuthCountFactory, OneTimeChargeFactory, RateCardFactory
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+OCT = D(2026, 10, 1)
+
+LINES_HEADER = [
+    "invoice_number", "status", "customer_code", "billing_name", "billing_month", "issue_date", "due_date",
+    "contract_code", "item", "line_type", "description", "quantity", "unit_price", "amount", "tax_rate",
+    "invoice_subtotal", "invoice_tax", "invoice_total",
+]  # fmt: skip
+INVOICES_HEADER = [
+    "invoice_number", "status", "customer_code", "billing_name", "billing_month", "issue_date", "due_date",
+    "subtotal", "tax_rate", "tax", "total", "line_count",
+]  # fmt: skip
+
+
+def contract(code, customer, item="enterprise"):
+    return ContractFactory(
+        code=code,
+        customer=customer,
+        item=item,
+        in_service=True,
+        applied_on=D(2026, 8, 20),
+        accepted_on=D(2026, 8, 25),
+        billing_start_on=D(2026, 9, 1),
+    )
+
+
+@pytest.fixture
+def october(db):
+    """October 2026, full month, no initial fees (billing started in September):
+    C-A: A1 Enterprise, base 1,000, two accounts all month (2.000 × 250 = 500)
+         → 1,500 + tax 150 = 1,650
+    C-B: B2 Enterprise, base 2,000, no accounts (0.000 × 300 = 0); B1 Service Provider, base 3,000,
+         12,345 authentications per unit at 0.35 (4,320.75 → 4,320), a one-time charge
+         of 700 → 2,000 + 0 + 3,000 + 4,320 + 700 = 10,020 + tax 1,002 = 11,022"""
+    a = CustomerFactory(code="C-A", billing_name="株式会社エー 御中")
+    b = CustomerFactory(code="C-B", billing_name="ビー株式会社 御中")
+    a1 = contract("A1", a)
+    RateCardFactory(contract=a1, base_fee=Decimal("1000"), account_unit_price=Decimal("250"))
+    AccountRegistrationFactory(contract=a1, registered_on=D(2026, 9, 1))
+    AccountRegistrationFactory(contract=a1, registered_on=D(2026, 9, 1))
+    RateCardFactory(contract=contract("B2", b), base_fee=Decimal("2000"))
+    b1 = contract("B1", b, item="service_provider")
+    RateCardFactory(contract=b1, base_fee=Decimal("3000"), auth_pricing="per_unit", tiers=[(None, "0.35")])
+    AuthCountFactory(contract=b1, date=D(2026, 10, 9), success_count=12_345)
+    OneTimeChargeFactory(
+        contract=b1, description="端末追加設定", amount=Decimal("700"), due_on=D(2026, 10, 9)
+    )
+    services.billing_month_compute(month=OCT)
+
+
+def export_file(tmp_path, *args, month="2026-10"):
+    path = tmp_path / "out.csv"
+    err = io.StringIO()
+    call_command("export_invoices", month, "--output", str(path), *args, stderr=err)
+    return path.read_bytes(), err.getvalue()
+
+
+def rows_of(data, encoding="utf-8-sig"):
+    return list(csv.reader(io.StringIO(data.decode(encoding), newline="")))
+
+
+def test_lines_layout_of_drafts(october, tmp_path):
+    data, _ = export_file(tmp_path)
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    header, *rows = rows_of(data)
+    assert header == LINES_HEADER
+    a = ["", "draft", "C-A", "株式会社エー 御中", "2026-10", "", ""]
+    b = ["", "draft", "C-B", "ビー株式会社 御中", "2026-10", "", ""]
+    # drafts by customer code, then contract code, then line order
+    assert rows == [
+        [*a, "A1", "enterprise", "base_fee", "月額基本料 2026年10月分", "1", "1000", "1000", "0.10", "1500", "150", "1650"],
+        [*a, "A1", "enterprise", "account_fee", "アカウント使用料（登録ID 2件、日割係数の合計）", "2.000", "250", "500",
+         "0.10", "1500", "150", "1650"],
+        [*b, "B1", "service_provider", "base_fee", "月額基本料 2026年10月分", "1", "3000", "3000", "0.10", "10020",
+         "1002", "11022"],
+        [*b, "B1", "service_provider", "auth_api_fee", "認証API使用料（単価制）", "12345", "0.35", "4320", "0.10",
+         "10020", "1002", "11022"],
+        [*b, "B1", "service_provider", "one_time_fee", "端末追加設定", "1", "700", "700", "0.10", "10020", "1002",
+         "11022"],
+        [*b, "B2", "enterprise", "base_fee", "月額基本料 2026年10月分", "1", "2000", "2000", "0.10", "10020", "1002",
+         "11022"],
+        [*b, "B2", "enterprise", "account_fee", "アカウント使用料（登録ID 0件、日割係数の合計）", "0.000", "300", "0",
+         "0.10", "10020", "1002", "11022"],
+    ]  # fmt: skip
+
+
+def test_invoices_layout_sorted_by_number_with_void_and_replacement(october, tmp_path):
+    services.billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    AuthCount.objects.update(success_count=10_000)  # corrected: 10,000 × 0.35 = 3,500
+    services.invoice_void_and_replace(
+        invoice=Invoice.objects.get(number="SK-202610-0002"),
+        by=None,
+        reason="回数の訂正",
+        today=D(2026, 11, 20),
+    )
+    data, _ = export_file(tmp_path, "--layout", "invoices")
+    header, *rows = rows_of(data)
+    assert header == INVOICES_HEADER
+    assert rows == [
+        ["SK-202610-0001", "issued", "C-A", "株式会社エー 御中", "2026-10", "2026-11-02", "2026-12-31",
+         "1500", "0.10", "150", "1650", "2"],
+        ["SK-202610-0002", "void", "C-B", "ビー株式会社 御中", "2026-10", "2026-11-02", "2026-12-31",
+         "10020", "0.10", "1002", "11022", "5"],
+        # 2,000 + 0 + 3,000 + 3,500 + 700 = 9,200 + tax 920
+        ["SK-202610-0003", "issued", "C-B", "ビー株式会社 御中", "2026-10", "2026-11-20", "2026-12-31",
+         "9200", "0.10", "920", "10120", "5"],
+    ]  # fmt: skip
+
+    lines_data, _ = export_file(tmp_path)
+    numbers = [(row[0], row[7], row[9]) for row in rows_of(lines_data)[1:]]
+    assert [n for n, *_ in numbers] == ["SK-202610-0001"] * 2 + ["SK-202610-0002"] * 5 + [
+        "SK-202610-0003"
+    ] * 5
+    assert numbers[7:] == [
+        ("SK-202610-0003", "B1", "base_fee"),
+        ("SK-202610-0003", "B1", "auth_api_fee"),
+        ("SK-202610-0003", "B1", "one_time_fee"),
+        ("SK-202610-0003", "B2", "base_fee"),
+        ("SK-202610-0003", "B2", "account_fee"),
+    ]
+
+
+def test_a_month_without_invoices_is_the_header_alone(db, tmp_path):
+    data, _ = export_file(tmp_path, month="2026-01")
+    assert data == b"\xef\xbb\xbf" + ",".join(LINES_HEADER).encode() + b"\r\n"
+
+
+def test_standard_output_without_output_option(october):
+    out = io.StringIO()
+    call_command("export_invoices", "2026-10", "--layout", "invoices", stdout=out)
+    assert out.getvalue().split("\r\n")[:2] == [
+        ",".join(INVOICES_HEADER),
+        ",draft,C-A,株式会社エー 御中,2026-10,,,1500,0.10,150,1650,2",
+    ]
+
+
+def test_cp932_reports_and_replaces_what_it_cannot_encode(db, tmp_path):
+    customer = CustomerFactory(code="C-Y", billing_name="𠮷野家商事株式会社 御中")  # 𠮷 is outside CP932
+    RateCardFactory(contract=contract("Y1", customer), base_fee=Decimal("1000"))
+    services.billing_month_compute(month=OCT)
+    data, err = export_file(tmp_path, "--encoding", "cp932", "--layout", "invoices")
+    assert not data.startswith(b"\xef\xbb\xbf") and data.endswith(b"\r\n")
+    header, row = rows_of(data, "cp932")
+    assert header == INVOICES_HEADER
+    assert row[3] == "?野家商事株式会社 御中"
+    assert row[7:11] == ["1000", "0.10", "100", "1100"]
+    assert err.startswith(
+        "CP932で表せない文字を '?' で出力しました: ,draft,C-Y,𠮷野家商事株式会社 御中,2026-10"
+    )
+
+    data, err = export_file(tmp_path, "--encoding", "cp932")
+    assert "?野家商事株式会社 御中" in data.decode("cp932")
+    assert "月額基本料 2026年10月分" in data.decode("cp932")  # Japanese itself is encoded
+    assert err.count("CP932で表せない文字") == 2  # the base fee and account fee lines
+
+
+def test_cp932_without_unencodable_characters_reports_nothing(october, tmp_path):
+    data, err = export_file(tmp_path, "--encoding", "cp932")
+    assert err == ""
+    assert "ビー株式会社 御中" in data.decode("cp932")
+    assert rows_of(data, "cp932")[0] == LINES_HEADER
+
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@"])
+def test_formulas_are_neutralised_and_numbers_are_not(db, tmp_path, prefix):
+    customer = CustomerFactory(code="C-F", billing_name=f'{prefix}HYPERLINK("http://x")')
+    f1 = contract("F1", customer)
+    RateCardFactory(contract=f1, base_fee=Decimal("1000"), account_unit_price=Decimal("250"))
+    OneTimeChargeFactory(
+        contract=f1, description=f"{prefix}1+2", amount=Decimal("500"), due_on=D(2026, 10, 1)
+    )
+    services.billing_month_compute(month=OCT)
+
+    _, *rows = rows_of(export_file(tmp_path)[0])
+    assert {row[3] for row in rows} == {f'\'{prefix}HYPERLINK("http://x")'}
+    assert [row[10] for row in rows if row[9] == "one_time_fee"] == [f"'{prefix}1+2"]
+    # 1000 + 0 + 500 = 1500, tax 150: numeric columns as they are
+    assert [row[11:] for row in rows if row[9] == "one_time_fee"] == [
+        ["1", "500", "500", "0.10", "1500", "150", "1650"]
+    ]
+    _, row = rows_of(export_file(tmp_path, "--layout", "invoices")[0])
+    assert row[3] == f'\'{prefix}HYPERLINK("http://x")'
+    assert row[7:] == ["1500", "0.10", "150", "1650", "3"]
+
+
+def test_a_failed_export_leaves_no_file_and_keeps_the_previous_one(october, tmp_path, monkeypatch):
+    def rows_then_failure(month):
+        yield [
+            "SK-X",
+            "issued",
+            "C-A",
+            "途中まで",
+            "2026-10",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+        raise RuntimeError("database connection lost")
+
+    monkeypatch.setattr(exports, "line_rows", rows_then_failure)
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        call_command("export_invoices", "2026-10", "--output", str(target))
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary one
+
+    target.write_bytes(b"last month's good file")
+    with pytest.raises(RuntimeError):
+        call_command("export_invoices", "2026-10", "--output", str(target))
+    assert target.read_bytes() == b"last month's good file"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_a_complete_export_replaces_the_previous_file(october, tmp_path):
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old")
+    call_command("export_invoices", "2026-10", "--output", str(target))
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfinvoice_number,")
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_bad_arguments_are_clear_errors(db, tmp_path):
+    with pytest.raises(CommandError, match="'2026-13' は年月ではありません（YYYY-MM）。"):
+        call_command("export_invoices", "2026-13")
+    with pytest.raises(CommandError, match="はディレクトリではありません。"):
+        call_command("export_invoices", "2026-10", "--output", str(tmp_path / "missing" / "out.csv"))
