@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from django.utils.translation import gettext as _
+
 YEN = Decimal("1")
 COEFFICIENT_PLACES = Decimal("0.001")
 #: R12: the consumption tax rate (standard rate; no reduced-rate items in this service)
@@ -109,25 +111,31 @@ def validate_tiers(mode: str, tiers: Sequence[Tier]) -> None:
     """Tiers are contiguous from 1, strictly increasing, the last open-ended (R11);
     a per-unit table has exactly one (open) tier. Raises ``TierError``."""
     if mode not in PricingMode.ALL:
-        raise TierError(f"unknown pricing mode {mode!r}")
+        raise TierError(_("unknown pricing %(mode)r") % {"mode": mode})
     if not tiers:
-        raise TierError("at least one tier is needed")
+        raise TierError(_("at least one tier is needed"))
     if mode == PricingMode.PER_UNIT and len(tiers) != 1:
-        raise TierError("a per-unit price table has exactly one tier")
+        raise TierError(_("a per-unit price table has exactly one tier"))
     if tiers[-1].up_to is not None:
-        raise TierError("the last tier must be open-ended (empty UP_TO)")
+        raise TierError(_("the last tier must be open-ended (empty UP_TO)"))
     previous = 0
     for tier in tiers[:-1]:
         if tier.up_to is None:
-            raise TierError("only the last tier may be open-ended")
+            raise TierError(_("only the last tier may be open-ended"))
         if tier.up_to <= previous:
-            raise TierError(f"tier limits must increase (got {tier.up_to} after {previous})")
+            raise TierError(
+                _("tier limits must increase (got %(limit)d after %(previous)d)")
+                % {"limit": tier.up_to, "previous": previous}
+            )
         previous = tier.up_to
     for tier in tiers:
         if tier.unit_price < 0 or tier.flat_fee < 0:
-            raise TierError("prices cannot be negative")
+            raise TierError(_("prices cannot be negative"))
         if -tier.unit_price.as_tuple().exponent > PRICE_PLACES:
-            raise TierError(f"unit price {tier.unit_price} has more than {PRICE_PLACES} decimals")
+            raise TierError(
+                _("unit price %(price)s has more than %(places)d decimals")
+                % {"price": tier.unit_price, "places": PRICE_PLACES}
+            )
 
 
 def tier_bounds(tiers: Sequence[Tier]) -> Iterable[tuple[int, int | None, Tier]]:

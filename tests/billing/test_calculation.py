@@ -183,13 +183,17 @@ class TestAuthFee:
     @pytest.mark.parametrize(
         ("mode", "tiers", "message"),
         [
-            ("per_unit", [Tier(10, D("1")), Tier(None, D("1"))], "exactly one"),
-            ("graduated", [Tier(10, D("1"))], "open-ended"),
-            ("graduated", [Tier(10, D("1")), Tier(10, D("1")), Tier(None, D("1"))], "increase"),
-            ("graduated", [Tier(None, D("1")), Tier(None, D("1"))], "only the last"),
-            ("volume", [], "at least one"),
-            ("volume", [Tier(None, D("0.12345"))], "4 decimals"),
-            ("tiered", [Tier(None, D("1"))], "unknown"),
+            ("per_unit", [Tier(10, D("1")), Tier(None, D("1"))], "単価制の料金表は段階が1つだけです"),
+            ("graduated", [Tier(10, D("1"))], "最後の段階は上限なし"),
+            (
+                "graduated",
+                [Tier(10, D("1")), Tier(10, D("1")), Tier(None, D("1"))],
+                "段階の上限回数は増えていく必要があります（10 の次が 10）",
+            ),
+            ("graduated", [Tier(None, D("1")), Tier(None, D("1"))], "上限なしにできるのは最後の段階だけです"),
+            ("volume", [], "段階が1つ以上必要です"),
+            ("volume", [Tier(None, D("0.12345"))], "単価 0.12345 は小数点以下が4桁を超えています"),
+            ("tiered", [Tier(None, D("1"))], "不明な認証料金方式"),
         ],
     )
     def test_invalid_tables_are_refused(self, mode, tiers, message):

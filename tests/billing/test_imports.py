@@ -258,14 +258,10 @@ class TestRateCards:
         (line,) = run_failing("rate_cards", rate_cards_header() + row, tmp_path)
         assert line.startswith("line 2, column auth_tiers: ")
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="calculation.validate_tiers raises English messages and nothing translates them",
-    )
     def test_tier_table_messages_are_japanese(self, tmp_path):
         row = "S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.30,,,\n"
         (line,) = run_failing("rate_cards", rate_cards_header() + row, tmp_path)
-        assert "段階" in line
+        assert line == "line 2, column auth_tiers: 最後の段階は上限なし（UP_TO を空欄）にしてください"
 
     def test_dry_run_writes_nothing(self, tmp_path):
         output = run("rate_cards", RATE_CARDS, tmp_path, "--dry-run")

@@ -32,6 +32,7 @@ pytestmark = [
     ),
 ]
 
+
 @pytest.fixture
 def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
