@@ -106,7 +106,8 @@ def parse_code(max_length: int = 32) -> Callable[[str], str]:
     return parse
 
 
-_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+# re.ASCII: ``\d`` would also take full-width (２０２６) and other scripts' digits.
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
 
 
 def parse_date(value: str) -> dt.date:
@@ -114,6 +115,8 @@ def parse_date(value: str) -> dt.date:
     if not match:
         raise CellError(_("%(value)r is not a date (YYYY-MM-DD or YYYY/MM/DD)") % {"value": value[:40]})
     year, month, day = int(match[1]), int(match[3]), int(match[4])
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
     try:
         result = dt.date(year, month, day)
     except ValueError:
@@ -129,26 +132,32 @@ def parse_date(value: str) -> dt.date:
     return _in_range(result, value)
 
 
+def _outside(value: str) -> CellError:
+    return CellError(
+        _("%(value)s is outside %(first)s–%(last)s")
+        % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+    )
+
+
 def _in_range(result: dt.date, value: str) -> dt.date:
     if not EARLIEST_DATE <= result <= LATEST_DATE:
-        raise CellError(
-            _("%(value)s is outside %(first)s–%(last)s")
-            % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
-        )
+        raise _outside(value)
     return result
 
 
-_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$", re.ASCII)
 
 
 def parse_month(value: str) -> dt.date:
     match = _MONTH_RE.match(value)
     if not match or not 1 <= int(match[2]) <= 12:
         raise CellError(_("%(value)r is not a month (YYYY-MM)") % {"value": value[:40]})
-    return _in_range(dt.date(int(match[1]), int(match[2]), 1), value)
+    if not EARLIEST_DATE.year <= int(match[1]) <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
+    return dt.date(int(match[1]), int(match[2]), 1)
 
 
-_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
+_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 
 
 def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal]:
@@ -156,7 +165,8 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
 
     def parse(value: str) -> Decimal:
         if not _DECIMAL_RE.match(value):
-            if value.startswith("-"):
+            # "negative" only for a number: the message shows the value as it is
+            if value.startswith("-") and _DECIMAL_RE.match(value[1:]):
                 raise CellError(_("%(value)s is negative; amounts are 0 or more") % {"value": value[:40]})
             raise CellError(
                 _("%(value)r is not an amount (digits and an optional decimal point, no separators)")
@@ -177,16 +187,18 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
     return parse
 
 
-_WHOLE_RE = re.compile(r"^\d+$")
+_WHOLE_RE = re.compile(r"^\d+$", re.ASCII)
 
 
 def parse_whole(*, max_value: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         if not _WHOLE_RE.match(value):
-            if value.startswith("-"):
+            if value.startswith("-") and _WHOLE_RE.match(value[1:]):
                 raise CellError(_("%(value)s is negative; a count is 0 or more") % {"value": value[:40]})
             raise CellError(_("%(value)r is not a whole number") % {"value": value[:40]})
-        number = int(value)
+        digits = value.lstrip("0")
+        # int() refuses more than 4,300 digits; a number that long is too large anyway
+        number = max_value + 1 if len(digits) > len(str(max_value)) else int(digits or "0")
         if number > max_value:
             raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
         return number

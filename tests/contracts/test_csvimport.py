@@ -1,0 +1,61 @@
+"""The import engine's cell parsers and decoder on their own: the edge cases the bad-input
+corpus (tests/e2e/test_bad_input.py) found, with their exact messages."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from contracts.csvimport import CellError, parse_date, parse_decimal, parse_month, parse_whole
+
+
+def refusal(parse, value) -> str:
+    with pytest.raises(CellError) as error:
+        parse(value)
+    return str(error.value)
+
+
+class TestDatesAndMonths:
+    @pytest.mark.parametrize("value", ["0000-01-01", "0000-02-30", "0000/13/01"])
+    def test_year_zero_is_outside_the_range_not_a_crash(self, value):
+        assert refusal(parse_date, value) == f"{value} は 2000-01-01〜2099-12-31 の範囲外です"
+
+    def test_month_of_year_zero(self):
+        assert refusal(parse_month, "0000-01") == "0000-01 は 2000-01-01〜2099-12-31 の範囲外です"
+
+    @pytest.mark.parametrize("value", ["２０２６-０１-０１", "٢٠٢٦-٠١-٠١", "2026-0１-01"])
+    def test_only_ascii_digits_make_a_date(self, value):
+        assert refusal(parse_date, value) == f"{value!r} は日付ではありません（YYYY-MM-DD または YYYY/MM/DD）"
+
+    def test_only_ascii_digits_make_a_month(self):
+        assert refusal(parse_month, "２０２６-１０") == "'２０２６-１０' は年月ではありません（YYYY-MM）"
+
+    def test_good_values_still_parse(self):
+        assert parse_date("2028/2/29") == dt.date(2028, 2, 29)
+        assert parse_month("2099-12") == dt.date(2099, 12, 1)
+
+
+class TestNumbers:
+    amount = staticmethod(parse_decimal(places=0, max_value=Decimal("9999999999")))
+    count = staticmethod(parse_whole(max_value=10**12))
+
+    @pytest.mark.parametrize("value", ["１０００", "٣٠٠٠", "1,000", "1_000"])
+    def test_only_ascii_digits_make_an_amount(self, value):
+        assert refusal(self.amount, value) == (
+            f"{value!r} は金額ではありません（数字と小数点のみ。桁区切りは使えません）"
+        )
+
+    def test_only_ascii_digits_make_a_count(self):
+        assert refusal(self.count, "１２") == "'１２' は整数ではありません"
+
+    def test_a_count_longer_than_int_converts_is_too_large_not_a_crash(self):
+        assert refusal(self.count, "9" * 5000) == f"{'9' * 40} は上限 1000000000000 を超えています"
+        assert refusal(self.count, "0" * 4999 + "7" * 13).endswith("は上限 1000000000000 を超えています")
+        assert self.count("0" * 5000 + "12") == 12
+
+    @pytest.mark.parametrize("parse", [amount, count])
+    def test_negative_only_for_a_negative_number(self, parse):
+        assert "負の数" in refusal(parse, "-5")
+        message = refusal(parse, "-1\n2")  # the value is shown as repr: one line
+        assert "\n" not in message and "'-1\\n2'" in message
+        assert "負の数" not in refusal(parse, "-abc")
