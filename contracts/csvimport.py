@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ LATEST_DATE = dt.date(2099, 12, 31)
 #: Cells starting with these are spreadsheet formulas (OWASP CSV injection); they are
 #: never stored, so they can never travel back out in an export.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters refused in text, by Unicode category: controls (C0, DEL, C1), format
+#: characters (zero-width spaces, BOMs, bidirectional overrides) and line and paragraph
+#: separators. Invisible on an invoice, they make equal-looking names differ.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 # --- problems ----------------------------------------------------------------------
@@ -84,7 +90,8 @@ def parse_text(max_length: int) -> Callable[[str], str]:
                 _("%(value)r looks like a spreadsheet formula; remove the leading %(char)r")
                 % {"value": value[:20], "char": value[0]}
             )
-        if any(ch < " " for ch in value):
+        # isprintable() first: fast, and true for almost every cell
+        if not value.isprintable() and any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value):
             raise CellError(_("contains a control character"))
         return value
 

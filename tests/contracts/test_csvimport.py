@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.csvimport import CellError, parse_date, parse_decimal, parse_month, parse_whole
+from contracts.csvimport import CellError, parse_date, parse_decimal, parse_month, parse_text, parse_whole
 
 
 def refusal(parse, value) -> str:
@@ -59,3 +59,36 @@ class TestNumbers:
         message = refusal(parse, "-1\n2")  # the value is shown as repr: one line
         assert "\n" not in message and "'-1\\n2'" in message
         assert "負の数" not in refusal(parse, "-abc")
+
+
+class TestText:
+    text = staticmethod(parse_text(200))
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "a\x01b",
+            "a\tb",
+            "a\x7fb",  # DEL
+            "a\x85b",  # NEL (C1); also what CP932 makes of a stray 0x80 byte: U+0080
+            "a\u2028b",  # line separator
+            "a\u200bb",  # zero-width space
+            "a\ufeffb",  # a BOM inside a cell
+            "abc\u202efdp.exe",  # right-to-left override
+        ],
+    )
+    def test_control_and_invisible_characters_are_refused(self, value):
+        assert refusal(self.text, value) == "制御文字が含まれています"
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "株式会社アルファ\u3000経理部 御中",  # an ideographic space is a space
+            "ｶ)ｱﾙﾌｧ",
+            "\ue000商事",  # a user-defined character (外字) of CP932
+            "葛\U000e0100飾区",  # an ideographic variation selector
+            "Société Générale",
+        ],
+    )
+    def test_printed_text_is_kept(self, value):
+        assert self.text(value) == value
