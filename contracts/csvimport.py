@@ -363,13 +363,18 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
         return []
     names = [h.strip() for h in header]
     seen: set[str] = set()
-    for name in names:
+    for position, name in enumerate(names, start=1):
         if name not in by_name:
-            problems.add(
-                1,
-                name or "?",
-                _("unknown column (expected: %(columns)s)") % {"columns": ", ".join(by_name)},
-            )
+            expected = ", ".join(by_name)
+            if _plain_name(name):
+                problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
+            else:
+                problems.add(
+                    1,
+                    f"#{position}",
+                    _("unknown column %(name)s (expected: %(columns)s)")
+                    % {"name": repr(name[:40]), "columns": expected},
+                )
         elif name in seen:
             problems.add(1, name, _("the column appears twice"))
         seen.add(name)
@@ -426,6 +431,13 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
+
+
+def _plain_name(name: str) -> bool:
+    """Whether a header cell can stand as NAME in ``line 1, column NAME: …``; a colon, a line
+    break or an invisible character would garble the line, so such a column is named by
+    its position and its name shown in the message instead."""
+    return 0 < len(name) <= 40 and name.isprintable() and ":" not in name
 
 
 def check_duplicate_keys(kind: type[ImportKind], rows: list[Row], problems: Problems) -> None:

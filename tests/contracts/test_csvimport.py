@@ -6,7 +6,16 @@ from decimal import Decimal
 
 import pytest
 
-from contracts.csvimport import CellError, parse_date, parse_decimal, parse_month, parse_text, parse_whole
+from contracts.csvimport import (
+    CellError,
+    ImportRejected,
+    parse_date,
+    parse_decimal,
+    parse_month,
+    parse_text,
+    parse_whole,
+    run_import,
+)
 
 
 def refusal(parse, value) -> str:
@@ -92,3 +101,32 @@ class TestText:
     )
     def test_printed_text_is_kept(self, value):
         assert self.text(value) == value
+
+
+@pytest.mark.django_db
+class TestHeader:
+    def problems(self, header: str) -> list[str]:
+        with pytest.raises(ImportRejected) as rejected:
+            run_import("auth_counts", f"{header}\nS1,2026-10-01,1\n".encode())
+        return [str(p) for p in rejected.value.problems]
+
+    def test_a_plain_unknown_name_is_the_column(self):
+        assert self.problems("contract_code,date,success_count,remarks") == [
+            "line 1, column remarks: 不明な列です（使える列: contract_code, date, success_count）"
+        ]
+
+    @pytest.mark.parametrize(
+        ("name", "shown"),
+        [
+            ("note: see below", "'note: see below'"),
+            ('"a\nb"', "'a\\nb'"),
+            ("x\u200b", "'x\\u200b'"),
+            ("", "''"),
+            ("c" * 100, repr("c" * 40)),
+        ],
+    )
+    def test_any_other_name_is_shown_in_the_message_and_the_column_is_its_position(self, name, shown):
+        (problem,) = self.problems(f"contract_code,date,success_count,{name}")
+        assert problem == (
+            f"line 1, column #4: 不明な列 {shown} です（使える列: contract_code, date, success_count）"
+        )
