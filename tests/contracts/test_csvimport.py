@@ -9,6 +9,7 @@ import pytest
 from contracts.csvimport import (
     CellError,
     ImportRejected,
+    decode,
     parse_date,
     parse_decimal,
     parse_month,
@@ -130,3 +131,42 @@ class TestHeader:
         assert problem == (
             f"line 1, column #4: 不明な列 {shown} です（使える列: contract_code, date, success_count）"
         )
+
+
+class TestDecode:
+    HEADER = "customer_code,name,billing_name\r\n"
+
+    def problems(self, data: bytes, encoding: str = "auto") -> list[str]:
+        with pytest.raises(ImportRejected) as rejected:
+            decode(data, encoding)
+        return [str(p) for p in rejected.value.problems]
+
+    @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+    def test_the_line_of_a_bad_byte_whatever_the_line_ends(self, end):
+        data = end.join([b"customer_code,name,billing_name", b"C1,a,b", b"C2,\xe9,b", b""])
+        assert self.problems(data) == [
+            "line 3: バイト 0xe9 を utf-8-sig / cp932 として読めません。UTF-8 または Shift_JIS（CP932）で保存してください"
+        ]
+
+    def test_the_line_of_a_nul_byte_with_cr_line_ends(self):
+        assert self.problems(b"a\rb\rc\x00\r")[0].startswith("line 3: ファイルにNULバイトが含まれています")
+
+    @pytest.mark.parametrize(("stray", "byte"), [(b"\x80", "0x80"), (b"\xa0", "0xa0"), (b"\xff\xfe", "0xff")])
+    @pytest.mark.parametrize("encoding", ["auto", "cp932"])
+    def test_bytes_that_are_not_shift_jis_are_refused_although_cp932_maps_them(self, stray, byte, encoding):
+        data = (self.HEADER + "C1,ア,b\r\nC2,").encode("cp932") + stray + b",b\r\n"
+        (problem,) = self.problems(data, encoding)
+        assert problem.startswith(f"line 3: バイト {byte} を ")
+
+    def test_utf8_lines_in_a_cp932_file_are_refused_not_read_as_mojibake(self):
+        data = (self.HEADER + "C1,株式会社アルファ,御中\r\n").encode("cp932")
+        data += "C2,イプシロン合同会社,御中\r\n".encode()  # decodes as CP932: 繧､繝励す…
+        assert self.problems(data) == [
+            "line 2: 3行目はUTF-8ですが、この行はUTF-8ではありません。ファイル内で文字コードが混在しています。"
+            "ファイル全体をUTF-8またはShift_JIS（CP932）で保存してください"
+        ]
+        assert "繧､繝励す" in decode(data, "cp932")  # an explicit --encoding cp932 is obeyed
+
+    def test_a_cp932_file_is_still_read(self):
+        text = self.HEADER + "C1,株式会社アルファ,ｶ)ﾃｽﾄ\r\nC2,ﾃｽ,髙橋 御中\r\n"
+        assert decode(text.encode("cp932")) == text
