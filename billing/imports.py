@@ -53,12 +53,15 @@ def parse_tiers(value: str) -> list[calculation.Tier]:
             )
         up_to_text, price_text, *flat_text = (p.strip() for p in pieces)
         try:
+            # ASCII digits only: int() also takes "1_000", "+100" and full-width "１００"
+            if up_to_text and not (up_to_text.isascii() and up_to_text.isdigit()):
+                raise ValueError
             up_to = int(up_to_text) if up_to_text else None
             if up_to is not None and not 1 <= up_to <= MAX_COUNT:
                 raise ValueError
         except ValueError:
             raise CellError(
-                _("tier %(n)d: UP_TO %(value)r is not a count") % {"n": number, "value": up_to_text}
+                _("tier %(n)d: UP_TO %(value)r is not a count") % {"n": number, "value": up_to_text[:40]}
             ) from None
         try:
             tiers.append(
