@@ -566,7 +566,8 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
                 Problem(
                     1,
                     None,
-                    _("the database refused the import, nothing was written: %(error)s") % {"error": error},
+                    _("the database refused the import, nothing was written: %(error)s")
+                    % {"error": _one_line(error)},
                 )
             ]
         ) from error
@@ -576,11 +577,16 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
                 Problem(
                     1,
                     None,
-                    _("the database failed, nothing was written: %(error)s") % {"error": error},
+                    _("the database failed, nothing was written: %(error)s") % {"error": _one_line(error)},
                 )
             ]
         ) from error
     return ImportResult(kind=kind_name, rows=len(rows), counts=counts, dry_run=dry_run)
+
+
+def _one_line(error: Exception) -> str:
+    """PostgreSQL's messages span lines (DETAIL:, HINT:); a problem is one line."""
+    return " ".join(str(error).split())
 
 
 def _lock_kind(kind_name: str) -> None:

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, OperationalError
 
 from contracts.csvimport import (
     CellError,
@@ -17,6 +18,7 @@ from contracts.csvimport import (
     parse_whole,
     run_import,
 )
+from contracts.imports import CustomerKind
 
 
 def refusal(parse, value) -> str:
@@ -170,3 +172,35 @@ class TestDecode:
     def test_a_cp932_file_is_still_read(self):
         text = self.HEADER + "C1,株式会社アルファ,ｶ)ﾃｽﾄ\r\nC2,ﾃｽ,髙橋 御中\r\n"
         assert decode(text.encode("cp932")) == text
+
+
+@pytest.mark.django_db
+class TestDatabaseRefusal:
+    @pytest.mark.parametrize(
+        ("error", "expected"),
+        [
+            (
+                IntegrityError(
+                    'duplicate key value violates unique constraint "x"\nDETAIL:  Key (code)=(C1) already exists.\n'
+                ),
+                "line 1: データベースが取り込みを拒否しました。何も書き込んでいません: "
+                'duplicate key value violates unique constraint "x" DETAIL: Key (code)=(C1) already exists.',
+            ),
+            (
+                OperationalError("could not serialize access\nHINT:  retry"),
+                "line 1: データベースでエラーが発生しました。何も書き込んでいません: "
+                "could not serialize access HINT: retry",
+            ),
+        ],
+    )
+    def test_a_database_error_is_one_line(self, monkeypatch, error, expected):
+        """Only a concurrent writer gets here (the checks run under the kind's lock);
+        PostgreSQL's message then has DETAIL and HINT lines."""
+
+        def write(self, rows):
+            raise error
+
+        monkeypatch.setattr(CustomerKind, "write", write)
+        with pytest.raises(ImportRejected) as rejected:
+            run_import("customers", b"customer_code,name,billing_name\nC1,a,b\n")
+        assert [str(p) for p in rejected.value.problems] == [expected]
