@@ -53,12 +53,15 @@ def parse_tiers(value: str) -> list[calculation.Tier]:
             )
         up_to_text, price_text, *flat_text = (p.strip() for p in pieces)
         try:
+            # ASCII digits only: int() also takes "1_000", "+100" and full-width "１００"
+            if up_to_text and not (up_to_text.isascii() and up_to_text.isdigit()):
+                raise ValueError
             up_to = int(up_to_text) if up_to_text else None
             if up_to is not None and not 1 <= up_to <= MAX_COUNT:
                 raise ValueError
         except ValueError:
             raise CellError(
-                _("tier %(n)d: UP_TO %(value)r is not a count") % {"n": number, "value": up_to_text}
+                _("tier %(n)d: UP_TO %(value)r is not a count") % {"n": number, "value": up_to_text[:40]}
             ) from None
         try:
             tiers.append(
@@ -95,7 +98,7 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         return {
             (card.contract.code, card.valid_from): card
             for card in RateCard.objects.filter(contract__code__in=codes)
-            .select_related("contract")
+            .select_related("contract", "approved_by")
             .prefetch_related("tiers")
         }
 
@@ -125,6 +128,7 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
 
     def assign(self, row, instance):
         was_approved = instance.pk is not None and instance.approved_by_id is not None
+        approver, approved_on = (instance.approved_by, instance.approved_on) if was_approved else (None, None)
         instance.contract = self.contracts[row["contract_code"]]
         instance.valid_from = row["valid_from"]
         instance.valid_until = row["valid_until"]
@@ -143,6 +147,19 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
                     "auth_tiers": _(
                         "Annex 1: an approved rate card does not change; enter a new card from a later month."
                     )
+                }
+            )
+        # Otherwise a row with empty approval columns would quietly withdraw the
+        # approval, and with it the model's guard on the approved prices.
+        if was_approved and (instance.approved_by_id, instance.approved_on) != (approver.pk, approved_on):
+            raise ValidationError(
+                {
+                    "approved_by": _(
+                        "Annex 1: this rate card is approved (%(by)s, %(on)s); a file cannot "
+                        "withdraw or change an approval. Repeat the approval in the file, or "
+                        "leave the row out."
+                    )
+                    % {"by": approver.get_username(), "on": approved_on.isoformat()}
                 }
             )
 

@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +42,11 @@ LATEST_DATE = dt.date(2099, 12, 31)
 #: Cells starting with these are spreadsheet formulas (OWASP CSV injection); they are
 #: never stored, so they can never travel back out in an export.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters refused in text, by Unicode category: controls (C0, DEL, C1), format
+#: characters (zero-width spaces, BOMs, bidirectional overrides) and line and paragraph
+#: separators. Invisible on an invoice, they make equal-looking names differ.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 # --- problems ----------------------------------------------------------------------
@@ -84,7 +90,8 @@ def parse_text(max_length: int) -> Callable[[str], str]:
                 _("%(value)r looks like a spreadsheet formula; remove the leading %(char)r")
                 % {"value": value[:20], "char": value[0]}
             )
-        if any(ch < " " for ch in value):
+        # isprintable() first: fast, and true for almost every cell
+        if not value.isprintable() and any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value):
             raise CellError(_("contains a control character"))
         return value
 
@@ -106,7 +113,8 @@ def parse_code(max_length: int = 32) -> Callable[[str], str]:
     return parse
 
 
-_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+# re.ASCII: ``\d`` would also take full-width (２０２６) and other scripts' digits.
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
 
 
 def parse_date(value: str) -> dt.date:
@@ -114,6 +122,8 @@ def parse_date(value: str) -> dt.date:
     if not match:
         raise CellError(_("%(value)r is not a date (YYYY-MM-DD or YYYY/MM/DD)") % {"value": value[:40]})
     year, month, day = int(match[1]), int(match[3]), int(match[4])
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
     try:
         result = dt.date(year, month, day)
     except ValueError:
@@ -129,26 +139,32 @@ def parse_date(value: str) -> dt.date:
     return _in_range(result, value)
 
 
+def _outside(value: str) -> CellError:
+    return CellError(
+        _("%(value)s is outside %(first)s–%(last)s")
+        % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+    )
+
+
 def _in_range(result: dt.date, value: str) -> dt.date:
     if not EARLIEST_DATE <= result <= LATEST_DATE:
-        raise CellError(
-            _("%(value)s is outside %(first)s–%(last)s")
-            % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
-        )
+        raise _outside(value)
     return result
 
 
-_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$", re.ASCII)
 
 
 def parse_month(value: str) -> dt.date:
     match = _MONTH_RE.match(value)
     if not match or not 1 <= int(match[2]) <= 12:
         raise CellError(_("%(value)r is not a month (YYYY-MM)") % {"value": value[:40]})
-    return _in_range(dt.date(int(match[1]), int(match[2]), 1), value)
+    if not EARLIEST_DATE.year <= int(match[1]) <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
+    return dt.date(int(match[1]), int(match[2]), 1)
 
 
-_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$")
+_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
 
 
 def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal]:
@@ -156,7 +172,8 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
 
     def parse(value: str) -> Decimal:
         if not _DECIMAL_RE.match(value):
-            if value.startswith("-"):
+            # "negative" only for a number: the message shows the value as it is
+            if value.startswith("-") and _DECIMAL_RE.match(value[1:]):
                 raise CellError(_("%(value)s is negative; amounts are 0 or more") % {"value": value[:40]})
             raise CellError(
                 _("%(value)r is not an amount (digits and an optional decimal point, no separators)")
@@ -177,16 +194,18 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
     return parse
 
 
-_WHOLE_RE = re.compile(r"^\d+$")
+_WHOLE_RE = re.compile(r"^\d+$", re.ASCII)
 
 
 def parse_whole(*, max_value: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
         if not _WHOLE_RE.match(value):
-            if value.startswith("-"):
+            if value.startswith("-") and _WHOLE_RE.match(value[1:]):
                 raise CellError(_("%(value)s is negative; a count is 0 or more") % {"value": value[:40]})
             raise CellError(_("%(value)r is not a whole number") % {"value": value[:40]})
-        number = int(value)
+        digits = value.lstrip("0")
+        # int() refuses more than 4,300 digits; a number that long is too large anyway
+        number = max_value + 1 if len(digits) > len(str(max_value)) else int(digits or "0")
         if number > max_value:
             raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
         return number
@@ -300,7 +319,7 @@ def decode(data: bytes, encoding: str = "auto") -> str:
     if encoding not in ENCODINGS:
         raise ImportRejected([Problem(1, None, _("unknown encoding %(enc)r") % {"enc": encoding})])
     if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        line = _line_of(data, data.index(b"\x00"))
         raise ImportRejected(
             [Problem(line, None, _("the file contains NUL bytes: it is not a CSV text file"))]
         )
@@ -310,12 +329,27 @@ def decode(data: bytes, encoding: str = "auto") -> str:
         if candidate == "utf-8":
             candidate = "utf-8-sig"  # a BOM is never part of the first column's name
         try:
-            return codecs.decode(data, candidate)
+            text = codecs.decode(data, candidate)
         except UnicodeDecodeError as error:
             first_error = first_error or error
+            continue
+        if candidate == "cp932":
+            _check_cp932(data, text, candidates, utf8_error=first_error)
+        return text
     assert first_error is not None
-    line = data[: first_error.start].count(b"\n") + 1
-    raise ImportRejected(
+    raise _unreadable(_line_of(data, first_error.start), data[first_error.start], candidates)
+
+
+def _line_of(data: bytes | str, offset: int) -> int:
+    """The line of ``data[offset]``, with LF, CRLF and a lone CR as line ends (as the CSV
+    reader counts them)."""
+    nl, cr, crlf = ("\n", "\r", "\r\n") if isinstance(data, str) else (b"\n", b"\r", b"\r\n")
+    head = data[:offset]
+    return head.count(nl) + head.count(cr) - head.count(crlf) + 1
+
+
+def _unreadable(line: int, byte: int, candidates: list[str]) -> ImportRejected:
+    return ImportRejected(
         [
             Problem(
                 line,
@@ -324,10 +358,53 @@ def decode(data: bytes, encoding: str = "auto") -> str:
                     "byte 0x%(byte)02x cannot be read as %(encodings)s; "
                     "save the file as UTF-8 or Shift_JIS (CP932)"
                 )
-                % {"byte": data[first_error.start], "encodings": " / ".join(candidates)},
+                % {"byte": byte, "encodings": " / ".join(candidates)},
             )
         ]
     )
+
+
+#: Windows' CP932, and so Python's, reads these single bytes although they are not
+#: Shift_JIS at all: 0x80 as U+0080 and 0xA0, 0xFD–0xFF as private-use characters.
+_CP932_STRAY = {"\x80": 0x80, "\uf8f0": 0xA0, "\uf8f1": 0xFD, "\uf8f2": 0xFE, "\uf8f3": 0xFF}
+_CP932_STRAY_RE = re.compile("[\x80\uf8f0-\uf8f3]")
+_LINE_END_RE = re.compile(rb"\r\n|\r|\n")
+
+
+def _check_cp932(
+    data: bytes, text: str, candidates: list[str], *, utf8_error: UnicodeDecodeError | None
+) -> None:
+    """Refuse what CP932 decodes but is no Shift_JIS text: stray single bytes, and (when
+    UTF-8 was tried first and failed) a file with UTF-8 lines in it, which CP932 would
+    turn into mojibake (株式会社 → 譬ｪ蠑丈ｼ夂､ｾ) instead of refusing."""
+    stray = _CP932_STRAY_RE.search(text)
+    if stray:
+        raise _unreadable(_line_of(text, stray.start()), _CP932_STRAY[stray.group()], candidates)
+    if utf8_error is None:
+        return
+    for number, line in enumerate(_LINE_END_RE.split(data), start=1):
+        if line.isascii():
+            continue
+        try:
+            decoded = line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        # Beyond U+0800 (kana, kanji, a BOM): short runs of half-width katakana in CP932
+        # can look like two-byte UTF-8 (ﾃｽ = C3 BD = ý); three-byte lookalikes are rare.
+        if any(ord(ch) >= 0x800 for ch in decoded):
+            raise ImportRejected(
+                [
+                    Problem(
+                        _line_of(data, utf8_error.start),
+                        None,
+                        _(
+                            "line %(line)d is UTF-8 but this line is not: the file mixes "
+                            "encodings; save the whole file as UTF-8 or Shift_JIS (CP932)"
+                        )
+                        % {"line": number},
+                    )
+                ]
+            )
 
 
 def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row]:
@@ -344,13 +421,18 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
         return []
     names = [h.strip() for h in header]
     seen: set[str] = set()
-    for name in names:
+    for position, name in enumerate(names, start=1):
         if name not in by_name:
-            problems.add(
-                1,
-                name or "?",
-                _("unknown column (expected: %(columns)s)") % {"columns": ", ".join(by_name)},
-            )
+            expected = ", ".join(by_name)
+            if _plain_name(name):
+                problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
+            else:
+                problems.add(
+                    1,
+                    f"#{position}",
+                    _("unknown column %(name)s (expected: %(columns)s)")
+                    % {"name": repr(name[:40]), "columns": expected},
+                )
         elif name in seen:
             problems.add(1, name, _("the column appears twice"))
         seen.add(name)
@@ -407,6 +489,13 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
+
+
+def _plain_name(name: str) -> bool:
+    """Whether a header cell can stand as NAME in ``line 1, column NAME: …``; a colon, a line
+    break or an invisible character would garble the line, so such a column is named by
+    its position and its name shown in the message instead."""
+    return 0 < len(name) <= 40 and name.isprintable() and ":" not in name
 
 
 def check_duplicate_keys(kind: type[ImportKind], rows: list[Row], problems: Problems) -> None:
@@ -477,7 +566,8 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
                 Problem(
                     1,
                     None,
-                    _("the database refused the import, nothing was written: %(error)s") % {"error": error},
+                    _("the database refused the import, nothing was written: %(error)s")
+                    % {"error": _one_line(error)},
                 )
             ]
         ) from error
@@ -487,11 +577,16 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
                 Problem(
                     1,
                     None,
-                    _("the database failed, nothing was written: %(error)s") % {"error": error},
+                    _("the database failed, nothing was written: %(error)s") % {"error": _one_line(error)},
                 )
             ]
         ) from error
     return ImportResult(kind=kind_name, rows=len(rows), counts=counts, dry_run=dry_run)
+
+
+def _one_line(error: Exception) -> str:
+    """PostgreSQL's messages span lines (DETAIL:, HINT:); a problem is one line."""
+    return " ".join(str(error).split())
 
 
 def _lock_kind(kind_name: str) -> None:

@@ -148,10 +148,12 @@ class TestRateCards:
                 "後の月から新しい料金表を登録するか、この料金表の適用終了月を設定してください。",
             ),
             (
-                # clearing the approval in the same file does not open the prices
+                # clearing the approval in the same file does not open the prices: the row
+                # is refused for withdrawing the approval
                 "E1,2026-04,2026-09,31000,300,,,,,2026-03-21",
-                "line 2, column valid_from: 別紙1: 承認済みの料金表は変更できません。"
-                "後の月から新しい料金表を登録するか、この料金表の適用終了月を設定してください。",
+                "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026-03-20）。"
+                "ファイルで承認を取り消したり変更したりすることはできません。"
+                "ファイルにも同じ承認を記載するか、この行を除いてください。",
             ),
             (
                 "S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.25;:0.10,shonin,2026-03-20,2026-03-21",
