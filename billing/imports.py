@@ -107,7 +107,12 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         for contract in self.contracts.values():
             contract._prefetched_objects_cache["rate_cards"] = list(contract.rate_cards.all())
         names = {row["approved_by"] for row in rows if row["approved_by"]}
-        self.users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=names)}
+        # an approver is an active staff member allowed to approve rate cards (R8)
+        self.users = {
+            u.get_username(): u
+            for u in get_user_model().objects.filter(username__in=names, is_active=True, is_staff=True)
+        }
+        self.approvers = {name for name, u in self.users.items() if u.has_perm("billing.approve_ratecard")}
         for row in rows:
             self.check_row(row, problems)
 
@@ -115,6 +120,18 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         if row["approved_by"] and row["approved_by"] not in self.users:
             problems.add(
                 row.line, "approved_by", _("no staff member %(name)r") % {"name": row["approved_by"]}
+            )
+        elif row["approved_by"] and row["approved_by"] not in self.approvers:
+            problems.add(
+                row.line,
+                "approved_by",
+                _("%(name)s may not approve rate cards") % {"name": row["approved_by"]},
+            )
+        elif self.user is not None and row["approved_by"] == self.user.get_username():
+            problems.add(
+                row.line,
+                "approved_by",
+                _("Annex 1: you are importing this rate card; another staff member must approve it."),
             )
         if bool(row["approved_by"]) != bool(row["approved_on"]):
             problems.add(row.line, "approved_on", _("approved_by and approved_on go together"))
@@ -130,6 +147,8 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         was_approved = instance.pk is not None and instance.approved_by_id is not None
         approver, approved_on = (instance.approved_by, instance.approved_on) if was_approved else (None, None)
         instance.contract = self.contracts[row["contract_code"]]
+        if instance.pk is None and self.user is not None:
+            instance.created_by = self.user
         instance.valid_from = row["valid_from"]
         instance.valid_until = row["valid_until"]
         instance.base_fee = row["base_fee"]

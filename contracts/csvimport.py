@@ -295,6 +295,8 @@ class ImportKind:
     columns: ClassVar[tuple[Column, ...]]
     #: the columns that identify a row; two rows with the same key are an error
     key: ClassVar[tuple[str, ...]]
+    #: the staff member running the import (``import_csv --user``), when known
+    user = None
 
     def check(self, rows: list[Row], problems: Problems) -> None:
         raise NotImplementedError
@@ -524,7 +526,9 @@ class ImportResult:
     dry_run: bool
 
 
-def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: bool = False) -> ImportResult:
+def run_import(
+    kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: bool = False, user=None
+) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
     Raises ``ImportRejected`` with every problem found; nothing is written then.
@@ -548,6 +552,7 @@ def run_import(kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: 
     # so that one run reports every problem of the file.
     check_duplicate_keys(kind_class, rows, problems)
     kind = kind_class()
+    kind.user = user
     try:
         with transaction.atomic():
             _lock_kind(kind_name)

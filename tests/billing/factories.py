@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory
 
 from billing.models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
@@ -21,10 +22,17 @@ class UserFactory(DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"staff{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.jp")
     is_staff = True
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """``UserFactory(role="Sales")`` puts the user in that group (Sales approve rate cards)."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
 
 
 def _month_of(day):

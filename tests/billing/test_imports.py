@@ -46,7 +46,7 @@ S1,端末追加設定,12000,2026/10/20
 @pytest.fixture(autouse=True)
 def contracts(db):
     """E1 (Enterprise) and S1 (Service Provider), both billed from 2026-04-01; staff "shonin"."""
-    UserFactory(username="shonin")
+    UserFactory(username="shonin", role="Sales")
     dates = {"applied_on": D(2026, 3, 20), "accepted_on": D(2026, 3, 25), "billing_start_on": D(2026, 4, 1)}
     return (
         ContractFactory(code="E1", item="enterprise", in_service=True, **dates),
@@ -488,3 +488,55 @@ class TestOneTimeCharges:
 def test_unknown_columns_are_an_error(tmp_path):
     lines = run_failing("auth_counts", "contract_code,date,success_count,note\nS1,2026-10-01,1,x\n", tmp_path)
     assert lines[0].startswith("line 1, column note: 不明な列です")
+
+
+class TestWhoApproves:
+    """R8 four-eyes for imported cards: the approver named in the file is a staff member
+    allowed to approve, and never the person running the import (``--user``)."""
+
+    ROW = "E1,2026-04,,30000,300,,,{approver},2026-03-20,2026-03-21\n"
+
+    def test_the_importing_user_is_recorded_as_the_author(self, tmp_path):
+        UserFactory(username="eigyo1", role="Sales")
+        run(
+            "rate_cards",
+            rate_cards_header() + self.ROW.format(approver="shonin"),
+            tmp_path,
+            "--user",
+            "eigyo1",
+        )
+        card = RateCard.objects.get()
+        assert (card.created_by.username, card.approved_by.username) == ("eigyo1", "shonin")
+
+    def test_the_importing_user_cannot_approve_their_own_import(self, tmp_path):
+        lines = run_failing(
+            "rate_cards",
+            rate_cards_header() + self.ROW.format(approver="shonin"),
+            tmp_path,
+            "--user",
+            "shonin",
+        )
+        assert lines == [
+            "line 2, column approved_by: 別紙1: この料金表はあなたが取り込んでいます。別の担当者が承認してください。"
+        ]
+        assert not RateCard.objects.exists()
+
+    def test_an_approver_needs_the_permission_to_approve(self, tmp_path):
+        UserFactory(username="keiri", role="Accounting")
+        UserFactory(username="former", role="Sales", is_active=False)
+        text = (
+            rate_cards_header()
+            + self.ROW.format(approver="keiri")
+            + self.ROW.format(approver="former").replace("E1,", "S1,").replace(",300,,,", ",,graduated,:0.5,")
+        )
+        lines = run_failing("rate_cards", text, tmp_path)
+        assert lines == [
+            "line 2, column approved_by: keiri には料金表を承認する権限がありません",
+            "line 3, column approved_by: 担当者 'former' は登録されていません",
+        ]
+
+    def test_an_unknown_importing_user_is_refused(self, tmp_path):
+        path = tmp_path / "rate_cards.csv"
+        path.write_text(rate_cards_header() + self.ROW.format(approver="shonin"), encoding="utf-8")
+        with pytest.raises(CommandError, match="--user 'nobody' は有効なスタッフではありません。"):
+            call_command("import_csv", "rate_cards", str(path), "--user", "nobody", stdout=io.StringIO())

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 
 from billing.calculation import Tier
 from billing.imports import parse_tiers
@@ -34,7 +35,8 @@ class TestApprovedCards:
 
     @pytest.fixture(autouse=True)
     def approved_card(self, django_user_model):
-        django_user_model.objects.create_user("shonin", password="x", is_staff=True)
+        approver = django_user_model.objects.create_user("shonin", password="x", is_staff=True)
+        approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
         ContractFactory(code="E1", in_service=True)  # accepted and billed from 2026-03-25
         run_import("rate_cards", (self.HEADER + self.APPROVED).encode())
 

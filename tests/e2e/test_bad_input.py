@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -43,7 +44,8 @@ def seeded(django_db_setup, django_db_blocker):
     back at the end, each test's own transaction nested in it (a savepoint), so that
     nothing is ever committed and every test starts from the same rows."""
     with django_db_blocker.unblock(), transaction.atomic():
-        get_user_model().objects.create_user("shonin", password="x", is_staff=True)
+        approver = get_user_model().objects.create_user("shonin", password="x", is_staff=True)
+        approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
         for kind in KINDS:
             run_import(kind, SEED[kind].encode())
         yield

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
@@ -73,7 +74,8 @@ def auth_counts_file():
 
 
 def import_everything(tmp_path):
-    get_user_model().objects.create_user("shonin", password="x", is_staff=True)
+    approver = get_user_model().objects.create_user("shonin", password="x", is_staff=True)
+    approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
     files = dict(FILES, auth_counts=auth_counts_file())
     order = [
         "customers",

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -22,19 +23,29 @@ class Command(BaseCommand):
             help="check the file and report what would change, without writing anything",
         )
         parser.add_argument(
+            "--user",
+            help="username of the staff member running the import: recorded as the author of "
+            "new rate cards, who then cannot also be their approver (four-eyes rule)",
+        )
+        parser.add_argument(
             "--encoding",
             choices=ENCODINGS,
             default="auto",
             help="auto (default) reads UTF-8 with or without BOM, and CP932 (Shift_JIS)",
         )
 
-    def handle(self, *args, kind, file, dry_run, encoding, **options):
+    def handle(self, *args, kind, file, dry_run, encoding, user, **options):
+        importer = None
+        if user:
+            importer = get_user_model().objects.filter(username=user, is_active=True, is_staff=True).first()
+            if importer is None:
+                raise CommandError(_("--user %(name)r is not an active staff member.") % {"name": user})
         try:
             data = file.read_bytes()
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from error
         try:
-            result = run_import(kind, data, encoding=encoding, dry_run=dry_run)
+            result = run_import(kind, data, encoding=encoding, dry_run=dry_run, user=importer)
         except ImportRejected as rejected:
             for problem in rejected.problems:
                 self.stderr.write(str(problem))
