@@ -15,9 +15,11 @@ instance, validated by ``full_clean``" work for the small kinds.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import unicodedata
 import zlib
@@ -708,21 +710,27 @@ def chunked(items: list, size: int = 5000) -> Iterator[list]:
 # --- bulk kinds ----------------------------------------------------------------------
 
 
-def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: list[tuple]) -> None:
-    """Insert many rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere."""
-    if not records:
-        return
+def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Iterable[tuple]) -> None:
+    """Insert many rows: ``COPY`` on PostgreSQL, ``bulk_create`` in chunks elsewhere.
+    ``records`` may be a generator (rows are streamed, never all held at once) as long as
+    it does not query the database itself: the connection is busy with the ``COPY``. The
+    ``COPY`` counts as one query where Django counts them (``assertNumQueries``)."""
+    records = iter(records)
     if connection.vendor == "postgresql":
+        first = next(records, None)
+        if first is None:
+            return
         columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
-        table = connection.ops.quote_name(model._meta.db_table)
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for record in records:
-                copy.write_row(record)
+        sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
+        with connection.cursor() as cursor:
+            logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
+            with logged, cursor.cursor.copy(sql) as copy:
+                copy.write_row(first)
+                for record in records:
+                    copy.write_row(record)
         return
-    model.objects.bulk_create((model(**dict(zip(fields, r, strict=True))) for r in records), batch_size=2000)
+    while chunk := list(itertools.islice(records, 2000)):
+        model.objects.bulk_create([model(**dict(zip(fields, r, strict=True))) for r in chunk])
 
 
 def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updates: list[tuple]) -> None:
