@@ -286,8 +286,14 @@ class Benchmark:
             conn.execute(f"COMMENT ON DATABASE \"{self.database}\" IS '{SCRATCH_COMMENT}'")
 
     def drop_database(self) -> None:
+        """Drop the scratch database, and only if this benchmark made it (its comment)."""
         with self.connect(self.db["NAME"], autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            ours = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s AND shobj_description(oid, 'pg_database') = %s",
+                [self.database, SCRATCH_COMMENT],
+            ).fetchone()
+            if ours:
+                conn.execute(f'DROP DATABASE "{self.database}" WITH (FORCE)')
 
     def vacuum(self, *tables: str) -> None:
         with self.connect(autocommit=True) as conn:

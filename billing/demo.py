@@ -451,7 +451,8 @@ def _insert_counted(model, fields, rows, stage: str, total: int, progress: Progr
                 progress(stage, count, total)
 
     bulk_insert(model, fields, counted())
-    progress(stage, count, total)
+    if count == 0 or count % step:
+        progress(stage, count, total)
     return count
 
 

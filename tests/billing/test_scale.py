@@ -203,6 +203,24 @@ def test_benchmark_runs_small_and_leaves_no_trace():
     assert Customer.objects.count() == customers
 
 
+@pytest.mark.postgres
+def test_benchmark_never_drops_a_database_it_did_not_make():
+    db = settings.DATABASES["default"]
+    other = f"{scratch_name()}_not_mine"
+    params = {"user": db["USER"], "host": db["HOST"] or None, "port": db["PORT"] or None, "autocommit": True}
+    with psycopg.connect(dbname=db["NAME"], **params) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{other}"')
+        conn.execute(f'CREATE DATABASE "{other}"')
+        try:
+            with pytest.raises(CommandError, match="was not made by this benchmark"):
+                call_command("benchmark_billing", "--size", "ci", "--database", other, stdout=io.StringIO())
+            assert conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [other]).fetchone()
+        finally:
+            conn.execute(f'DROP DATABASE IF EXISTS "{other}"')
+    with pytest.raises(CommandError, match="scratch database"):
+        call_command("benchmark_billing", "--database", db["NAME"], stdout=io.StringIO())
+
+
 def test_benchmark_needs_postgresql():
     if connection.vendor == "postgresql":
         pytest.skip("on PostgreSQL the benchmark runs (test above)")

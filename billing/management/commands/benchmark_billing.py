@@ -1,5 +1,6 @@
 import argparse
 import json
+import re
 import sys
 
 from django.conf import settings
@@ -60,9 +61,12 @@ class Command(BaseCommand):
         if any(v is not None and v < 1 for v in overrides.values()):
             raise CommandError("sizes must be at least 1.")
         sizes = [benchmark.custom_size(benchmark.SIZES[name], **overrides) for name in size]
+        database = database or f"{db['NAME']}_benchmark"
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,63}", database) or database == db["NAME"]:
+            raise CommandError(f"{database!r} cannot be the scratch database: use letters, digits and _.")
         progress = self._progress()
         runner = benchmark.Benchmark(
-            database=database or f"{db['NAME']}_benchmark",
+            database=database,
             repeat=repeat,
             keep=keep,
             write=(lambda line: self.stdout.write("\r\033[K" + line)) if progress else self.stdout.write,
