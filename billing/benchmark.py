@@ -32,6 +32,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -308,6 +309,7 @@ class Benchmark:
             for size in sizes:
                 summaries.append(self.run_size(size))
         finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
             if not self.keep:
                 self.drop_database()
         if len(summaries) > 1:
