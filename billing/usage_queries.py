@@ -45,19 +45,26 @@ def _window_params(month: dt.date) -> list:
     return [first, last, last, last, first]
 
 
-def _per_account_days_sql(d, contract_filter: str = "") -> str:
+def _per_account_days_sql(d, contract_filter: str = "", *, lateral: bool = False) -> str:
     """R10: one row per (contract, account) with the account's days of use in the month:
     days on which it was registered and the contract in service; its periods never
     overlap, so they are summed per account. Shared by billing (histograms) and the
-    per-account breakdown, so both count the same days."""
+    per-account breakdown, so both count the same days.
+
+    ``lateral``: for the contract of the row ``w`` of an enclosing ``LATERAL`` join
+    (PostgreSQL), instead of joining ``windows`` itself."""
     reg_last = f"{d['least']}(COALESCE(r.deregistered_on, w.last_day), w.last_day)"
     reg_first = f"{d['greatest']}(r.registered_on, w.first_day)"
+    windows = (
+        "WHERE r.contract_id = w.contract_id"
+        if lateral
+        else "JOIN windows w ON w.contract_id = r.contract_id\n            WHERE w.first_day <= w.last_day"
+    )
     return f"""
             SELECT r.contract_id AS contract_id, r.account_id AS account_id,
                    SUM({d["days"](reg_last, reg_first)} + 1) AS days
             FROM billing_accountregistration r
-            JOIN windows w ON w.contract_id = r.contract_id
-            WHERE w.first_day <= w.last_day
+            {windows}
               AND r.registered_on <= w.last_day
               AND (r.deregistered_on IS NULL OR r.deregistered_on >= w.first_day)
               {contract_filter}
@@ -67,11 +74,22 @@ def _per_account_days_sql(d, contract_filter: str = "") -> str:
 def account_day_histograms(month: dt.date) -> dict[int, dict[int, int]]:
     """R10: for each contract, {days of use in the month: number of accounts}."""
     d = _dialect()
+    if connection.vendor == "postgresql":
+        # One small aggregation per contract (LATERAL) rather than one over all the
+        # accounts of the month, which outgrows work_mem and spills to disk at a million
+        # accounts (EXPLAIN ANALYZE at 2,000,000 registrations: 37 batches and 3.4 s,
+        # against 0.7 s for this form).
+        source = f"""windows w CROSS JOIN LATERAL ({_per_account_days_sql(d, lateral=True)}
+        ) per_account
+        WHERE w.first_day <= w.last_day"""
+    else:
+        source = f"""({_per_account_days_sql(d)}
+        ) per_account"""
     sql = f"""
         WITH {_window_cte(d)}
-        SELECT contract_id, days, COUNT(*) FROM ({_per_account_days_sql(d)}
-        ) per_account
-        GROUP BY contract_id, days
+        SELECT per_account.contract_id, per_account.days, COUNT(*)
+        FROM {source}
+        GROUP BY per_account.contract_id, per_account.days
     """
     histograms: dict[int, dict[int, int]] = defaultdict(dict)
     with connection.cursor() as cursor:

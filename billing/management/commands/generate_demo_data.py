@@ -1,24 +1,89 @@
+import datetime as dt
+import sys
+import time
+
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.demo import DemoSize, demo_data_generate
+from billing.demo import DemoSize, demo_data_generate, demo_today
 from contracts.models import Customer
+from contracts.periods import format_month, month_start
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(_("%(value)r is not a date (YYYY-MM-DD).") % {"value": value}) from None
 
 
 class Command(BaseCommand):
-    help = "Generate deterministic demo data (same arguments, same data)."
+    help = (
+        "Generate deterministic demo data (same arguments, same data): customers, contracts of "
+        "both items, approved rate cards, accounts with churn, daily authentication counts."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--customers", type=int, default=DemoSize.customers, help="number of customers")
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=None,
+            help="number of customers (default: two for every three contracts)",
+        )
         parser.add_argument("--contracts", type=int, default=DemoSize.contracts, help="number of contracts")
+        parser.add_argument(
+            "--accounts",
+            type=int,
+            default=DemoSize.accounts,
+            help="number of account registration periods (rows), over the Enterprise contracts",
+        )
+        parser.add_argument(
+            "--auth-days",
+            type=int,
+            default=DemoSize.auth_days,
+            help="number of daily authentication counts (contract-days), over the Service Provider contracts",
+        )
         parser.add_argument("--seed", type=int, default=DemoSize.seed, help="random seed")
+        parser.add_argument(
+            "--today",
+            type=_date,
+            default=None,
+            help="anchor day YYYY-MM-DD (default: today in Japan); usage runs until the day before",
+        )
 
-    def handle(self, *args, customers, contracts, seed, **options):
-        if customers < 1 or contracts < 1:
+    def handle(self, *args, customers, contracts, accounts, auth_days, seed, today, **options):
+        if contracts < 1 or (customers is not None and customers < 1):
             raise CommandError(_("--customers and --contracts must be at least 1."))
+        if accounts < 0 or auth_days < 0:
+            raise CommandError(_("--accounts and --auth-days cannot be negative."))
         if Customer.objects.filter(code__startswith="DEMO").exists():
             raise CommandError(_("Demo data already exists; use a fresh database."))
-        size = DemoSize(customers=customers, contracts=contracts, seed=seed)
-        created = demo_data_generate(size=size, today=timezone.localdate())
+        size = DemoSize(
+            customers=customers, contracts=contracts, accounts=accounts, auth_days=auth_days, seed=seed
+        )
+        today = today or demo_today()
+        started = time.monotonic()
+        created = demo_data_generate(size=size, today=today, progress=self._progress())
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in created.items()))
+        self.stdout.write(
+            _("Usage until %(date)s; the last complete month is %(month)s (%(seconds).1f s).")
+            % {
+                "date": (today - dt.timedelta(days=1)).isoformat(),
+                "month": format_month(month_start(today) - dt.timedelta(days=1)),
+                "seconds": time.monotonic() - started,
+            }
+        )
+
+    def _progress(self):
+        """Progress on a terminal; nothing when the output is a file or a pipe."""
+        out = getattr(self.stdout, "_out", sys.stdout)
+        if not (hasattr(out, "isatty") and out.isatty()):
+            return None
+
+        def show(stage, done, total):
+            out.write(f"\r{stage}: {done:,} / {total:,}\033[K")
+            if done >= total:
+                out.write("\n")
+            out.flush()
+
+        return show

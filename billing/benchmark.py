@@ -1,0 +1,718 @@
+"""``manage.py benchmark_billing``: how billing scales, against the database's own lower bound.
+
+For each size, in a scratch PostgreSQL database of its own (created, migrated, filled
+by ``generate_demo_data`` and dropped at the end, so the developer's data is never
+touched), it measures:
+
+- ``bill_month`` (the service ``billing_month_compute``): time, queries, peak RSS;
+- the raw SQL lower bound: the fastest single query found that reads the same rows and
+  computes the same per-contract quantities (the sum of the accounts' truncated
+  coefficients, R10, and the in-service authentication count, R11), checked against
+  the quantities of the invoice lines that ``bill_month`` wrote;
+- ``export_invoices`` of the month, then again with the month's lines multiplied, to
+  show that its memory stays flat as the lines grow (it streams);
+- ``import_csv accounts`` of a file of new registrations against ``COPY`` of the same
+  rows (their contract codes resolved to ids beforehand, untimed) into the same table;
+- the invoice, contract and account changelists of the admin with at least
+  ``listing_rows`` rows each: queries and time.
+
+Everything that runs application code runs in a child process (``manage.py
+benchmark_billing --worker …`` against the scratch database), so that each peak RSS
+is the peak of that one operation's process (Django and the project loaded included).
+Timings are medians of ``repeat`` runs; timing never fails anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+
+from contracts import periods
+
+#: The anchor day of the generated data, fixed so that every run bills the same data:
+#: usage runs until the day before, so the month billed is the last complete one.
+ANCHOR = dt.date(2026, 11, 1)
+MONTH = periods.month_start(ANCHOR - dt.timedelta(days=1))
+SEED = 2026
+#: written on the scratch database, so that only a database made by this benchmark is
+#: ever dropped by it
+SCRATCH_COMMENT = "smartkey benchmark_billing scratch database (dropped after the run)"
+RESULT_PREFIX = "BENCHMARK-RESULT "
+IMPORT_PREFIX = "bench"
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    contracts: int
+    accounts: int
+    auth_days: int
+    #: rows of the ``import_csv accounts`` file compared with COPY
+    import_rows: int
+    #: rows of each changelist (invoices, contracts, accounts) at least
+    listing_rows: int
+    #: invoice lines of the month for the second export
+    export_lines: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.contracts:,} contracts, {self.accounts:,} account registration periods, "
+            f"{self.auth_days:,} authentication-day rows"
+        )
+
+
+SIZES = {
+    size.name: size
+    for size in (
+        Size("ci", 40, 4_000, 600, 2_000, 200, 5_000),
+        Size("small", 500, 200_000, 7_500, 100_000, 10_000, 100_000),
+        Size("target", 5_000, 2_000_000, 75_000, 1_000_000, 100_000, 1_000_000),
+    )
+}
+
+
+def custom_size(base: Size, **overrides) -> Size:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(base, name=base.name if not given else f"{base.name}*", **given)
+
+
+# --- the lower bound ---------------------------------------------------------------------
+
+_WINDOWS = """
+    windows AS (
+        SELECT c.id AS contract_id,
+               GREATEST(c.billing_start_on, %(first)s) AS first_day,
+               LEAST(COALESCE(t.effective_on, %(last)s), %(last)s) AS last_day
+        FROM contracts_contract c
+        LEFT JOIN contracts_termination t ON t.contract_id = c.id
+        WHERE c.billing_start_on <= %(last)s AND (t.effective_on IS NULL OR t.effective_on >= %(first)s)
+    )"""
+_DAYS = (
+    "LEAST(COALESCE(r.deregistered_on, w.last_day), w.last_day) - GREATEST(r.registered_on, w.first_day) + 1"
+)
+_IN_WINDOW = (
+    "r.registered_on <= w.last_day AND (r.deregistered_on IS NULL OR r.deregistered_on >= w.first_day)"
+)
+_AUTH = """
+    auth AS (
+        SELECT a.contract_id, SUM(a.success_count) AS authentications
+        FROM billing_authcount a JOIN windows w ON w.contract_id = a.contract_id
+        WHERE a.date BETWEEN %(first)s AND %(last)s AND a.date BETWEEN w.first_day AND w.last_day
+        GROUP BY a.contract_id
+    )"""
+_RESULT = """
+    SELECT COALESCE(accounts.contract_id, auth.contract_id), accounts.millis, auth.authentications
+    FROM accounts FULL JOIN auth ON auth.contract_id = accounts.contract_id"""
+
+#: Per contract: Σ over accounts of floor(days × 1000 / days in month) (the coefficients in
+#: thousandths, R10) and the authentications on days in service (R11). Two plans of the
+#: same query; the faster one is the lower bound.
+LOWER_BOUND_SQL = {
+    "per-contract LATERAL": f"""
+        WITH {_WINDOWS},
+        accounts AS (
+            SELECT w.contract_id, x.millis
+            FROM windows w CROSS JOIN LATERAL (
+                SELECT SUM(days * 1000 / %(days_in_month)s) AS millis FROM (
+                    SELECT SUM({_DAYS}) AS days
+                    FROM billing_accountregistration r
+                    WHERE r.contract_id = w.contract_id AND {_IN_WINDOW}
+                    GROUP BY r.account_id
+                ) per_account
+            ) x
+            WHERE w.first_day <= w.last_day AND x.millis IS NOT NULL
+        ),
+        {_AUTH}
+        {_RESULT}""",
+    "one GROUP BY": f"""
+        WITH {_WINDOWS},
+        accounts AS (
+            SELECT contract_id, SUM(days * 1000 / %(days_in_month)s) AS millis FROM (
+                SELECT r.contract_id, SUM({_DAYS}) AS days
+                FROM billing_accountregistration r JOIN windows w ON w.contract_id = r.contract_id
+                WHERE w.first_day <= w.last_day AND {_IN_WINDOW}
+                GROUP BY r.contract_id, r.account_id
+            ) per_account
+            GROUP BY contract_id
+        ),
+        {_AUTH}
+        {_RESULT}""",
+}
+
+
+def lower_bound_params(month: dt.date) -> dict:
+    return {
+        "first": periods.month_start(month),
+        "last": periods.month_end(month),
+        "days_in_month": periods.days_in_month(month),
+    }
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    """Repeated runs of one operation."""
+
+    seconds: list[float] = field(default_factory=list)
+    details: list[dict] = field(default_factory=list)
+
+    def add(self, seconds: float, **details) -> None:
+        self.seconds.append(seconds)
+        self.details.append(details)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def last(self, key: str):
+        return self.details[-1][key]
+
+    def most(self, key: str):
+        return max(d[key] for d in self.details)
+
+
+def _mb(kilobytes: int) -> str:
+    return f"{kilobytes / 1024:,.0f} MB"
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+class Benchmark:
+    """Runs the sizes one after the other, each in a scratch database; ``write`` prints a
+    line of the report, ``progress`` a line that only a terminal sees."""
+
+    def __init__(
+        self,
+        *,
+        database: str,
+        repeat: int,
+        keep: bool,
+        write: Callable[[str], None],
+        progress: Callable[[str], None],
+    ):
+        self.database = database
+        self.repeat = repeat
+        self.keep = keep
+        self.write = write
+        self.progress = progress
+        self.db = dict(settings.DATABASES["default"])
+        self.tmp = Path(tempfile.mkdtemp(prefix="smartkey-benchmark-"))
+
+    # -- connections and children --
+
+    def connect(self, dbname: str | None = None, **kwargs):
+        import psycopg
+
+        return psycopg.connect(
+            dbname=dbname or self.database,
+            user=self.db.get("USER") or None,
+            password=self.db.get("PASSWORD") or None,
+            host=self.db.get("HOST") or None,
+            port=self.db.get("PORT") or None,
+            **kwargs,
+        )
+
+    def database_url(self) -> str:
+        user = quote(self.db.get("USER") or "", safe="")
+        password = quote(self.db.get("PASSWORD") or "", safe="")
+        credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = self.db.get("HOST") or "localhost"
+        port = f":{self.db['PORT']}" if self.db.get("PORT") else ""
+        return f"postgres://{credentials}{host}{port}/{self.database}"
+
+    def child(self, *args: str) -> str:
+        """Run ``manage.py`` with ``args`` against the scratch database; its stdout."""
+        env = dict(
+            os.environ, DATABASE_URL=self.database_url(), DJANGO_SETTINGS_MODULE=settings.SETTINGS_MODULE
+        )
+        done = subprocess.run(
+            [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def work(self, task: str, **arguments) -> dict:
+        """One measured operation in a child process (see ``worker``)."""
+        out = self.child("benchmark_billing", "--worker", task, "--worker-arguments", json.dumps(arguments))
+        line = next(x for x in reversed(out.splitlines()) if x.startswith(RESULT_PREFIX))
+        return json.loads(line[len(RESULT_PREFIX) :])
+
+    # -- scratch database --
+
+    def create_database(self) -> None:
+        with self.connect(self.db["NAME"], autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                [self.database],
+            ).fetchone()
+            if exists is not None:
+                if exists[0] != SCRATCH_COMMENT:
+                    raise RuntimeError(
+                        f"database {self.database} exists and was not made by this benchmark; "
+                        "choose another with --database"
+                    )
+                conn.execute(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+            conn.execute(f"COMMENT ON DATABASE \"{self.database}\" IS '{SCRATCH_COMMENT}'")
+
+    def drop_database(self) -> None:
+        """Drop the scratch database, and only if this benchmark made it (its comment)."""
+        with self.connect(self.db["NAME"], autocommit=True) as conn:
+            ours = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s AND shobj_description(oid, 'pg_database') = %s",
+                [self.database, SCRATCH_COMMENT],
+            ).fetchone()
+            if ours:
+                conn.execute(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+
+    def vacuum(self, *tables: str) -> None:
+        with self.connect(autocommit=True) as conn:
+            conn.execute(f"VACUUM ANALYZE {', '.join(tables)}" if tables else "VACUUM ANALYZE")
+
+    # -- the whole run --
+
+    def run(self, sizes: list[Size]) -> list[dict]:
+        self.write(self.machine())
+        summaries = []
+        try:
+            for size in sizes:
+                summaries.append(self.run_size(size))
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if not self.keep:
+                self.drop_database()
+        if len(summaries) > 1:
+            self.write("")
+            self.write_table(summaries)
+        return summaries
+
+    def machine(self) -> str:
+        with self.connect(self.db["NAME"]) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]
+            work_mem = conn.execute("SHOW work_mem").fetchone()[0]
+        return (
+            f"Machine: {os.cpu_count()} CPUs ({platform.machine()}), {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, PostgreSQL {version} "
+            f"(work_mem {work_mem}); month billed {periods.format_month(MONTH)}; "
+            f"timings are medians of {self.repeat} run(s)"
+        )
+
+    def run_size(self, size: Size) -> dict:
+        write = self.write
+        write("")
+        write(f"== {size.name}: {size.describe()}")
+        self.progress(f"creating {self.database} and migrating")
+        self.create_database()
+        self.child("migrate", "--verbosity", "0")
+        self.progress("generating the data (generate_demo_data)")
+        started = time.perf_counter()
+        self.child(
+            "generate_demo_data",
+            f"--contracts={size.contracts}",
+            f"--accounts={size.accounts}",
+            f"--auth-days={size.auth_days}",
+            f"--seed={SEED}",
+            f"--today={ANCHOR.isoformat()}",
+        )
+        generated = time.perf_counter() - started
+        self.vacuum()
+        in_month = self.rows_in_month()
+        write(
+            f"  data: generate_demo_data {generated:.1f} s; the month reads {in_month['registrations']:,} "
+            f"registration periods and {in_month['auth_days']:,} authentication days"
+        )
+
+        bill = Measure()
+        for n in range(self.repeat):
+            self.progress(f"bill_month {n + 1}/{self.repeat}")
+            result = self.work("bill", month=MONTH.isoformat())
+            bill.add(result.pop("seconds"), **result)
+        lower = self.lower_bound()
+        best = min(lower, key=lambda name: lower[name].median)
+        checked, mismatched = self.check_quantities(lower[best].last("rows"))
+        ratio = bill.median / lower[best].median
+        write(
+            f"  bill_month {periods.format_month(MONTH)}: {bill.median:.2f} s "
+            f"(CPU {statistics.median(d['cpu'] for d in bill.details):.2f} s), "
+            f"{bill.last('queries')} queries, peak RSS {_mb(bill.most('rss_kb'))}; "
+            f"{bill.last('invoices'):,} invoices, {bill.last('lines'):,} lines, {bill.last('exceptions'):,} exceptions"
+        )
+        for name, measure in lower.items():
+            write(f"  raw SQL ({name}): {measure.median:.2f} s, {len(measure.last('rows')):,} contracts")
+        write(
+            f"  lower bound = raw SQL ({best}) {lower[best].median:.2f} s; "
+            f"quantities of {checked:,} invoice lines checked, {mismatched} differ"
+        )
+        write(f"  ratio bill_month / lower bound: {ratio:.2f}x (target: at most 2x; bill_month under 20 s)")
+
+        export = self.export(size)
+        imported, copied = self.import_vs_copy(size)
+        listings = self.changelists(size)
+        return {
+            "size": size,
+            "bill": bill,
+            "lower": lower[best],
+            "ratio": ratio,
+            "mismatched": mismatched,
+            "export": export,
+            "import": imported,
+            "copy": copied,
+            "listings": listings,
+        }
+
+    def rows_in_month(self) -> dict:
+        first, last = periods.month_start(MONTH), periods.month_end(MONTH)
+        with self.connect() as conn:
+            registrations = conn.execute(
+                "SELECT COUNT(*) FROM billing_accountregistration "
+                "WHERE registered_on <= %s AND (deregistered_on IS NULL OR deregistered_on >= %s)",
+                [last, first],
+            ).fetchone()[0]
+            auth_days = conn.execute(
+                "SELECT COUNT(*) FROM billing_authcount WHERE date BETWEEN %s AND %s", [first, last]
+            ).fetchone()[0]
+        return {"registrations": registrations, "auth_days": auth_days}
+
+    def lower_bound(self) -> dict[str, Measure]:
+        measures = {name: Measure() for name in LOWER_BOUND_SQL}
+        params = lower_bound_params(MONTH)
+        with self.connect(autocommit=True) as conn:
+            for n in range(self.repeat):
+                self.progress(f"raw SQL lower bound {n + 1}/{self.repeat}")
+                for name, sql in LOWER_BOUND_SQL.items():
+                    started = time.perf_counter()
+                    rows = conn.execute(sql, params).fetchall()
+                    measures[name].add(time.perf_counter() - started, rows=rows)
+        return measures
+
+    def check_quantities(self, rows) -> tuple[int, int]:
+        """The lower bound's quantities against the invoice lines of ``bill_month``."""
+        expected = {}
+        for contract_id, millis, authentications in rows:
+            expected[(contract_id, "account_fee")] = Decimal(millis or 0) / 1000
+            expected[(contract_id, "auth_api_fee")] = Decimal(authentications or 0)
+        with self.connect() as conn:
+            lines = conn.execute(
+                "SELECT l.contract_id, l.line_type, l.quantity FROM billing_invoiceline l "
+                "JOIN billing_invoice i ON i.id = l.invoice_id "
+                "WHERE i.billing_month = %s AND l.line_type IN ('account_fee', 'auth_api_fee')",
+                [MONTH],
+            ).fetchall()
+        mismatched = sum(
+            1 for contract_id, kind, quantity in lines if expected.get((contract_id, kind), 0) != quantity
+        )
+        return len(lines), mismatched
+
+    def export(self, size: Size) -> dict:
+        self.progress("export_invoices")
+        natural = self.work("export", month=MONTH.isoformat(), path=str(self.tmp / "export.csv"))
+        lines = natural["lines"]
+        copies = max(1, -(-size.export_lines // max(lines, 1)) - 1)
+        with self.connect() as conn:
+            # the month's lines again, ``copies`` times, with positions no line uses
+            conn.execute(
+                """
+                INSERT INTO billing_invoiceline (invoice_id, contract_id, position, line_type, item,
+                    description, quantity, unit_price, unit_price_currency, amount, amount_currency,
+                    tax_rate, rate_card_id)
+                SELECT l.invoice_id, l.contract_id, l.position + 100 * k, l.line_type, l.item,
+                    l.description, l.quantity, l.unit_price, l.unit_price_currency, l.amount,
+                    l.amount_currency, l.tax_rate, l.rate_card_id
+                FROM billing_invoiceline l JOIN billing_invoice i ON i.id = l.invoice_id
+                CROSS JOIN generate_series(1, %s) k
+                WHERE i.billing_month = %s
+                """,
+                [copies, MONTH],
+            )
+        self.progress("export_invoices, more lines")
+        grown = self.work("export", month=MONTH.isoformat(), path=str(self.tmp / "export.csv"))
+        (self.tmp / "export.csv").unlink(missing_ok=True)
+        self.write(
+            f"  export_invoices: {natural['lines']:,} lines {natural['seconds']:.2f} s, peak RSS "
+            f"{_mb(natural['rss_kb'])}; {grown['lines']:,} lines {grown['seconds']:.2f} s, peak RSS "
+            f"{_mb(grown['rss_kb'])} ({grown['lines'] / max(natural['lines'], 1):.0f}x the lines, "
+            f"{grown['rss_kb'] / natural['rss_kb']:.2f}x the memory)"
+        )
+        return {"natural": natural, "grown": grown}
+
+    def import_file(self, rows: int) -> tuple[Path, bytes]:
+        """A file of ``rows`` new registrations (one period each) of the contracts in
+        service, and the same rows as COPY text with the contract ids."""
+        rng = random.Random(SEED)
+        with self.connect() as conn:
+            contracts = conn.execute(
+                "SELECT code, id, billing_start_on FROM contracts_contract "
+                "WHERE billing_start_on IS NOT NULL ORDER BY id"
+            ).fetchall()
+        path = self.tmp / "accounts.csv"
+        copy_text = io.StringIO()
+        last = periods.month_end(MONTH)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["contract_code", "account_id", "registered_on", "deregistered_on"])
+            for n in range(rows):
+                code, contract_id, start = contracts[n % len(contracts)]
+                registered = start + dt.timedelta(days=rng.randint(0, max((last - start).days, 0)))
+                deregistered = (
+                    registered + dt.timedelta(days=rng.randint(0, 60)) if rng.random() < 0.3 else None
+                )
+                account = f"{IMPORT_PREFIX}{n:07d}"
+                writer.writerow([code, account, registered.isoformat(), deregistered or ""])
+                copy_text.write(
+                    f"{contract_id}\t{account}\t{registered.isoformat()}\t"
+                    f"{deregistered.isoformat() if deregistered else chr(92) + 'N'}\n"
+                )
+        return path, copy_text.getvalue().encode()
+
+    def forget_imported(self) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "DELETE FROM billing_accountregistration WHERE account_id LIKE %s", [f"{IMPORT_PREFIX}%"]
+            )
+        self.vacuum("billing_accountregistration")
+
+    def import_vs_copy(self, size: Size) -> tuple[Measure, Measure]:
+        path, copy_data = self.import_file(size.import_rows)
+        imported, copied = Measure(), Measure()
+        for n in range(self.repeat):
+            self.progress(f"COPY {size.import_rows:,} rows {n + 1}/{self.repeat}")
+            with self.connect() as conn:
+                started = time.perf_counter()
+                with (
+                    conn.cursor() as cursor,
+                    cursor.copy(
+                        "COPY billing_accountregistration (contract_id, account_id, registered_on, deregistered_on) "
+                        "FROM STDIN"
+                    ) as copy,
+                ):
+                    copy.write(copy_data)
+                conn.commit()
+                copied.add(time.perf_counter() - started)
+            self.forget_imported()
+            self.progress(f"import_csv accounts {size.import_rows:,} rows {n + 1}/{self.repeat}")
+            result = self.work("import", path=str(path))
+            imported.add(result.pop("seconds"), **result)
+            self.forget_imported()
+        path.unlink(missing_ok=True)
+        self.write(
+            f"  import_csv accounts, {size.import_rows:,} rows: {imported.median:.2f} s, peak RSS "
+            f"{_mb(imported.most('rss_kb'))} ({imported.last('output').strip()})"
+        )
+        self.write(
+            f"  COPY of the same rows into the same table: {copied.median:.2f} s; ratio "
+            f"{_ratio(imported.median, copied.median)} (target: at most 3x)"
+        )
+        return imported, copied
+
+    def changelists(self, size: Size) -> dict:
+        self.progress(f"changelists at {size.listing_rows:,} rows")
+        self.work("fill_listings", rows=size.listing_rows, month=MONTH.isoformat())
+        self.vacuum()
+        result = self.work("changelists", repeat=self.repeat)
+        for name, page in result["pages"].items():
+            self.write(
+                f"  changelist {name}: {page['rows']:,} rows, {page['queries']} queries, "
+                f"{page['seconds']:.2f} s"
+            )
+        return result["pages"]
+
+    def write_table(self, summaries: list[dict]) -> None:
+        self.write(
+            "| size | contracts | registrations | auth days | bill_month | lower bound | ratio | queries "
+            "| peak RSS | import rows | import_csv | COPY | ratio |"
+        )
+        self.write("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for s in summaries:
+            size = s["size"]
+            self.write(
+                f"| {size.name} | {size.contracts:,} | {size.accounts:,} | {size.auth_days:,} "
+                f"| {s['bill'].median:.2f} s | {s['lower'].median:.2f} s | {s['ratio']:.2f}x "
+                f"| {s['bill'].last('queries')} | {_mb(s['bill'].most('rss_kb'))} | {size.import_rows:,} "
+                f"| {s['import'].median:.1f} s | {s['copy'].median:.1f} s "
+                f"| {_ratio(s['import'].median, s['copy'].median)} |"
+            )
+
+
+# --- the workers (run in a child process against the scratch database) ---------------------
+
+
+def _peak_rss_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+
+
+def worker(task: str, arguments: dict) -> dict:
+    return WORKERS[task](**arguments)
+
+
+def _bill(month: str) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from .models import InvoiceLine
+    from .services import billing_month_compute
+
+    with CaptureQueriesContext(connection) as queries:
+        started, cpu = time.perf_counter(), time.process_time()
+        summary = billing_month_compute(month=dt.date.fromisoformat(month))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "queries": len(queries),
+        "rss_kb": _peak_rss_kb(),
+        "invoices": summary.invoices,
+        "lines": InvoiceLine.objects.filter(invoice__run=summary.run).count(),
+        "exceptions": len(summary.exceptions),
+    }
+
+
+def _export(month: str, path: str) -> dict:
+    from django.core.management import call_command
+
+    from .models import InvoiceLine
+
+    started = time.perf_counter()
+    call_command("export_invoices", month[:7], "--output", path)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "rss_kb": _peak_rss_kb(),
+        "lines": InvoiceLine.objects.filter(invoice__billing_month=dt.date.fromisoformat(month)).count(),
+    }
+
+
+def _import(path: str) -> dict:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    started = time.perf_counter()
+    call_command("import_csv", "accounts", path, stdout=out)
+    return {"seconds": time.perf_counter() - started, "rss_kb": _peak_rss_kb(), "output": out.getvalue()}
+
+
+def _fill_listings(rows: int, month: str) -> dict:
+    """At least ``rows`` contracts and invoices (account registrations come from the
+    generator): contracts accepted but not started, draft invoices of earlier months."""
+    from contracts.models import Contract, Customer, Item
+
+    from .models import BillingRun, Invoice
+
+    billed = dt.date.fromisoformat(month)
+    customers = list(Customer.objects.order_by("pk"))
+    accepted = billed - dt.timedelta(days=150)  # every customer's IIJ ID contract is active then (Art. 3)
+    missing = rows - Contract.objects.count()
+    Contract.objects.bulk_create(
+        (
+            Contract(
+                code=f"BENCH{n:07d}",
+                customer=customers[n % len(customers)],
+                item=Item.ENTERPRISE if n % 2 else Item.SERVICE_PROVIDER,
+                applied_on=accepted - dt.timedelta(days=5),
+                accepted_on=accepted,
+            )
+            for n in range(max(missing, 0))
+        ),
+        batch_size=2000,
+    )
+    earlier = billed
+    while Invoice.objects.count() < rows:
+        earlier = periods.add_months(earlier, -1)
+        run, _created = BillingRun.objects.get_or_create(month=earlier)
+        Invoice.objects.bulk_create(
+            (
+                Invoice(
+                    run=run,
+                    customer=c,
+                    billing_month=earlier,
+                    customer_code=c.code,
+                    billing_name=c.billing_name,
+                    subtotal=Decimal(0),
+                    tax=Decimal(0),
+                    total=Decimal(0),
+                )
+                for c in customers
+            ),
+            batch_size=2000,
+        )
+    return {}
+
+
+def _changelists(repeat: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.urls import reverse
+
+    from contracts.models import Contract
+
+    from .models import AccountRegistration, Invoice
+
+    setup_test_environment()
+    user, _created = get_user_model().objects.get_or_create(
+        username="benchmark", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    pages = {}
+    for name, model, url in (
+        ("invoices", Invoice, "admin:billing_invoice_changelist"),
+        ("contracts", Contract, "admin:contracts_contract_changelist"),
+        ("accounts", AccountRegistration, "admin:billing_accountregistration_changelist"),
+    ):
+        client.get(reverse(url))  # warm up
+        times, counts = [], []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(reverse(url))
+                times.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status_code}")
+            counts.append(len(queries))
+        pages[name] = {
+            "rows": model.objects.count(),
+            "queries": max(counts),
+            "seconds": statistics.median(times),
+        }
+    return {"pages": pages}
+
+
+WORKERS = {
+    "bill": _bill,
+    "export": _export,
+    "import": _import,
+    "fill_listings": _fill_listings,
+    "changelists": _changelists,
+}

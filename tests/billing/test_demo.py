@@ -1,0 +1,140 @@
+"""generate_demo_data: deterministic, valid under the regulation, and billable."""
+
+import datetime as dt
+import io
+import itertools
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from billing.demo import DemoSize, demo_data_generate
+from billing.models import AccountRegistration, AuthCount, Invoice, InvoiceLine, OneTimeCharge, RateCard
+from billing.services import billing_month_compute
+from contracts.models import Contract, Customer, ItemChange, Termination
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 1)
+OCTOBER = dt.date(2026, 10, 1)
+SIZE = DemoSize(contracts=60, accounts=3_000, auth_days=900, seed=7)
+
+
+def snapshot() -> dict:
+    """The generated rows by natural keys (ids differ from run to run)."""
+    return {
+        "customers": list(
+            Customer.objects.order_by("code").values_list("code", "name", "payment_terms_days")
+        ),
+        "contracts": list(
+            Contract.objects.order_by("code").values_list(
+                "code", "customer__code", "item", "accepted_on", "billing_start_on"
+            )
+        ),
+        "changes": list(
+            ItemChange.objects.order_by("contract__code").values_list("contract__code", "effective_month")
+        ),
+        "terminations": list(
+            Termination.objects.order_by("contract__code").values_list("contract__code", "effective_on")
+        ),
+        "cards": list(
+            RateCard.objects.order_by("contract__code", "valid_from").values_list(
+                "contract__code",
+                "valid_from",
+                "valid_until",
+                "base_fee",
+                "account_unit_price",
+                "auth_pricing",
+            )
+        ),
+        "accounts": list(
+            AccountRegistration.objects.order_by("contract__code", "account_id", "registered_on").values_list(
+                "contract__code", "account_id", "registered_on", "deregistered_on"
+            )
+        ),
+        "auth": list(
+            AuthCount.objects.order_by("contract__code", "date").values_list(
+                "contract__code", "date", "success_count"
+            )
+        ),
+        "charges": list(
+            OneTimeCharge.objects.order_by("contract__code").values_list("contract__code", "due_on", "amount")
+        ),
+    }
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    with transaction.atomic():
+        demo_data_generate(size=SIZE, today=TODAY)
+        first = snapshot()
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        demo_data_generate(size=DemoSize(contracts=60, accounts=3_000, auth_days=900, seed=8), today=TODAY)
+        other = snapshot()
+        transaction.set_rollback(True)
+    demo_data_generate(size=SIZE, today=TODAY)
+    assert snapshot() == first
+    assert other["accounts"] != first["accounts"]
+
+
+def test_sizes_are_exact_and_usage_stops_the_day_before():
+    created = demo_data_generate(size=SIZE, today=TODAY)
+    assert created["contracts"] == Contract.objects.count() == 60
+    assert created["customers"] == Customer.objects.count() == 40  # two for every three contracts
+    assert created["accounts"] == AccountRegistration.objects.count() == 3_000
+    assert created["auth_days"] == AuthCount.objects.count() == 900
+    assert AuthCount.objects.filter(date__gte=TODAY).count() == 0
+    assert AccountRegistration.objects.filter(registered_on__gte=TODAY).count() == 0
+
+
+def test_rows_obey_the_rules():
+    demo_data_generate(size=SIZE, today=TODAY)
+    # R8: approved by someone else than the author, and notified; one in 40 awaiting approval
+    cards = list(RateCard.objects.select_related("contract"))
+    approved = [c for c in cards if c.approved_by_id]
+    assert approved and all(c.approved_by_id != c.created_by_id and c.notified_on for c in approved)
+    assert {c.auth_pricing for c in cards} == {"", "per_unit", "graduated", "volume"}
+    for card in cards:  # each card carries what the items of its months need
+        card.full_clean()
+    # R10: the periods of one account never overlap, and end by the termination
+    periods = {}
+    for contract, account, first, last in AccountRegistration.objects.values_list(
+        "contract_id", "account_id", "registered_on", "deregistered_on"
+    ):
+        periods.setdefault((contract, account), []).append((first, last or dt.date.max))
+    for spans in periods.values():
+        spans.sort()
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    assert any(len(spans) > 1 for spans in periods.values())  # churn: accounts come back
+    assert AccountRegistration.objects.filter(deregistered_on__isnull=False).exists()
+    for termination in Termination.objects.filter(effective_on__isnull=False):
+        assert not AccountRegistration.objects.filter(
+            contract=termination.contract_id, registered_on__gt=termination.effective_on
+        ).exists()
+        assert not AccountRegistration.objects.filter(
+            contract=termination.contract_id, deregistered_on__isnull=True
+        ).exists()
+    for change in ItemChange.objects.select_related("contract"):
+        change.full_clean()
+    for contract in Contract.objects.all():
+        contract.full_clean()
+
+
+def test_the_previous_month_is_billable():
+    demo_data_generate(size=SIZE, today=TODAY)
+    summary = billing_month_compute(month=OCTOBER)
+    assert summary.invoices > 20 and summary.total > 0
+    kinds = set(InvoiceLine.objects.values_list("line_type", flat=True))
+    assert {"base_fee", "account_fee", "auth_api_fee"} <= kinds
+    assert Invoice.objects.count() == summary.invoices
+
+
+def test_command_refuses_twice_and_bad_sizes():
+    out = io.StringIO()
+    call_command("generate_demo_data", "--contracts=6", "--accounts=50", "--auth-days=20", stdout=out)
+    assert "accounts: 50" in out.getvalue()
+    with pytest.raises(CommandError, match="デモデータ"):  # "Demo data already exists"
+        call_command("generate_demo_data", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("generate_demo_data", "--accounts=-1", stdout=io.StringIO())
