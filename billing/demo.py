@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -39,6 +39,7 @@ from django.utils import timezone
 from contracts.csvimport import bulk_insert
 from contracts.models import CONDITIONS, Contract, Customer, IIJIDContract, Item, ItemChange, Termination
 from contracts.periods import add_months, month_end, month_start, termination_effective_on
+from contracts.progress import Progress
 
 from .models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
 from .models.rates import PricingMode
@@ -64,8 +65,6 @@ PRICE_TABLES = {
 #: who enters the rate cards and who approves them (R8); the demo command gives both the Sales role
 DEMO_SALES = "sales1"
 DEMO_APPROVER = "sales2"
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from simple_history.utils import bulk_update_with_history
 from contracts import periods
 from contracts.csvimport import bulk_insert
 from contracts.models import Contract, Customer, IIJIDContract, Item, ItemChange
+from contracts.progress import Progress, report_every
 
 from . import calculation
 from .models import (
@@ -391,12 +392,17 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
     return lines, exceptions
 
 
-def _compute(month: dt.date, customer_ids=None) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
+def _compute(
+    month: dt.date, customer_ids=None, progress: Progress | None = None
+) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
     usage = _MonthUsage(account_day_histograms(month), auth_count_totals(month))
     invoices: dict[int, InvoiceDraft] = {}
     exceptions: list[ExceptionDraft] = []
+    contracts = _contracts_billable_in(month, customer_ids)
+    tick = report_every(progress, _("contracts"), len(contracts), step=500)
     with translation.override(DOCUMENT_LANGUAGE):
-        for contract in _contracts_billable_in(month, customer_ids):
+        for done, contract in enumerate(contracts, start=1):
+            tick(done)
             lines, found = _bill_contract(contract, month, usage)
             exceptions.extend(found)
             if lines:
@@ -531,9 +537,10 @@ def _summary(run: BillingRun) -> RunSummary:
 
 
 @transaction.atomic
-def billing_month_compute(*, month: dt.date, by=None) -> RunSummary:
+def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None = None) -> RunSummary:
     """Compute (or recompute) the draft invoices of ``month``: one per customer, one line
-    per contract and fee component. Replaces the month's drafts; refuses an issued month."""
+    per contract and fee component. Replaces the month's drafts; refuses an issued month.
+    ``progress(stage, done, total)`` hears how far the contracts are."""
     month = periods.month_start(month)
     run = _locked_run(month, create=True)
     if run.status == RunStatus.ISSUED:
@@ -546,7 +553,7 @@ def billing_month_compute(*, month: dt.date, by=None) -> RunSummary:
         )
     _drafts_delete(run)
     run.exceptions.all().delete()
-    drafts, exceptions = _compute(month)
+    drafts, exceptions = _compute(month, progress=progress)
     _save_invoices(run, drafts)
     _save_exceptions(run, exceptions)
     run.computed_at = timezone.now()

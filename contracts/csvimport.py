@@ -33,6 +33,7 @@ from django.db import DatabaseError, IntegrityError, connection, models, transac
 from django.utils.translation import gettext as _
 
 from . import periods
+from .progress import Progress, report_every
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
 
@@ -300,6 +301,8 @@ class ImportKind:
     key: ClassVar[tuple[str, ...]]
     #: the staff member running the import (``import_csv --user``), when known
     user = None
+    #: ``progress(stage, done, total)`` for long writes, or None
+    progress: Progress | None = None
 
     def check(self, rows: list[Row], problems: Problems) -> None:
         raise NotImplementedError
@@ -422,7 +425,9 @@ def text_lines(text: str) -> Iterator[str]:
     return (match.group() for match in _LINE_RE.finditer(text))
 
 
-def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row]:
+def read_rows(
+    kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
+) -> list[Row]:
     """Parse the header and every cell. Problems are collected, never raised."""
     by_name = {c.name: c for c in kind.columns}
     reader = csv.reader(text_lines(text), strict=True)
@@ -462,8 +467,10 @@ def read_rows(kind: type[ImportKind], text: str, problems: Problems) -> list[Row
     width = len(layout)
     rows: list[Row] = []
     line = 1
+    tick = report_every(progress, _("rows read"), max(text.count("\n") - 1, 1))
     while True:
         start = reader.line_num + 1
+        tick(start - 1)
         try:
             cells = next(reader)
         except StopIteration:
@@ -540,7 +547,13 @@ class ImportResult:
 
 
 def run_import(
-    kind_name: str, data: bytes, *, encoding: str = "auto", dry_run: bool = False, user=None
+    kind_name: str,
+    data: bytes,
+    *,
+    encoding: str = "auto",
+    dry_run: bool = False,
+    user=None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
@@ -560,12 +573,13 @@ def run_import(
         )
     text = decode(data, encoding)
     problems = Problems()
-    rows = read_rows(kind_class, text, problems)
+    rows = read_rows(kind_class, text, problems, progress)
     # Rows whose cells could not be read are left out; the others are still checked,
     # so that one run reports every problem of the file.
     check_duplicate_keys(kind_class, rows, problems)
     kind = kind_class()
     kind.user = user
+    kind.progress = progress
     try:
         with transaction.atomic():
             _lock_kind(kind_name)
@@ -832,5 +846,10 @@ class BulkImportKind(ImportKind):
         # open registration period and adds the next one), and PostgreSQL checks its
         # exclusion constraints row by row.
         bulk_update_values(self.model, self.value_fields, self.updates)
-        bulk_insert(self.model, self.key_fields + self.value_fields, self.creates)
+        tick = report_every(self.progress, _("rows written"), len(self.creates))
+        bulk_insert(
+            self.model,
+            self.key_fields + self.value_fields,
+            (tick(n) or record for n, record in enumerate(self.creates, start=1)),
+        )
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)

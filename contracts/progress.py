@@ -26,7 +26,9 @@ def terminal_progress(stream: TextIO) -> Progress | None:
     def report(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=stage, file=stream, unit_scale=True, leave=True)
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, file=stream, unit_scale=total >= 100_000, leave=True
+            )
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

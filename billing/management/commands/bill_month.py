@@ -1,8 +1,11 @@
+import sys
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from billing.services import BillingRefused, billing_month_compute, billing_month_issue
 from contracts.periods import format_month, parse_month
+from contracts.progress import terminal_progress
 
 
 class Command(BaseCommand):
@@ -28,7 +31,7 @@ class Command(BaseCommand):
             if issue:
                 summary = billing_month_issue(month=month_date)
             else:
-                summary = billing_month_compute(month=month_date)
+                summary = billing_month_compute(month=month_date, progress=terminal_progress(sys.stderr))
         except BillingRefused as refused:
             raise CommandError(str(refused)) from None
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from billing.demo import DemoSize, demo_data_generate, demo_today
 from contracts.models import Customer
 from contracts.periods import format_month, month_start
+from contracts.progress import terminal_progress
 
 
 def _date(value: str) -> dt.date:
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         )
         today = today or demo_today()
         started = time.monotonic()
-        created = demo_data_generate(size=size, today=today, progress=self._progress())
+        created = demo_data_generate(size=size, today=today, progress=terminal_progress(sys.stderr))
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in created.items()))
         self.stdout.write(
             _("Usage until %(date)s; the last complete month is %(month)s (%(seconds).1f s).")
@@ -73,17 +74,3 @@ class Command(BaseCommand):
                 "seconds": time.monotonic() - started,
             }
         )
-
-    def _progress(self):
-        """Progress on a terminal; nothing when the output is a file or a pipe."""
-        out = getattr(self.stdout, "_out", sys.stdout)
-        if not (hasattr(out, "isatty") and out.isatty()):
-            return None
-
-        def show(stage, done, total):
-            out.write(f"\r{stage}: {done:,} / {total:,}\033[K")
-            if done >= total:
-                out.write("\n")
-            out.flush()
-
-        return show

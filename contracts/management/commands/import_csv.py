@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -5,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from contracts.csvimport import ENCODINGS, REGISTRY, ImportRejected, run_import
+from contracts.progress import terminal_progress
 
 
 class Command(BaseCommand):
@@ -45,7 +47,14 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from error
         try:
-            result = run_import(kind, data, encoding=encoding, dry_run=dry_run, user=importer)
+            result = run_import(
+                kind,
+                data,
+                encoding=encoding,
+                dry_run=dry_run,
+                user=importer,
+                progress=terminal_progress(sys.stderr),
+            )
         except ImportRejected as rejected:
             for problem in rejected.problems:
                 self.stderr.write(str(problem))
