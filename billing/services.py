@@ -368,14 +368,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
 
     totals = usage.auth.get(contract.pk)
     if totals is not None and totals.days_outside_service:
-        exception(
-            "R11",
-            "auth_counts_outside_service",
-            _("authentication counts on %(days)d day(s) outside the service period were not billed.")
-            % {"days": totals.days_outside_service},
-            _("Check the counts' dates against the billing start and termination dates."),
-            billed=True,
-        )
+        exceptions.append(_counts_outside_service(contract, totals.days_outside_service, billed=True))
 
     for charge in charges:
         lines.append(
@@ -390,6 +383,18 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
             )
         )
     return lines, exceptions
+
+
+def _counts_outside_service(contract: Contract, days: int, *, billed: bool) -> ExceptionDraft:
+    return ExceptionDraft(
+        contract,
+        "R11",
+        "auth_counts_outside_service",
+        _("authentication counts on %(days)d day(s) outside the service period were not billed.")
+        % {"days": days},
+        _("Check the counts' dates against the billing start and termination dates."),
+        billed,
+    )
 
 
 def _compute(
@@ -408,6 +413,17 @@ def _compute(
             if lines:
                 draft = invoices.setdefault(contract.customer_id, InvoiceDraft(contract.customer))
                 draft.lines.extend(lines)
+        # counts of contracts not billed at all this month (terminated, not started):
+        # none of them is billed, and nobody would hear of them otherwise
+        billed_ids = {c.pk for c in contracts}
+        unbilled = [pk for pk in usage.auth if pk not in billed_ids]
+        if unbilled:
+            others = Contract.objects.filter(pk__in=unbilled)
+            if customer_ids is not None:
+                others = others.filter(customer_id__in=customer_ids)
+            for contract in others.order_by("code"):
+                days = usage.auth[contract.pk].days_outside_service
+                exceptions.append(_counts_outside_service(contract, days, billed=False))
     return list(invoices.values()), exceptions
 
 

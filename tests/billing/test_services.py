@@ -780,3 +780,22 @@ def test_compute_costs_the_same_queries_for_2_or_12_customers():
     many = compute_queries()
     assert many == few
     assert Invoice.objects.count() == 12
+
+
+def test_counts_of_a_contract_not_billed_at_all_are_reported():
+    # X1 ended 2026-09-30 (notice 2026-08-31 + 30 days); its October counts bill nothing
+    x1 = contract("X1", item="service_provider", start=D(2026, 4, 1))
+    RateCardFactory(contract=x1)
+    TerminationFactory(contract=x1, notice_received_on=D(2026, 8, 31))
+    AuthCountFactory(contract=x1, date=D(2026, 10, 1), success_count=10)
+    AuthCountFactory(contract=x1, date=D(2026, 10, 2), success_count=20)
+    # X2 starts in November; a count in October is just as unbilled
+    x2 = contract("X2", item="service_provider", start=NOV)
+    AuthCountFactory(contract=x2, date=D(2026, 10, 31), success_count=5)
+    billing_month_compute(month=OCT)
+    assert not Invoice.objects.exists()
+    assert exceptions() == {
+        ("X1", "R11", "auth_counts_outside_service", False),
+        ("X2", "R11", "auth_counts_outside_service", False),
+    }
+    assert "2日分" in RunException.objects.get(contract=x1).message
