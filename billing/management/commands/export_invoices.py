@@ -37,19 +37,30 @@ class Command(BaseCommand):
         report = EncodingReport()
         chunks = export(month_date, layout=layout, encoding=encoding, report=report)
         if output is None:
-            stream = getattr(self.stdout, "_out", sys.stdout)
-            binary = getattr(stream, "buffer", None)
-            for chunk in chunks:
-                if binary is not None:
-                    binary.write(chunk)
-                else:
-                    stream.write(chunk.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding))
-            if binary is not None:
-                binary.flush()
+            try:
+                self._write_stdout(chunks, encoding)
+            except BrokenPipeError:
+                # the reader stopped early (`| head`): not an error of ours, and no traceback
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                return
+            finally:
+                chunks.close()
         else:
             self._write_file(output, chunks)
         for row in report.replaced:
             self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
+
+    def _write_stdout(self, chunks, encoding: str) -> None:
+        stream = getattr(self.stdout, "_out", sys.stdout)
+        binary = getattr(stream, "buffer", None)
+        for chunk in chunks:
+            if binary is not None:
+                binary.write(chunk)
+            else:
+                stream.write(chunk.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding))
+        if binary is not None:
+            binary.flush()
 
     def _write_file(self, output: Path, chunks) -> None:
         """Write to a temporary file beside the target and rename it at the end, so that
