@@ -446,3 +446,12 @@ def test_invoice_changelist_filters_by_month(staff_client, issued):
     result = staff_client.get(url, {"month": "2026-10"}).context["cl"].result_list
     assert [i.number for i in result] == ["SK-202610-0001"]
     assert len(staff_client.get(url).context["cl"].result_list) == 2
+
+
+def test_an_empty_amount_shows_as_empty_not_none(staff_client):
+    # a Service Provider card has no account unit price (django-money#775 printed "None")
+    card = RateCardFactory(contract=ContractFactory(in_service=True, item="service_provider"))
+    assert card.account_unit_price is None
+    page = staff_client.get(reverse("admin:billing_ratecard_changelist")).content.decode()
+    assert '<td class="field-account_unit_price">-</td>' in page
+    assert ">None<" not in page

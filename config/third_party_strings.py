@@ -1,0 +1,53 @@
+"""Screen texts of installed apps that ship no Japanese catalog (django-axes,
+django-simple-history). Listed here with gettext_noop so that makemessages keeps them
+in the project's catalog (config/locale/ja), which Django consults first."""
+
+from django.utils.translation import gettext_noop as _
+
+STRINGS = (
+    # django-axes: the login-throttling records, seen by administrators
+    _("Access Attempt"),
+    _("access attempt"),
+    _("access attempts"),
+    _("access failure"),
+    _("access failures"),
+    _("access log"),
+    _("access logs"),
+    _("access attempt expiration"),
+    _("access attempt expirations"),
+    _("Attempt Time"),
+    _("Expires At"),
+    _("Failed Logins"),
+    _("Form Data"),
+    _("GET Data"),
+    _("POST Data"),
+    _("HTTP Accept"),
+    _("IP Address"),
+    _("Locked Out"),
+    _("Logout Time"),
+    _("Meta Data"),
+    _("Path"),
+    _("User Agent"),
+    _("Username"),
+    _("Not set"),
+    _("Session key hash (sha256)"),
+    _("The time when access attempt expires and is no longer valid."),
+    _("Clean up expired attempts"),
+    # django-simple-history: the audit trail pages
+    _("Change history: %s"),
+    _("View history: %s"),
+    _("Revert %s"),
+    _("View %s"),
+    _("Change History"),
+    _("Change reason"),
+    _("Changed by"),
+    _("Changes"),
+    _("Comment"),
+    _("Date/time"),
+    _("Object"),
+    _("Created"),
+    _("Changed"),
+    _("Deleted"),
+    _("This object doesn't have a change history."),
+    _("None"),
+)
