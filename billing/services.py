@@ -9,6 +9,7 @@ A partial unique index on live invoices (customer, month) backs this up in the d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from contracts import periods
-from contracts.csvimport import bulk_insert
+from contracts.csvimport import bulk_insert, bulk_insert_returning_ids
 from contracts.models import Contract, Customer, IIJIDContract, Item, ItemChange
 from contracts.progress import Progress, report_every
 
@@ -33,6 +34,7 @@ from .models import (
     InvoiceStatus,
     LineType,
     OneTimeCharge,
+    PricingMode,
     RateCard,
     RunException,
     RunStatus,
@@ -125,21 +127,32 @@ def _contracts_billable_in(month: dt.date, customer_ids=None) -> list[Contract]:
 
 
 def _attach_billing_relations(contracts: list[Contract], billable, month: dt.date) -> None:
-    """Load the related rows billing reads, one query per relation, and attach them as
-    the contracts' prefetch cache, so that the model methods iterating ``.all()`` read
-    them without a query (as ``prefetch_related`` would). Each query selects its rows
-    with a subquery of ``billable`` rather than a list of ids, and no row gets a queryset
-    of its own: with thousands of contracts both cost more than the queries themselves.
-    Rows are in the order of the models' default ordering within each contract."""
+    """Load the related rows billing reads, one query per relation, and attach them to the
+    contracts: item changes as the prefetch cache the model methods read (as
+    ``prefetch_related`` would), the rest as plain attributes: ``billing_cards`` (the rate
+    cards covering the month, each with ``billing_tiers``), ``iijid_periods`` (the
+    customer's IIJ ID Service contracts as (start, end) pairs) and ``charges_this_month``.
+    Each query selects its rows with a subquery of ``billable`` rather than a list of ids;
+    tiers and IIJ ID periods are read as plain values, not model instances: with thousands
+    of contracts both cost more than the queries themselves."""
     first, last = periods.month_start(month), periods.month_end(month)
     ids = billable.values("pk")
     changes = _by(ItemChange.objects.filter(contract__in=ids).order_by("effective_month"), "contract_id")
-    iijid = _by(
-        IIJIDContract.objects.filter(customer__in=billable.values("customer_id")).order_by("start_on"),
-        "customer_id",
-    )
+    iijid: dict[int, list[tuple]] = defaultdict(list)
+    for customer_id, start_on, end_on in (
+        IIJIDContract.objects.filter(customer__in=billable.values("customer_id"))
+        .order_by("start_on")
+        .values_list("customer_id", "start_on", "end_on")
+    ):
+        iijid[customer_id].append((start_on, end_on))
     cards = RateCard.objects.covering(first).filter(contract__in=ids)
-    tiers = _by(AuthTier.objects.filter(rate_card__in=cards.values("pk")), "rate_card_id")
+    tiers: dict[int, list[calculation.Tier]] = defaultdict(list)
+    for card_id, up_to, unit_price, flat_fee in (
+        AuthTier.objects.filter(rate_card__in=cards.values("pk"))
+        .order_by("rate_card_id", *AuthTier._meta.ordering)
+        .values_list("rate_card_id", "up_to", "unit_price", "flat_fee")
+    ):
+        tiers[card_id].append(calculation.Tier(up_to, unit_price, flat_fee))
     cards = _by(cards.order_by("valid_from"), "contract_id")
     charges = _by(
         OneTimeCharge.objects.filter(contract__in=ids, due_on__range=(first, last)).order_by("due_on", "pk"),
@@ -147,13 +160,11 @@ def _attach_billing_relations(contracts: list[Contract], billable, month: dt.dat
     )
     for contract_cards in cards.values():
         for card in contract_cards:
-            card._prefetched_objects_cache = {"tiers": tiers.get(card.pk, [])}
+            card.billing_tiers = tiers.get(card.pk, [])
     for contract in contracts:
-        contract._prefetched_objects_cache = {
-            "item_changes": changes.get(contract.pk, []),
-            "rate_cards": cards.get(contract.pk, []),
-        }
-        contract.customer._prefetched_objects_cache = {"iijid_contracts": iijid.get(contract.customer_id, [])}
+        contract._prefetched_objects_cache = {"item_changes": changes.get(contract.pk, [])}
+        contract.billing_cards = cards.get(contract.pk, [])
+        contract.iijid_periods = iijid.get(contract.customer_id, [])
         contract.charges_this_month = charges.get(contract.pk, [])
 
 
@@ -191,6 +202,25 @@ def _month_label(month: dt.date) -> str:
     return _("%(year)d-%(month)02d") % {"year": month.year, "month": month.month}
 
 
+@functools.lru_cache(maxsize=32)
+def _line_texts(month: dt.date, language: str) -> dict[str, str]:
+    """The descriptions of a month's lines in ``language``, translated once per month
+    rather than once per contract (thousands of lookups in a large month)."""
+    with translation.override(language):
+        return {
+            "initial_fee": _("Initial fee"),
+            "base_fee": _("Monthly base fee %(month)s") % {"month": _month_label(month)},
+            "prorated": _(" (prorated %(days)d/%(month_days)d days)"),
+            "account_fee": _(
+                "Account usage fee (registered IDs: %(accounts)d, sum of daily proration coefficients)"
+            ),
+            **{
+                f"auth_api_fee:{mode}": _("Authentication API usage fee (%(pricing)s)") % {"pricing": label}
+                for mode, label in PricingMode.choices
+            },
+        }
+
+
 def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
     """Lines and exceptions of one contract for one month (R7-R11)."""
     lines: list[LineDraft] = []
@@ -200,14 +230,14 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
     service_days = contract.service_days_in_month(month)
     charges = contract.charges_this_month
     item = contract.item_for_month(month)
+    texts = _line_texts(month, translation.get_language())
 
     def exception(rule, code, message, action, billed):
         exceptions.append(ExceptionDraft(contract, rule, code, message, action, billed))
 
     card = None
     if service_days:
-        cards = [c for c in contract.rate_cards.all() if c.covers(month)]
-        card = cards[0] if cards else None
+        card = contract.billing_cards[0] if contract.billing_cards else None
         problem = None
         if card is None:
             problem = ("no_rate_card", _("no rate card covers %(month)s") % {"month": _month_label(month)})
@@ -220,7 +250,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
         elif card.notified_on is None:
             problem = ("rate_card_not_notified", _("the rate card has no notification date"))
             action = _("Record the day the amounts were shown to the contractor, then re-run the month.")
-        elif card.missing_component(item) or (item == Item.SERVICE_PROVIDER and not card.tiers.all()):
+        elif card.missing_component(item) or (item == Item.SERVICE_PROVIDER and not card.billing_tiers):
             problem = (
                 "rate_card_incomplete",
                 _("the rate card lacks %(what)s")
@@ -244,8 +274,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
     billed_first = max(first, contract.billing_start_on) if service_days else None
     if service_days:
         billed_last = min(last, contract.termination_effective_on or last)
-        intervals = [(c.start_on, c.end_on) for c in contract.customer.iijid_contracts.all()]
-        missing = _uncovered_days(billed_first, billed_last, intervals)
+        missing = _uncovered_days(billed_first, billed_last, contract.iijid_periods)
         if missing:
             exception(
                 "R3",
@@ -279,7 +308,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
                 contract,
                 LineType.INITIAL_FEE,
                 item,
-                _("Initial fee"),
+                texts["initial_fee"],
                 Decimal("1"),
                 calculation.INITIAL_FEE,
                 calculation.INITIAL_FEE,
@@ -288,9 +317,9 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
 
     if service_days:
         base = card.base_fee.amount
-        description = _("Monthly base fee %(month)s") % {"month": _month_label(month)}
+        description = texts["base_fee"]
         if service_days < days_in_month:
-            description += _(" (prorated %(days)d/%(month_days)d days)") % {
+            description += texts["prorated"] % {
                 "days": service_days,
                 "month_days": days_in_month,
             }
@@ -330,8 +359,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
                     contract,
                     LineType.ACCOUNT_FEE,
                     item,
-                    _("Account usage fee (registered IDs: %(accounts)d, sum of daily proration coefficients)")
-                    % {"accounts": fee.accounts},
+                    texts["account_fee"] % {"accounts": fee.accounts},
                     fee.coefficient_sum,
                     card.account_unit_price.amount,
                     fee.amount,
@@ -351,14 +379,13 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
                     ),
                     billed=True,
                 )
-            fee = calculation.auth_fee(totals.in_service, card.auth_pricing, card.calculation_tiers())
+            fee = calculation.auth_fee(totals.in_service, card.auth_pricing, card.billing_tiers)
             lines.append(
                 LineDraft(
                     contract,
                     LineType.AUTH_API_FEE,
                     item,
-                    _("Authentication API usage fee (%(pricing)s)")
-                    % {"pricing": card.get_auth_pricing_display()},
+                    texts[f"auth_api_fee:{card.auth_pricing}"],
                     Decimal(totals.in_service),
                     fee.unit_price,
                     fee.amount,
@@ -427,26 +454,70 @@ def _compute(
     return list(invoices.values()), exceptions
 
 
-def _save_invoices(run: BillingRun, drafts: list[InvoiceDraft], **fields) -> list[Invoice]:
-    invoices = Invoice.objects.bulk_create(
-        Invoice(
-            run=run,
-            customer=draft.customer,
-            billing_month=run.month,
-            customer_code=draft.customer.code,
-            billing_name=draft.customer.billing_name,
-            postal_code=draft.customer.postal_code,
-            address=draft.customer.address,
-            subtotal=draft.subtotal,
-            tax=draft.tax,
-            total=draft.subtotal + draft.tax,
-            **fields,
-        )
-        for draft in drafts
+def _save_invoices(run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None) -> list[int]:
+    """Write the drafts as draft invoices with their lines; returns the invoices' ids, in
+    the order of ``drafts``. Plain rows, no model instance per invoice or line: on
+    PostgreSQL both go in with ``COPY``."""
+    now = timezone.now()
+    ids = bulk_insert_returning_ids(
+        Invoice,
+        INVOICE_FIELDS,
+        [
+            (
+                run.pk,
+                draft.customer.pk,
+                run.month,
+                InvoiceStatus.DRAFT.value,
+                draft.customer.code,
+                draft.customer.billing_name,
+                draft.customer.postal_code,
+                draft.customer.address,
+                "",
+                "",
+                "",
+                draft.subtotal,
+                CURRENCY,
+                calculation.TAX_RATE,
+                draft.tax,
+                CURRENCY,
+                draft.subtotal + draft.tax,
+                CURRENCY,
+                replaces.pk if replaces is not None else None,
+                now,
+                "",
+            )
+            for draft in drafts
+        ],
     )
-    bulk_insert(InvoiceLine, LINE_FIELDS, _line_records(invoices, drafts))
-    return invoices
+    bulk_insert(InvoiceLine, LINE_FIELDS, _line_records(ids, drafts))
+    return ids
 
+
+#: the columns of a new draft invoice, as ``_save_invoices`` gives them (the issuer's
+#: snapshot is taken when it is issued)
+INVOICE_FIELDS = (
+    "run_id",
+    "customer_id",
+    "billing_month",
+    "status",
+    "customer_code",
+    "billing_name",
+    "postal_code",
+    "address",
+    "issuer_name",
+    "issuer_address",
+    "issuer_registration_number",
+    "subtotal",
+    "subtotal_currency",
+    "tax_rate",
+    "tax",
+    "tax_currency",
+    "total",
+    "total_currency",
+    "replaces_id",
+    "created_at",
+    "void_reason",
+)
 
 #: the columns of an invoice line, as ``_line_records`` gives them
 LINE_FIELDS = (
@@ -466,15 +537,14 @@ LINE_FIELDS = (
 )
 
 
-def _line_records(invoices: list[Invoice], drafts: list[InvoiceDraft]):
-    """The invoices' lines as plain rows (``LINE_FIELDS``), numbered per contract: written
-    with ``COPY`` on PostgreSQL, without a model instance per line."""
-    for invoice, draft in zip(invoices, drafts, strict=True):
+def _line_records(invoice_ids: list[int], drafts: list[InvoiceDraft]):
+    """The invoices' lines as plain rows (``LINE_FIELDS``), numbered per contract."""
+    for invoice_id, draft in zip(invoice_ids, drafts, strict=True):
         positions: dict[int, int] = defaultdict(int)
         for line in draft.lines:
             positions[line.contract.pk] += 1
             yield (
-                invoice.pk,
+                invoice_id,
                 line.contract.pk,
                 positions[line.contract.pk],
                 line.line_type,
@@ -490,18 +560,26 @@ def _line_records(invoices: list[Invoice], drafts: list[InvoiceDraft]):
             )
 
 
-def _save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> list[RunException]:
-    return RunException.objects.bulk_create(
-        RunException(
-            run=run,
-            contract=e.contract,
-            rule=e.rule,
-            code=e.code,
-            message=e.message,
-            action=e.action,
-            billed=e.billed,
-        )
-        for e in exceptions
+#: the columns of a run exception, as ``_save_exceptions`` gives them
+EXCEPTION_FIELDS = ("run_id", "contract_id", "rule", "code", "message", "action", "billed")
+
+
+def _save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> None:
+    bulk_insert(
+        RunException,
+        EXCEPTION_FIELDS,
+        (
+            (
+                run.pk,
+                e.contract.pk if e.contract is not None else None,
+                e.rule,
+                e.code,
+                e.message,
+                e.action,
+                e.billed,
+            )
+            for e in exceptions
+        ),
     )
 
 
@@ -662,7 +740,8 @@ def invoice_void_and_replace(
         return None
     # lines go in while the replacement is a draft (PostgreSQL refuses lines on an
     # issued invoice); then it is issued with the month's next number
-    (replacement,) = _save_invoices(run, drafts, replaces=invoice)
+    (replacement_id,) = _save_invoices(run, drafts, replaces=invoice)
+    replacement = Invoice.objects.select_related("customer").get(pk=replacement_id)
     _issue([replacement], run=run, by=by, today=today)
     run.save(update_fields=["last_invoice_number"])
     return replacement

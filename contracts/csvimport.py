@@ -758,6 +758,32 @@ def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Ite
         model.objects.bulk_create([model(**dict(zip(fields, r, strict=True))) for r in chunk])
 
 
+def bulk_insert_returning_ids(
+    model: type[models.Model], fields: tuple[str, ...], records: list[tuple]
+) -> list:
+    """Insert rows and return their new primary keys, in the order of ``records``.
+
+    On PostgreSQL the keys are taken from the table's sequence in one query and the rows
+    ``COPY``-ed with them (``bulk_create`` spends most of its time preparing each value
+    through its field); elsewhere ``bulk_create``, which returns the keys on SQLite."""
+    if not records:
+        return []
+    if connection.vendor == "postgresql":
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(meta.db_table), meta.pk.column, len(records)],
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
+        bulk_insert(model, (meta.pk.attname, *fields), ((pk, *r) for pk, r in zip(ids, records, strict=True)))
+        return ids
+    created = model.objects.bulk_create(
+        [model(**dict(zip(fields, r, strict=True))) for r in records], batch_size=2000
+    )
+    return [obj.pk for obj in created]
+
+
 def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updates: list[tuple]) -> None:
     """Set ``fields`` of rows given as ``(pk, *values)``: a temporary table and one
     ``UPDATE … FROM`` on PostgreSQL, ``bulk_update`` elsewhere."""

@@ -2,7 +2,7 @@
 monthly runs and invoices (R12)."""
 
 from .invoices import BillingRun, Invoice, InvoiceLine, InvoiceStatus, LineType, RunException, RunStatus
-from .rates import AuthTier, RateCard
+from .rates import AuthTier, PricingMode, RateCard
 from .usage import AccountRegistration, AuthCount, OneTimeCharge
 
 __all__ = [
