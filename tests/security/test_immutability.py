@@ -131,6 +131,29 @@ class TestPostgresqlTriggers:
             )
         unchanged(issued)
 
+    def test_lines_cannot_be_copied_in(self, issued):
+        """COPY, as bill_month writes its lines, meets the same check (one per statement)."""
+        line = InvoiceLine.objects.filter(invoice=issued).first()
+        columns = "invoice_id, contract_id, position, line_type, item, description, quantity, amount, amount_currency, tax_rate"
+        with pytest.raises(IntegrityError, match="R12: lines are added to draft invoices only"):
+            with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
+                with cursor.cursor.copy(f"COPY billing_invoiceline ({columns}) FROM STDIN") as copy:
+                    copy.write_row(
+                        (
+                            issued.pk,
+                            line.contract_id,
+                            9,
+                            "adjustment",
+                            "enterprise",
+                            "x",
+                            1,
+                            -1,
+                            "JPY",
+                            "0.10",
+                        )
+                    )
+        unchanged(issued)
+
     def test_void_with_any_other_change_is_refused(self, issued):
         with pytest.raises(IntegrityError, match="R12"):
             self.sql(
