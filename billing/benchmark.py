@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -365,7 +366,8 @@ class Benchmark:
         write(
             f"  bill_month {periods.format_month(MONTH)}: {bill.median:.2f} s "
             f"(CPU {statistics.median(d['cpu'] for d in bill.details):.2f} s), "
-            f"{bill.last('queries')} queries, peak RSS {_mb(bill.most('rss_kb'))}; "
+            f"{bill.last('queries')} queries ({bill.last('queries_elsewhere')} on a second connection), "
+            f"peak RSS {_mb(bill.most('rss_kb'))}; "
             f"{bill.last('invoices'):,} invoices, {bill.last('lines'):,} lines, {bill.last('exceptions'):,} exceptions"
         )
         for name, measure in lower.items():
@@ -577,19 +579,38 @@ def worker(task: str, arguments: dict) -> dict:
 
 def _bill(month: str) -> dict:
     from django.db import connection
+    from django.db.backends.signals import connection_created
     from django.test.utils import CaptureQueriesContext
 
     from .models import InvoiceLine
     from .services import billing_month_compute
 
-    with CaptureQueriesContext(connection) as queries:
-        started, cpu = time.perf_counter(), time.process_time()
-        summary = billing_month_compute(month=dt.date.fromisoformat(month))
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    # queries on connections of other threads (the days of use read on a second
+    # connection, services._account_days_reader) are counted too
+    caller = threading.current_thread()
+    elsewhere = []
+
+    def count_elsewhere(execute, sql, params, many, context):
+        elsewhere.append(sql)
+        return execute(sql, params, many, context)
+
+    def on_connection_created(sender, connection, **kwargs):
+        if threading.current_thread() is not caller:
+            connection.execute_wrappers.append(count_elsewhere)
+
+    connection_created.connect(on_connection_created)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            started, cpu = time.perf_counter(), time.process_time()
+            summary = billing_month_compute(month=dt.date.fromisoformat(month))
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        connection_created.disconnect(on_connection_created)
     return {
         "seconds": seconds,
         "cpu": cpu,
-        "queries": len(queries),
+        "queries": len(queries) + len(elsewhere),
+        "queries_elsewhere": len(elsewhere),
         "rss_kb": _peak_rss_kb(),
         "invoices": summary.invoices,
         "lines": InvoiceLine.objects.filter(invoice__run=summary.run).count(),

@@ -8,21 +8,24 @@ A partial unique index on live invoices (customer, month) backs this up in the d
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from contracts import periods
 from contracts.csvimport import bulk_insert, bulk_insert_returning_ids
-from contracts.models import Contract, Customer, IIJIDContract, Item, ItemChange
+from contracts.models import CONDITIONS, Contract, Customer, IIJIDContract, Item, ItemChange
 from contracts.progress import Progress, report_every
 
 from . import calculation
@@ -61,9 +64,10 @@ class LineDraft:
     line_type: str
     item: str
     description: str
-    quantity: Decimal
+    #: None only while an account fee is to be settled (``_AccountFeeToSettle``)
+    quantity: Decimal | None
     unit_price: Decimal | None
-    amount: Decimal
+    amount: Decimal | None
     rate_card: RateCard | None = None
 
 
@@ -120,10 +124,28 @@ def _contracts_billable_in(month: dt.date, customer_ids=None) -> list[Contract]:
     contracts = list(
         billable.annotate(first_charge_on=Subquery(first_charge))
         .select_related("customer", "termination")
+        .defer(*_NOT_BILLED_FROM)
         .order_by("customer__code", "code")
     )
     _attach_billing_relations(contracts, billable, month)
     return contracts
+
+
+#: columns of the contracts and their customers that billing never reads: not loaded
+#: (thousands of rows, a dozen dates each)
+_NOT_BILLED_FROM = (
+    *(field for condition in CONDITIONS for field in (condition.date_field, condition.by_field)),
+    "applied_on",
+    "terms_version",
+    "created_at",
+    "updated_at",
+    "customer__name",
+    "customer__email",
+    "customer__created_at",
+    "customer__updated_at",
+    "termination__created_at",
+    "termination__updated_at",
+)
 
 
 def _attach_billing_relations(contracts: list[Contract], billable, month: dt.date) -> None:
@@ -176,9 +198,43 @@ def _by(queryset, key: str) -> dict[int, list]:
 
 
 @dataclass
-class _MonthUsage:
-    histograms: dict[int, dict[int, int]]
-    auth: dict[int, AuthTotals]
+class _AccountFeeToSettle:
+    """R10: an Enterprise contract's account fee line, made with the contract's other
+    lines and settled once the month's days of use are read (on PostgreSQL they are read
+    on a second connection meanwhile: see ``_account_days_reader``)."""
+
+    line: LineDraft
+    service_days: int
+    days_in_month: int
+
+    def settle(self, histogram: dict[int, int], texts: dict[str, str]) -> list[ExceptionDraft]:
+        """Fill in the line from ``histogram`` ({days of use: accounts}); returns the
+        exception to report, if any."""
+        found = []
+        too_long = {days: n for days, n in histogram.items() if days > self.service_days}
+        if too_long:
+            found.append(
+                ExceptionDraft(
+                    self.line.contract,
+                    "R10",
+                    "overlapping_registrations",
+                    _("%(count)d account(s) have overlapping registration periods.")
+                    % {"count": sum(too_long.values())},
+                    _(
+                        "Correct the accounts' registration periods; their days were capped at the service days."
+                    ),
+                    billed=True,
+                )
+            )
+            capped: dict[int, int] = defaultdict(int)
+            for days, n in histogram.items():
+                capped[min(days, self.service_days)] += n
+            histogram = dict(capped)
+        fee = calculation.account_fee(histogram, self.days_in_month, self.line.unit_price)
+        self.line.description = texts["account_fee"] % {"accounts": fee.accounts}
+        self.line.quantity = fee.coefficient_sum
+        self.line.amount = fee.amount
+        return found
 
 
 def _uncovered_days(first: dt.date, last: dt.date, intervals) -> int:
@@ -221,8 +277,12 @@ def _line_texts(month: dt.date, language: str) -> dict[str, str]:
         }
 
 
-def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
-    """Lines and exceptions of one contract for one month (R7-R11)."""
+def _bill_contract(
+    contract: Contract, month: dt.date, auth: dict[int, AuthTotals], to_settle: list[_AccountFeeToSettle]
+):
+    """Lines and exceptions of one contract for one month (R7-R11). An Enterprise
+    contract's account fee line is added to ``to_settle``: its amount is None until
+    then."""
     lines: list[LineDraft] = []
     exceptions: list[ExceptionDraft] = []
     first, last = periods.month_start(month), periods.month_end(month)
@@ -336,38 +396,13 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
             )
         )
         if item == Item.ENTERPRISE:
-            histogram = usage.histograms.get(contract.pk, {})
-            too_long = {days: n for days, n in histogram.items() if days > service_days}
-            if too_long:
-                exception(
-                    "R10",
-                    "overlapping_registrations",
-                    _("%(count)d account(s) have overlapping registration periods.")
-                    % {"count": sum(too_long.values())},
-                    _(
-                        "Correct the accounts' registration periods; their days were capped at the service days."
-                    ),
-                    billed=True,
-                )
-                capped: dict[int, int] = defaultdict(int)
-                for days, n in histogram.items():
-                    capped[min(days, service_days)] += n
-                histogram = dict(capped)
-            fee = calculation.account_fee(histogram, days_in_month, card.account_unit_price.amount)
-            lines.append(
-                LineDraft(
-                    contract,
-                    LineType.ACCOUNT_FEE,
-                    item,
-                    texts["account_fee"] % {"accounts": fee.accounts},
-                    fee.coefficient_sum,
-                    card.account_unit_price.amount,
-                    fee.amount,
-                    card,
-                )
+            line = LineDraft(
+                contract, LineType.ACCOUNT_FEE, item, "", None, card.account_unit_price.amount, None, card
             )
+            lines.append(line)
+            to_settle.append(_AccountFeeToSettle(line, service_days, days_in_month))
         else:
-            totals = usage.auth.get(contract.pk, AuthTotals(0, 0, 0))
+            totals = auth.get(contract.pk, AuthTotals(0, 0, 0))
             if totals.days_in_service == 0:
                 exception(
                     "R11",
@@ -393,7 +428,7 @@ def _bill_contract(contract: Contract, month: dt.date, usage: _MonthUsage):
                 )
             )
 
-    totals = usage.auth.get(contract.pk)
+    totals = auth.get(contract.pk)
     if totals is not None and totals.days_outside_service:
         exceptions.append(_counts_outside_service(contract, totals.days_outside_service, billed=True))
 
@@ -424,18 +459,50 @@ def _counts_outside_service(contract: Contract, days: int, *, billed: bool) -> E
     )
 
 
+def _account_days_on_own_connection(month: dt.date) -> dict[int, dict[int, int]]:
+    try:
+        return account_day_histograms(month)
+    finally:
+        connection.close()  # this thread's own connection (Django's are per thread)
+
+
+@contextlib.contextmanager
+def _account_days_reader(month: dt.date) -> Iterator[Callable[[], dict[int, dict[int, int]]]]:
+    """Yield a function that returns the month's days of use of every Enterprise
+    account (R10), the one large read of a month.
+
+    On PostgreSQL, when the caller's transaction is the outermost one, the query starts at
+    once on a second connection, so that the database aggregates the accounts while this
+    connection deletes the old drafts, loads the contracts and makes the other lines (the
+    two overlap on two cores). That transaction has written nothing the query reads (the
+    run row and invoices only), so the second connection, which cannot see uncommitted
+    rows, reads the same rows; both read committed data, as each statement of this
+    transaction does. Inside an enclosing transaction (a test, a request) the accounts may
+    be among its uncommitted rows: they are read here, when first asked for."""
+    if connection.vendor != "postgresql" or len(connection.atomic_blocks) != 1:
+        yield functools.cache(lambda: account_day_histograms(month))
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-account-days") as pool:
+        pending = pool.submit(_account_days_on_own_connection, month)
+        yield pending.result
+
+
 def _compute(
-    month: dt.date, customer_ids=None, progress: Progress | None = None
+    month: dt.date,
+    read_account_days: Callable[[], dict[int, dict[int, int]]],
+    customer_ids=None,
+    progress: Progress | None = None,
 ) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
-    usage = _MonthUsage(account_day_histograms(month), auth_count_totals(month))
     invoices: dict[int, InvoiceDraft] = {}
     exceptions: list[ExceptionDraft] = []
+    to_settle: list[_AccountFeeToSettle] = []
     contracts = _contracts_billable_in(month, customer_ids)
+    auth = auth_count_totals(month)
     tick = report_every(progress, _("contracts"), len(contracts), step=500)
     with translation.override(DOCUMENT_LANGUAGE):
         for done, contract in enumerate(contracts, start=1):
             tick(done)
-            lines, found = _bill_contract(contract, month, usage)
+            lines, found = _bill_contract(contract, month, auth, to_settle)
             exceptions.extend(found)
             if lines:
                 draft = invoices.setdefault(contract.customer_id, InvoiceDraft(contract.customer))
@@ -443,14 +510,18 @@ def _compute(
         # counts of contracts not billed at all this month (terminated, not started):
         # none of them is billed, and nobody would hear of them otherwise
         billed_ids = {c.pk for c in contracts}
-        unbilled = [pk for pk in usage.auth if pk not in billed_ids]
+        unbilled = [pk for pk in auth if pk not in billed_ids]
         if unbilled:
             others = Contract.objects.filter(pk__in=unbilled)
             if customer_ids is not None:
                 others = others.filter(customer_id__in=customer_ids)
             for contract in others.order_by("code"):
-                days = usage.auth[contract.pk].days_outside_service
+                days = auth[contract.pk].days_outside_service
                 exceptions.append(_counts_outside_service(contract, days, billed=False))
+        histograms = read_account_days()
+        texts = _line_texts(month, DOCUMENT_LANGUAGE)
+        for account_fee in to_settle:
+            exceptions.extend(account_fee.settle(histograms.get(account_fee.line.contract.pk, {}), texts))
     return list(invoices.values()), exceptions
 
 
@@ -620,12 +691,11 @@ def _locked_run(month: dt.date, *, create: bool) -> BillingRun:
 
 
 def _summary(run: BillingRun) -> RunSummary:
-    invoices = Invoice.objects.filter(run=run).live()
-    total = sum((i.total.amount for i in invoices.only("total", "total_currency")), Decimal("0"))
+    live = Invoice.objects.filter(run=run).live().aggregate(invoices=Count("pk"), total=Sum("total"))
     return RunSummary(
         run=run,
-        invoices=invoices.count(),
-        total=total,
+        invoices=live["invoices"],
+        total=live["total"] or Decimal("0"),
         exceptions=list(run.exceptions.select_related("contract")),
     )
 
@@ -645,9 +715,10 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
             )
             % {"month": periods.format_month(month)}
         )
-    _drafts_delete(run)
-    run.exceptions.all().delete()
-    drafts, exceptions = _compute(month, progress=progress)
+    with _account_days_reader(month) as read_account_days:
+        _drafts_delete(run)
+        run.exceptions.all().delete()
+        drafts, exceptions = _compute(month, read_account_days, progress=progress)
     _save_invoices(run, drafts)
     _save_exceptions(run, exceptions)
     run.computed_at = timezone.now()
@@ -732,7 +803,10 @@ def invoice_void_and_replace(
     run = _locked_run(invoice.billing_month, create=False)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     invoice.void(by=by, reason=reason)
-    drafts, exceptions = _compute(invoice.billing_month, customer_ids=[invoice.customer_id])
+    with _account_days_reader(invoice.billing_month) as read_account_days:
+        drafts, exceptions = _compute(
+            invoice.billing_month, read_account_days, customer_ids=[invoice.customer_id]
+        )
     # the customer's exceptions are recomputed with the replacement: they replace the old ones
     run.exceptions.filter(contract__customer_id=invoice.customer_id).delete()
     _save_exceptions(run, exceptions)

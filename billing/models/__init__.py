@@ -15,6 +15,7 @@ __all__ = [
     "InvoiceStatus",
     "LineType",
     "OneTimeCharge",
+    "PricingMode",
     "RateCard",
     "RunException",
     "RunStatus",

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from billing import services
 from billing.models import BillingRun, Invoice, InvoiceStatus
@@ -149,3 +149,24 @@ def test_recompute_while_an_issue_is_waiting(three_customers, monkeypatch):
     ]
     assert not set(Invoice.objects.values_list("pk", flat=True)) & old_drafts
     assert not Invoice.objects.filter(status=InvoiceStatus.DRAFT).exists()
+
+
+def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_customers, monkeypatch):
+    """The days of use are read on a second connection (services._account_days_reader);
+    when that read fails, the run fails with its error and the drafts it was replacing
+    are still there, untouched."""
+    call_command("bill_month", "2026-10", stdout=io.StringIO())
+    before = sorted(Invoice.objects.values_list("pk", "customer_code", "total"))
+    reader_threads = []
+
+    def failing(month):
+        reader_threads.append(threading.current_thread().name)
+        raise DatabaseError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(services, "account_day_histograms", failing)
+    with pytest.raises(DatabaseError, match="statement timeout"):
+        call_command("bill_month", "2026-10", stdout=io.StringIO())
+
+    assert len(reader_threads) == 1 and reader_threads[0].startswith("billing-account-days")
+    assert sorted(Invoice.objects.values_list("pk", "customer_code", "total")) == before
+    assert len(before) == 3

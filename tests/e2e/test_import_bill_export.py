@@ -4,12 +4,14 @@ export. Every amount below is worked out by hand from rules.md, in the comments.
 import csv
 import datetime as dt
 import io
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from billing.models import BillingRun, Invoice, InvoiceStatus, RunException
@@ -116,6 +118,35 @@ def lines_of(rows, customer):
 
 
 def test_october_2026_end_to_end(tmp_path):
+    check_october_2026(tmp_path)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_october_2026_with_the_accounts_read_on_a_second_connection(tmp_path, monkeypatch):
+    """Outside an enclosing transaction, PostgreSQL reads the month's days of use on a
+    second connection while the run goes on (services._account_days_reader): the same
+    invoices, and the second connection is closed afterwards."""
+    from billing import services
+
+    threads = []
+    original = services._account_days_on_own_connection
+
+    def recording(month):
+        threads.append(threading.current_thread().name)
+        return original(month)
+
+    monkeypatch.setattr(services, "_account_days_on_own_connection", recording)
+    check_october_2026(tmp_path)
+    assert len(threads) == 1 and threads[0].startswith("billing-account-days")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone() == (0,)
+
+
+def check_october_2026(tmp_path):
     import_everything(tmp_path)
     output = bill("2026-10")
     assert "請求書: 3件、請求合計（税込）: 223,159円" in output
