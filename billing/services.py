@@ -175,7 +175,7 @@ def _attach_billing_relations(contracts: list[Contract], billable, month: dt.dat
         .values_list("rate_card_id", "up_to", "unit_price", "flat_fee")
     ):
         tiers[card_id].append(calculation.Tier(up_to, unit_price, flat_fee))
-    cards = _by(cards.order_by("valid_from"), "contract_id")
+    cards = _by(cards.order_by("valid_from").defer("created_at", "updated_at"), "contract_id")
     charges = _by(
         OneTimeCharge.objects.filter(contract__in=ids, due_on__range=(first, last)).order_by("due_on", "pk"),
         "contract_id",
