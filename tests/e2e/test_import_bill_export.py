@@ -129,21 +129,20 @@ def test_october_2026_with_the_accounts_read_on_a_second_connection(tmp_path, mo
     invoices, and the second connection is closed afterwards."""
     from billing import services
 
-    threads = []
+    threads, closed = [], []
     original = services._account_days_on_own_connection
 
     def recording(month):
         threads.append(threading.current_thread().name)
-        return original(month)
+        try:
+            return original(month)
+        finally:
+            closed.append(connection.connection is None)  # this thread's connection
 
     monkeypatch.setattr(services, "_account_days_on_own_connection", recording)
     check_october_2026(tmp_path)
     assert len(threads) == 1 and threads[0].startswith("billing-account-days")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        assert cursor.fetchone() == (0,)
+    assert closed == [True]
 
 
 def check_october_2026(tmp_path):
