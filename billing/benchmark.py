@@ -239,6 +239,17 @@ class Benchmark:
             **kwargs,
         )
 
+    def connect_to_server(self, **kwargs):
+        """A connection for creating and dropping databases: to the ``postgres``
+        maintenance database, as Django's own test runner does (the configured database
+        need not exist), else to the configured one."""
+        import psycopg
+
+        try:
+            return self.connect("postgres", **kwargs)
+        except psycopg.OperationalError:
+            return self.connect(self.db["NAME"], **kwargs)
+
     def database_url(self) -> str:
         user = quote(self.db.get("USER") or "", safe="")
         password = quote(self.db.get("PASSWORD") or "", safe="")
@@ -272,7 +283,7 @@ class Benchmark:
     # -- scratch database --
 
     def create_database(self) -> None:
-        with self.connect(self.db["NAME"], autocommit=True) as conn:
+        with self.connect_to_server(autocommit=True) as conn:
             exists = conn.execute(
                 "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                 [self.database],
@@ -289,7 +300,7 @@ class Benchmark:
 
     def drop_database(self) -> None:
         """Drop the scratch database, and only if this benchmark made it (its comment)."""
-        with self.connect(self.db["NAME"], autocommit=True) as conn:
+        with self.connect_to_server(autocommit=True) as conn:
             ours = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s AND shobj_description(oid, 'pg_database') = %s",
                 [self.database, SCRATCH_COMMENT],
@@ -319,7 +330,7 @@ class Benchmark:
         return summaries
 
     def machine(self) -> str:
-        with self.connect(self.db["NAME"]) as conn:
+        with self.connect_to_server() as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
             work_mem = conn.execute("SHOW work_mem").fetchone()[0]
         return (

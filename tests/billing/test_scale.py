@@ -4,6 +4,7 @@ its timings never fail a test)."""
 
 import datetime as dt
 import io
+import shutil
 
 import environ
 import psycopg
@@ -226,3 +227,25 @@ def test_benchmark_needs_postgresql():
         pytest.skip("on PostgreSQL the benchmark runs (test above)")
     with pytest.raises(CommandError, match="PostgreSQL"):
         call_command("benchmark_billing", "--size", "ci", stdout=io.StringIO())
+
+
+@pytest.mark.postgres
+def test_benchmark_needs_no_database_of_the_configured_name():
+    """On a fresh machine DATABASE_URL may name a database nobody created yet (the tests
+    make their own): the benchmark creates and drops its scratch database through the
+    server's maintenance database instead."""
+    from billing.benchmark import Benchmark
+
+    bench = Benchmark(database=scratch_name(), repeat=1, keep=False, write=print, progress=print)
+    bench.db["NAME"] = "smartkey_never_created"
+    try:
+        assert "PostgreSQL 1" in bench.machine()
+        bench.create_database()
+        bench.drop_database()
+        with bench.connect_to_server() as conn:
+            assert (
+                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [scratch_name()]).fetchone()
+                is None
+            )
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)
