@@ -459,17 +459,20 @@ def _counts_outside_service(contract: Contract, days: int, *, billed: bool) -> E
     )
 
 
-def _account_days_on_own_connection(month: dt.date) -> dict[int, dict[int, int]]:
+def _account_days_on_own_connection(month: dt.date, customer_ids=None) -> dict[int, dict[int, int]]:
     try:
-        return account_day_histograms(month)
+        return account_day_histograms(month, customer_ids)
     finally:
         connection.close()  # this thread's own connection (Django's are per thread)
 
 
 @contextlib.contextmanager
-def _account_days_reader(month: dt.date) -> Iterator[Callable[[], dict[int, dict[int, int]]]]:
+def _account_days_reader(
+    month: dt.date, customer_ids=None
+) -> Iterator[Callable[[], dict[int, dict[int, int]]]]:
     """Yield a function that returns the month's days of use of every Enterprise
-    account (R10), the one large read of a month.
+    account (R10), the one large read of a month (of the given customers' only, if
+    ``customer_ids`` is given).
 
     On PostgreSQL, when the caller's transaction is the outermost one, the query starts at
     once on a second connection, so that the database aggregates the accounts while this
@@ -480,10 +483,10 @@ def _account_days_reader(month: dt.date) -> Iterator[Callable[[], dict[int, dict
     transaction does. Inside an enclosing transaction (a test, a request) the accounts may
     be among its uncommitted rows: they are read here, when first asked for."""
     if connection.vendor != "postgresql" or len(connection.atomic_blocks) != 1:
-        yield functools.cache(lambda: account_day_histograms(month))
+        yield functools.cache(lambda: account_day_histograms(month, customer_ids))
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-account-days") as pool:
-        pending = pool.submit(_account_days_on_own_connection, month)
+        pending = pool.submit(_account_days_on_own_connection, month, customer_ids)
         yield pending.result
 
 
@@ -803,7 +806,7 @@ def invoice_void_and_replace(
     run = _locked_run(invoice.billing_month, create=False)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     invoice.void(by=by, reason=reason)
-    with _account_days_reader(invoice.billing_month) as read_account_days:
+    with _account_days_reader(invoice.billing_month, [invoice.customer_id]) as read_account_days:
         drafts, exceptions = _compute(
             invoice.billing_month, read_account_days, customer_ids=[invoice.customer_id]
         )

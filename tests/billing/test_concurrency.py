@@ -159,7 +159,7 @@ def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_cus
     before = sorted(Invoice.objects.values_list("pk", "customer_code", "total"))
     reader_threads = []
 
-    def failing(month):
+    def failing(month, customer_ids=None):
         reader_threads.append(threading.current_thread().name)
         raise DatabaseError("canceling statement due to statement timeout")
 

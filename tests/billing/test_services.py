@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing import services
+from billing import services, usage_queries
 from billing.models import (
     AccountRegistration,
     AuthCount,
@@ -623,6 +623,40 @@ class TestComputeAndIssue:
             billing_month_compute(month=month)
             billing_month_issue(month=month, today=today)
         assert [row[0] for row in issued(NOV)] == ["SK-202611-0001", "SK-202611-0002", "SK-202611-0003"]
+
+
+def test_a_replacement_reads_the_days_of_use_of_its_own_customer_only(monkeypatch):
+    """A replacement recomputes one customer: it reads that customer's accounts, not the
+    month's millions (usage_queries.account_day_histograms with the customer's id)."""
+    ours, theirs = contract("E-OURS"), contract("E-THEIRS")
+    for enterprise in (ours, theirs):
+        RateCardFactory(contract=enterprise, base_fee=Decimal("1000"), account_unit_price=Decimal("100"))
+    # ours: a full month (31 days, 1.000) and 2026-10-21 to 31 (11 days, 0.354); theirs: one
+    AccountRegistrationFactory(contract=ours, registered_on=OCT)
+    AccountRegistrationFactory(contract=ours, registered_on=D(2026, 10, 21))
+    AccountRegistrationFactory(contract=theirs, registered_on=OCT)
+    assert usage_queries.account_day_histograms(OCT) == {ours.pk: {31: 1, 11: 1}, theirs.pk: {31: 1}}
+    assert usage_queries.account_day_histograms(OCT, [ours.customer_id]) == {ours.pk: {31: 1, 11: 1}}
+    assert usage_queries.account_day_histograms(OCT, []) == {}
+
+    billing_month_compute(month=OCT)
+    billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    read = []
+    original = services.account_day_histograms
+
+    def recording(month, customer_ids=None):
+        result = original(month, customer_ids)
+        read.append((customer_ids, set(result)))
+        return result
+
+    monkeypatch.setattr(services, "account_day_histograms", recording)
+    wrong = Invoice.objects.get(customer_code="C-E-OURS")
+    replacement = services.invoice_void_and_replace(
+        invoice=wrong, by=UserFactory(), reason="再計算", today=D(2026, 11, 20)
+    )
+    assert read == [([ours.customer_id], {ours.pk})]
+    # 1,000 + floor((1.000 + 0.354) × 100 = 135.4) = 1,135; tax 113
+    assert replacement.total.amount == Decimal("1248")
 
 
 class TestVoidAndReplace:

@@ -132,10 +132,10 @@ def test_october_2026_with_the_accounts_read_on_a_second_connection(tmp_path, mo
     threads, closed = [], []
     original = services._account_days_on_own_connection
 
-    def recording(month):
+    def recording(month, customer_ids=None):
         threads.append(threading.current_thread().name)
         try:
-            return original(month)
+            return original(month, customer_ids)
         finally:
             closed.append(connection.connection is None)  # this thread's connection
 
