@@ -121,3 +121,36 @@ def test_admin_refuses_a_draft_month_and_staff_without_the_csv_permission(tmp_pa
     assert "2026-10は発行されていません" in response.content.decode()
     staff_with(client, "sales", "billing.view_billingrun")
     assert client.get(url).status_code == 403
+
+
+class _PipeClosedEarly:
+    """Standard output read by `| head -c 10`: the first chunk goes through, the next
+    finds the pipe closed."""
+
+    def __init__(self):
+        self.buffer = self
+        self.written = b""
+
+    def write(self, chunk):
+        if self.written:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.written += chunk
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return 99
+
+
+@pytest.mark.parametrize("command", ["export_journal", "export_invoices"])
+def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path, monkeypatch, command):
+    """Both exports share the writing of export_invoices: `| head` is no error of theirs,
+    no traceback; standard output is pointed at /dev/null for the interpreter's last flush."""
+    october(tmp_path, issue=True)
+    redirected = []
+    monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+    monkeypatch.setattr("sys.stdout", _PipeClosedEarly())
+    out, err = _PipeClosedEarly(), io.StringIO()
+    call_command(command, "2026-10", stdout=out, stderr=err)
+    assert out.written and redirected == [99] and err.getvalue() == ""

@@ -35,19 +35,26 @@ class Command(BaseCommand):
         except ValueError:
             raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
         report = EncodingReport()
-        chunks = export(month_date, layout=layout, encoding=encoding, report=report)
-        if output is None:
-            try:
-                self._write_stdout(chunks, encoding)
-            except BrokenPipeError:
-                # the reader stopped early (`| head`): not an error of ours, and no traceback
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-                return
-            finally:
-                chunks.close()
-        else:
+        self._write(export(month_date, layout=layout, encoding=encoding, report=report), output, encoding)
+        self._report(report)
+
+    def _write(self, chunks, output: Path | None, encoding: str) -> None:
+        """Write the export's chunks to ``output``, or to standard output when None.
+        Shared by the exports that subclass this command (export_journal)."""
+        if output is not None:
             self._write_file(output, chunks)
+            return
+        try:
+            self._write_stdout(chunks, encoding)
+        except BrokenPipeError:
+            # the reader stopped early (`| head`): not an error of ours, and no traceback
+            # (standard output goes to /dev/null, so the interpreter's last flush succeeds)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            chunks.close()
+
+    def _report(self, report: EncodingReport) -> None:
         for row in report.replaced:
             self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
 

@@ -1,4 +1,3 @@
-import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -42,18 +41,5 @@ class Command(ExportInvoicesCommand):
                 % {"month": format_month(month_date)}
             )
         report = EncodingReport()
-        chunks = export_journal(month_date, fmt, report=report)
-        if output is None:
-            stream = getattr(self.stdout, "_out", sys.stdout)
-            binary = getattr(stream, "buffer", None)
-            for chunk in chunks:
-                if binary is not None:
-                    binary.write(chunk)
-                else:
-                    stream.write(chunk.decode("cp932"))
-            if binary is not None:
-                binary.flush()
-        else:
-            self._write_file(output, chunks)
-        for row in report.replaced:
-            self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
+        self._write(export_journal(month_date, fmt, report=report), output, "cp932")
+        self._report(report)
