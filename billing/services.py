@@ -258,31 +258,33 @@ def _month_label(month: dt.date) -> str:
     return _("%(year)d-%(month)02d") % {"year": month.year, "month": month.month}
 
 
-@functools.lru_cache(maxsize=32)
-def _line_texts(month: dt.date, language: str) -> dict[str, str]:
-    """The descriptions of a month's lines in ``language``, translated once per month
-    rather than once per contract (thousands of lookups in a large month)."""
-    with translation.override(language):
-        return {
-            "initial_fee": _("Initial fee"),
-            "base_fee": _("Monthly base fee %(month)s") % {"month": _month_label(month)},
-            "prorated": _(" (prorated %(days)d/%(month_days)d days)"),
-            "account_fee": _(
-                "Account usage fee (registered IDs: %(accounts)d, sum of daily proration coefficients)"
-            ),
-            **{
-                f"auth_api_fee:{mode}": _("Authentication API usage fee (%(pricing)s)") % {"pricing": label}
-                for mode, label in PricingMode.choices
-            },
-        }
+def _line_texts(month: dt.date) -> dict[str, str]:
+    """The descriptions of a month's lines in the active language, translated once per
+    run rather than once per contract (thousands of lookups in a large month)."""
+    return {
+        "initial_fee": _("Initial fee"),
+        "base_fee": _("Monthly base fee %(month)s") % {"month": _month_label(month)},
+        "prorated": _(" (prorated %(days)d/%(month_days)d days)"),
+        "account_fee": _(
+            "Account usage fee (registered IDs: %(accounts)d, sum of daily proration coefficients)"
+        ),
+        **{
+            f"auth_api_fee:{mode}": _("Authentication API usage fee (%(pricing)s)") % {"pricing": label}
+            for mode, label in PricingMode.choices
+        },
+    }
 
 
 def _bill_contract(
-    contract: Contract, month: dt.date, auth: dict[int, AuthTotals], to_settle: list[_AccountFeeToSettle]
+    contract: Contract,
+    month: dt.date,
+    auth: dict[int, AuthTotals],
+    texts: dict[str, str],
+    to_settle: list[_AccountFeeToSettle],
 ):
-    """Lines and exceptions of one contract for one month (R7-R11). An Enterprise
-    contract's account fee line is added to ``to_settle``: its amount is None until
-    then."""
+    """Lines and exceptions of one contract for one month (R7-R11), described with
+    ``texts`` (``_line_texts``). An Enterprise contract's account fee line is added to
+    ``to_settle``: its amount is None until then."""
     lines: list[LineDraft] = []
     exceptions: list[ExceptionDraft] = []
     first, last = periods.month_start(month), periods.month_end(month)
@@ -290,7 +292,6 @@ def _bill_contract(
     service_days = contract.service_days_in_month(month)
     charges = contract.charges_this_month
     item = contract.item_for_month(month)
-    texts = _line_texts(month, translation.get_language())
 
     def exception(rule, code, message, action, billed):
         exceptions.append(ExceptionDraft(contract, rule, code, message, action, billed))
@@ -503,9 +504,10 @@ def _compute(
     auth = auth_count_totals(month)
     tick = report_every(progress, _("contracts"), len(contracts), step=500)
     with translation.override(DOCUMENT_LANGUAGE):
+        texts = _line_texts(month)
         for done, contract in enumerate(contracts, start=1):
             tick(done)
-            lines, found = _bill_contract(contract, month, auth, to_settle)
+            lines, found = _bill_contract(contract, month, auth, texts, to_settle)
             exceptions.extend(found)
             if lines:
                 draft = invoices.setdefault(contract.customer_id, InvoiceDraft(contract.customer))
@@ -522,7 +524,6 @@ def _compute(
                 days = auth[contract.pk].days_outside_service
                 exceptions.append(_counts_outside_service(contract, days, billed=False))
         histograms = read_account_days()
-        texts = _line_texts(month, DOCUMENT_LANGUAGE)
         for account_fee in to_settle:
             exceptions.extend(account_fee.settle(histograms.get(account_fee.line.contract.pk, {}), texts))
     return list(invoices.values()), exceptions
