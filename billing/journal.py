@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from contracts import periods
 
-from .exports import EncodingReport, encoded_csv, neutralise, yen
+from .exports import EncodingReport, encoded_csv, yen
 from .models import BillingRun, Invoice, InvoiceStatus, RunStatus
 
 FORMATS = ("yayoi",)
@@ -134,7 +134,7 @@ def yayoi_row(entry: JournalEntry) -> list[str]:
         "決算": "",
         "取引日付": entry.date.strftime("%Y/%m/%d"),
         "借方勘定科目": RECEIVABLE_ACCOUNT,
-        "借方補助科目": cut(neutralise(entry.customer_name), YAYOI_ACCOUNT_WIDTH),
+        "借方補助科目": cut(entry.customer_name, YAYOI_ACCOUNT_WIDTH),
         "借方部門": "",
         "借方税区分": YAYOI_NO_TAX,
         "借方金額": yen(entry.total),
@@ -145,12 +145,12 @@ def yayoi_row(entry: JournalEntry) -> list[str]:
         "貸方税区分": YAYOI_SALES_TAX_CATEGORY,
         "貸方金額": yen(entry.total),
         "貸方税金額": yen(entry.tax),
-        "摘要": cut(neutralise(entry.summary), YAYOI_SUMMARY_WIDTH),
+        "摘要": cut(entry.summary, YAYOI_SUMMARY_WIDTH),
         "番号": "",
         "期日": "",
         "タイプ": YAYOI_TYPE,
         "生成元": "",
-        "仕訳メモ": neutralise(entry.memo),
+        "仕訳メモ": entry.memo,
         "付箋1": YAYOI_NO_TAG,
         "付箋2": YAYOI_NO_TAG,
         "調整": YAYOI_NOT_ADJUSTMENT,

@@ -21,7 +21,6 @@ import datetime as dt
 import functools
 import itertools
 import re
-import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from . import periods
 from .progress import Progress, report_every
+from .text import invisible_character, refusal_message
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
 
@@ -42,14 +42,6 @@ ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
 
-#: Cells starting with these are spreadsheet formulas (OWASP CSV injection); they are
-#: never stored, so they can never travel back out in an export.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-#: Characters refused in text, by Unicode category: controls (C0, DEL, C1), format
-#: characters (zero-width spaces, BOMs, bidirectional overrides) and line and paragraph
-#: separators. Invisible on an invoice, they make equal-looking names differ.
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 # --- problems ----------------------------------------------------------------------
@@ -88,14 +80,10 @@ def parse_text(max_length: int) -> Callable[[str], str]:
             raise CellError(
                 _("at most %(max)d characters (got %(got)d)") % {"max": max_length, "got": len(value)}
             )
-        if value.startswith(FORMULA_PREFIXES):
-            raise CellError(
-                _("%(value)r looks like a spreadsheet formula; remove the leading %(char)r")
-                % {"value": value[:20], "char": value[0]}
-            )
-        # isprintable() first: fast, and true for almost every cell
-        if not value.isprintable() and any(unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in value):
-            raise CellError(_("contains a control character"))
+        # text that looks like a formula (@cosme株式会社) is text: exports neutralise it
+        char = invisible_character(value)
+        if char is not None:
+            raise CellError(refusal_message(char))
         return value
 
     return parse

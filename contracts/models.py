@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import periods
+from .text import VisibleTextModel
 
 
 class Item(models.TextChoices):
@@ -77,7 +78,7 @@ CONDITIONS: tuple[Condition, ...] = (
 )
 
 
-class Customer(models.Model):
+class Customer(VisibleTextModel):
     code = models.CharField(_("customer code"), max_length=32, unique=True)
     name = models.CharField(_("customer name"), max_length=200)
     billing_name = models.CharField(
@@ -114,7 +115,7 @@ class Customer(models.Model):
         return any(c.is_active_on(day) for c in self.iijid_contracts.all())
 
 
-class IIJIDContract(models.Model):
+class IIJIDContract(VisibleTextModel):
     """An IIJ ID Service contract: the eligibility condition of Art. 3."""
 
     customer = models.ForeignKey(
@@ -188,7 +189,7 @@ class ContractQuerySet(models.QuerySet):
         return self.filter(conditions[status])
 
 
-class Contract(models.Model):
+class Contract(VisibleTextModel):
     """A SmartKey Management Service contract."""
 
     code = models.CharField(_("contract code"), max_length=32, unique=True)
@@ -418,7 +419,7 @@ class Contract(models.Model):
             raise ValidationError(errors)
 
 
-class ItemChange(models.Model):
+class ItemChange(VisibleTextModel):
     """Art. 4: a change of item, only ever from the first day of a calendar month."""
 
     contract = models.ForeignKey(
@@ -563,7 +564,7 @@ class ItemChange(models.Model):
             )
 
 
-class Termination(models.Model):
+class Termination(VisibleTextModel):
     """Art. 6: a termination notice and the day it takes effect."""
 
     contract = models.OneToOneField(

@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from billing import calculation
 from contracts import periods
 from contracts.models import Contract, Customer, Item
+from contracts.text import VisibleTextModel
 
 from .fields import PriceField, YenField
 from .rates import RateCard
@@ -25,7 +26,7 @@ class RunStatus(models.TextChoices):
     ISSUED = "issued", _("Issued")
 
 
-class BillingRun(models.Model):
+class BillingRun(VisibleTextModel):
     """The billing of one month: its drafts, exceptions, and once issued the counter of
     its gapless invoice numbers. One row per month; its row lock serialises runs."""
 
@@ -85,7 +86,7 @@ class BillingRun(models.Model):
         return periods.format_month(self.month)
 
 
-class RunException(models.Model):
+class RunException(VisibleTextModel):
     """Something the monthly run could not settle by itself and a person must act on."""
 
     run = models.ForeignKey(
@@ -159,7 +160,7 @@ class InvoiceQuerySet(models.QuerySet):
     delete.queryset_only = True
 
 
-class Invoice(models.Model):
+class Invoice(VisibleTextModel):
     """One invoice per customer and month (R12). Drafts are replaced by each run;
     issued invoices never change; a correction voids one and issues a replacement.
 
@@ -351,7 +352,7 @@ class InvoiceLineQuerySet(models.QuerySet):
     delete.queryset_only = True
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(VisibleTextModel):
     """One line per contract and fee component (R12)."""
 
     invoice = models.ForeignKey(

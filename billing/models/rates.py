@@ -15,6 +15,7 @@ from simple_history.models import HistoricalRecords
 from billing import calculation
 from contracts import periods
 from contracts.models import Contract, Item
+from contracts.text import VisibleTextModel
 
 from .fields import PriceField, YenField
 
@@ -33,7 +34,7 @@ class RateCardQuerySet(models.QuerySet):
         return self.filter(approved_by__isnull=False, notified_on__isnull=False)
 
 
-class RateCard(models.Model):
+class RateCard(VisibleTextModel):
     """A contract's prices from one month on (R8). Billable only once approved by a second
     staff member and notified to the contractor."""
 
@@ -275,7 +276,7 @@ def _overlap(a_from, a_until, b_from, b_until) -> bool:
     return (b_until is None or a_from <= b_until) and (a_until is None or b_from <= a_until)
 
 
-class AuthTier(models.Model):
+class AuthTier(VisibleTextModel):
     """One tier of a rate card's authentication price table (R11)."""
 
     rate_card = models.ForeignKey(

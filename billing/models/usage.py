@@ -12,11 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract
+from contracts.text import VisibleTextModel
 
 from .fields import YenField
 
 
-class AccountRegistration(models.Model):
+class AccountRegistration(VisibleTextModel):
     """One registration period of a registered ID (登録ID) of an Enterprise contract.
 
     An account may have several periods; the periods of one account never overlap (held
@@ -92,7 +93,7 @@ class AccountRegistration(models.Model):
             )
 
 
-class AuthCount(models.Model):
+class AuthCount(VisibleTextModel):
     """The successful authentications (認証成功回数) of one Service Provider contract on one
     day. A re-import of a day replaces its count (R11)."""
 
@@ -123,7 +124,7 @@ class AuthCount(models.Model):
         return f"{self.contract} {self.date}: {self.success_count}"
 
 
-class OneTimeCharge(models.Model):
+class OneTimeCharge(VisibleTextModel):
     """A one-time fee (一時費用, Art. 7), billed in the month of its due date."""
 
     contract = models.ForeignKey(

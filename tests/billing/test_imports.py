@@ -463,7 +463,7 @@ class TestOneTimeCharges:
         text = (
             "contract_code,description,amount,due_on\n"
             "E1,値引き,-500,2026-10-05\n"
-            'E1,=HYPERLINK("http://x"),500,2026-10-05\n'
+            "E1,作業\u200b費,500,2026-10-05\n"
             "E1,作業,500.5,2026-10-05\n"
             "E1,作業,1,000,2026-10-05\n"
             "E1,作業,500,2026-10-05\n"
@@ -471,8 +471,8 @@ class TestOneTimeCharges:
         )
         assert run_failing("one_time_charges", text, tmp_path) == [
             "line 2, column amount: -500 は負の数です。金額は0以上で入力してください",
-            "line 3, column description: '=HYPERLINK(\"http://x' は表計算ソフトの数式に見えます。"
-            "先頭の '=' を取り除いてください",
+            "line 3, column description: 目に見えない制御文字（U+200B ZERO WIDTH SPACE）が含まれています。"
+            "取り除いてください",
             "line 4, column amount: 500.5 は小数点以下が0桁を超えています",
             "line 5: 値が5個ありますが、見出し行は4列です",
             "line 7, column description: 6行目と重複しています（contract_code, due_on, description が同じ）",

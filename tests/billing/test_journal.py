@@ -87,14 +87,15 @@ def test_standard_output(tmp_path):
     assert out.getvalue().startswith("2000,,,2026/10/31,売掛金,株式会社アルファ,")
 
 
-def test_text_is_cut_to_the_documented_width_and_neutralised(tmp_path):
+def test_text_is_cut_to_the_documented_width_and_never_altered(tmp_path):
     assert cut("株式会社アルファベータガンマデルタ", 24) == "株式会社アルファベータガ"  # 12 × 2 bytes
     assert cut("ABC株式会社", 6) == "ABC株"  # never half a character
     october(tmp_path, issue=False)
     Customer.objects.filter(code="C4").update(name="=SUM(A1)株式会社")
     services.billing_month_issue(month=dt.date(2026, 10, 1), today=dt.date(2026, 11, 2))
     rows = rows_of(journal(tmp_path))
-    assert rows[2][5] == "'=SUM(A1)株式会社"  # a formula never reaches a spreadsheet
+    # an accounting program reads a journal, not a spreadsheet: the name is kept as it is
+    assert rows[2][5] == "=SUM(A1)株式会社"
 
 
 def test_admin_download_from_the_issued_run(tmp_path, staff_client):

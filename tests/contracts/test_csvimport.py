@@ -90,7 +90,14 @@ class TestText:
         ],
     )
     def test_control_and_invisible_characters_are_refused(self, value):
-        assert refusal(self.text, value) == "制御文字が含まれています"
+        message = refusal(self.text, value)
+        assert message.startswith("目に見えない制御文字（U+") and message.endswith("が含まれています。取り除いてください")
+
+    def test_the_refused_character_is_named(self):
+        assert refusal(self.text, "\x1b[31m赤") == (
+            "目に見えない制御文字（U+001B）が含まれています。取り除いてください"
+        )
+        assert "U+202E RIGHT-TO-LEFT OVERRIDE" in refusal(self.text, "abc\u202efdp.exe")
 
     @pytest.mark.parametrize(
         "value",
@@ -100,6 +107,11 @@ class TestText:
             "\ue000商事",  # a user-defined character (外字) of CP932
             "葛\U000e0100飾区",  # an ideographic variation selector
             "Société Générale",
+            # names a spreadsheet would read as formulas are names: exports neutralise them
+            "@cosme株式会社",
+            "+Style株式会社",
+            "-ハイフン商会",
+            "=SUM(A1)",
         ],
     )
     def test_printed_text_is_kept(self, value):

@@ -160,7 +160,7 @@ class TestBadFiles:
             "C2,,宛名,,\n"
             "C3,名前,宛名,not-an-email,\n"
             "C4,名前,宛名,,-5\n"
-            "C5,名前,=SUM(A1:A2),,\n"
+            "C5,名前,宛名\x07,,\n"
             "C1,重複,重複 御中,,\n"
         )
         lines = run_failing("customers", text, tmp_path)
@@ -168,7 +168,7 @@ class TestBadFiles:
             "line 3, column name: 値が必要です",
             "line 4, column email: 有効なメールアドレスを入力してください。",
             "line 5, column payment_terms_days: -5 は負の数です。回数は0以上で入力してください",
-            "line 6, column billing_name: '=SUM(A1:A2)' は表計算ソフトの数式に見えます。先頭の '=' を取り除いてください",
+            "line 6, column billing_name: 目に見えない制御文字（U+0007）が含まれています。取り除いてください",
             "line 7, column customer_code: 2行目と重複しています（customer_code が同じ）",
         ]
         assert Customer.objects.count() == 0

@@ -22,6 +22,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contracts.csvimport import run_import
+from contracts.models import Customer
+from contracts.text import invisible_character
 
 from . import malformed_csv
 from .malformed_csv import BASE, KINDS, SEED
@@ -157,6 +159,19 @@ def test_each_base_file_is_accepted_and_would_create_and_update(seeded, tmp_path
     assert snapshot() == before
     assert import_csv(kind, path).error is None
     assert snapshot() != before
+
+
+@pytest.mark.parametrize(
+    "value", [v for v in malformed_csv.FORMULAS if invisible_character(v.strip()) is None]
+)
+def test_formula_like_text_is_text(seeded, tmp_path, value):
+    """``@cosme株式会社`` is a company name: imported as it is (the admin takes it too);
+    the exports neutralise it where a spreadsheet reads it (test_exports.py)."""
+    path = tmp_path / "names.csv"
+    path.write_bytes(malformed_csv.with_cells("customers", 1, {"name": value})[0].encode())
+    outcome = import_csv("customers", path)
+    assert outcome.error is None, outcome.stderr
+    assert Customer.objects.filter(name=value.strip()).count() == 1
 
 
 @pytest.mark.parametrize("bad", CORPUS, ids=lambda bad: bad.id)
