@@ -32,7 +32,7 @@ from .models import (
     RateCard,
     RunException,
 )
-from .models.rates import PRICE_FIELDS
+from .models.rates import PRICE_FIELDS, REQUEST_FIELDS
 
 # --- rate cards ------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ class ApprovalFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.billable()
         if self.value() == "unapproved":
-            return queryset.filter(approved_by__isnull=True)
+            return queryset.filter(Q(approved_by__isnull=True) | Q(change_requested_by__isnull=False))
         if self.value() == "unnotified":
             return queryset.filter(approved_by__isnull=False, notified_on__isnull=True)
         return queryset
@@ -120,7 +120,14 @@ class RateCardAdmin(SimpleHistoryAdmin):
     list_select_related = ("contract", "created_by", "approved_by")
     search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
     autocomplete_fields = ("contract",)
-    readonly_fields = ("created_by", "approved_by", "approved_on", "created_at", "updated_at")
+    readonly_fields = (
+        "created_by",
+        "approved_by",
+        "approved_on",
+        *REQUEST_FIELDS,
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("contract", "valid_from", "valid_until")}),
         (
@@ -130,6 +137,16 @@ class RateCardAdmin(SimpleHistoryAdmin):
         (
             _("Approval and notification (R8)"),
             {"fields": ("created_by", "approved_by", "approved_on", "notified_on")},
+        ),
+        (
+            _("Change waiting for approval"),
+            {
+                "fields": REQUEST_FIELDS,
+                "description": _(
+                    "A new last month or notification date of an approved card takes effect once "
+                    "another staff member approves it; until then billing uses the approved values."
+                ),
+            },
         ),
         (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -145,6 +162,24 @@ class RateCardAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        stored = RateCard.objects.filter(pk=obj.pk).first() if change else None
+        if stored is not None and stored.needs_approval_to_set(
+            valid_until=obj.valid_until, notified_on=obj.notified_on
+        ):
+            # R8: the approved values stay in force until another staff member approves
+            requested = {"valid_until": obj.valid_until, "notified_on": obj.notified_on}
+            obj.valid_until, obj.notified_on = stored.valid_until, stored.notified_on
+            super().save_model(request, obj, form, change)
+            obj.request_change(by=request.user, on=timezone.localdate(), **requested)
+            messages.warning(
+                request,
+                _(
+                    "%(card)s: the new last month and notification date wait for another staff "
+                    "member's approval; until then the approved values stay in force."
+                )
+                % {"card": obj},
+            )
+            return
         super().save_model(request, obj, form, change)
 
     @admin.display(description=_("from"), ordering="valid_from")

@@ -7,9 +7,9 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.csvimport import (
@@ -34,7 +34,7 @@ from contracts.models import Contract
 
 from . import calculation
 from .models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
-from .models.rates import PricingMode
+from .models.rates import PRICE_FIELDS, PricingMode
 
 MAX_YEN = Decimal("9999999999")
 MAX_PRICE = Decimal("9999999999.9999")
@@ -77,6 +77,13 @@ def parse_tiers(value: str) -> list[calculation.Tier]:
 
 @register
 class RateCardKind(ContractReferenceMixin, ModelImportKind):
+    """Rate cards (R8). Four-eyes, as company policy has it: the file is imported by a
+    named staff member (``--user``), the author of the cards it creates; an approval in
+    the file is the act of that same person, on cards someone else entered, dated the day
+    of the import; an approved card's prices never change, and a new last month or
+    notification date of an approved card becomes a change request that another staff
+    member approves."""
+
     name = "rate_cards"
     model = RateCard
     key = ("contract_code", "valid_from")
@@ -92,7 +99,12 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         Column("approved_on", parse_date, required=False),
         Column("notified_on", parse_date, required=False),
     )
-    field_columns = {"contract": "contract_code", "__all__": "valid_from"}
+    field_columns = {
+        "contract": "contract_code",
+        "__all__": "valid_from",
+        "requested_valid_until": "valid_until",
+        "requested_notified_on": "notified_on",
+    }
 
     def lookup(self, rows):
         codes = {row["contract_code"] for row in rows}
@@ -104,38 +116,25 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
         }
 
     def resolve(self, rows, problems):
+        if self.user is None:
+            problems.add(
+                1,
+                None,
+                _(
+                    "rate cards are imported by a named staff member: run import_csv rate_cards "
+                    "with --user USERNAME (the author of new cards, who cannot also approve them)"
+                ),
+            )
+        self.today = timezone.localdate()
         self.resolve_contracts(rows, problems)
         for contract in self.contracts.values():
             contract._prefetched_objects_cache["rate_cards"] = list(contract.rate_cards.all())
-        names = {row["approved_by"] for row in rows if row["approved_by"]}
-        # an approver is an active staff member allowed to approve rate cards (R8)
-        self.users = {
-            u.get_username(): u
-            for u in get_user_model().objects.filter(username__in=names, is_active=True, is_staff=True)
-        }
-        self.approvers = {name for name, u in self.users.items() if u.has_perm("billing.approve_ratecard")}
         for row in rows:
             self.check_row(row, problems)
 
     def check_row(self, row: Row, problems: Problems) -> None:
-        if row["approved_by"] and row["approved_by"] not in self.users:
-            problems.add(
-                row.line, "approved_by", _("no staff member %(name)r") % {"name": row["approved_by"]}
-            )
-        elif row["approved_by"] and row["approved_by"] not in self.approvers:
-            problems.add(
-                row.line,
-                "approved_by",
-                _("%(name)s may not approve rate cards") % {"name": row["approved_by"]},
-            )
-        elif self.user is not None and row["approved_by"] == self.user.get_username():
-            problems.add(
-                row.line,
-                "approved_by",
-                _("Annex 1: you are importing this rate card; another staff member must approve it."),
-            )
-        if bool(row["approved_by"]) != bool(row["approved_on"]):
-            problems.add(row.line, "approved_on", _("approved_by and approved_on go together"))
+        if row["approved_on"] and not row["approved_by"]:
+            problems.add(row.line, "approved_on", _("approved_on is given but approved_by is empty"))
         if bool(row["auth_pricing"]) != bool(row["auth_tiers"]):
             problems.add(row.line, "auth_tiers", _("auth_pricing and auth_tiers go together"))
         elif row["auth_pricing"]:
@@ -145,23 +144,41 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
                 problems.add(row.line, "auth_tiers", str(error))
 
     def assign(self, row, instance):
-        was_approved = instance.pk is not None and instance.approved_by_id is not None
-        approver, approved_on = (instance.approved_by, instance.approved_on) if was_approved else (None, None)
+        stored = None
+        if instance.pk is not None:
+            stored = {
+                "prices": self._prices(instance),
+                "valid_until": instance.valid_until,
+                "notified_on": instance.notified_on,
+            }
         instance.contract = self.contracts[row["contract_code"]]
-        if instance.pk is None and self.user is not None:
+        if instance.pk is None:
             instance.created_by = self.user
         instance.valid_from = row["valid_from"]
-        instance.valid_until = row["valid_until"]
         instance.base_fee = row["base_fee"]
         instance.account_unit_price = row["account_unit_price"]
         instance.auth_pricing = row["auth_pricing"]
-        instance.approved_by = self.users.get(row["approved_by"])
-        instance.approved_on = row["approved_on"]
-        instance.notified_on = row["notified_on"]
         new_tiers = list(row["auth_tiers"])
         old_tiers = instance.calculation_tiers() if instance.pk else []
         instance._tiers_to_write = None if new_tiers == old_tiers else new_tiers
-        if was_approved and instance._tiers_to_write is not None:
+        if instance.approved_by_id is not None:
+            self._assign_to_approved(row, instance)
+        else:
+            instance.valid_until = row["valid_until"]
+            instance.notified_on = row["notified_on"]
+            changes_amounts = stored is not None and (
+                stored["prices"] != self._prices(instance) or instance._tiers_to_write is not None
+            )
+            self._assign_approval(row, instance, changes_amounts)
+
+    @staticmethod
+    def _prices(card) -> tuple:
+        return tuple(getattr(getattr(card, name), "amount", getattr(card, name)) for name in PRICE_FIELDS)
+
+    def _assign_to_approved(self, row, instance) -> None:
+        """An approved card: its approval is never changed by a file (an empty approval
+        column says nothing); a new last month or notification date becomes a request."""
+        if instance._tiers_to_write is not None:
             raise ValidationError(
                 {
                     "auth_tiers": _(
@@ -169,23 +186,90 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
                     )
                 }
             )
-        # Otherwise a row with empty approval columns would quietly withdraw the
-        # approval, and with it the model's guard on the approved prices.
-        if was_approved and (instance.approved_by_id, instance.approved_on) != (approver.pk, approved_on):
+        approver, approved_on = instance.approved_by, instance.approved_on
+        if row["approved_by"] and (
+            row["approved_by"] != approver.get_username() or row["approved_on"] not in (None, approved_on)
+        ):
             raise ValidationError(
                 {
                     "approved_by": _(
                         "Annex 1: this rate card is approved (%(by)s, %(on)s); a file cannot "
                         "withdraw or change an approval. Repeat the approval in the file, or "
-                        "leave the row out."
+                        "leave the approval columns empty."
                     )
                     % {"by": approver.get_username(), "on": approved_on.isoformat()}
                 }
             )
+        valid_until, notified_on = row["valid_until"], row["notified_on"]
+        if instance.notified_on is None and notified_on is not None:
+            instance.notified_on = notified_on  # the first notification needs no approval
+        if not instance.needs_approval_to_set(valid_until=valid_until, notified_on=notified_on):
+            return
+        if instance.has_change_request and (
+            instance.requested_valid_until,
+            instance.requested_notified_on,
+        ) == (
+            valid_until,
+            notified_on,
+        ):
+            return  # the same request again: unchanged
+        instance.propose_change(by=self.user, on=self.today, valid_until=valid_until, notified_on=notified_on)
+
+    def _assign_approval(self, row, instance, changes_amounts: bool) -> None:
+        """An approval in the file is the act of the staff member running the import."""
+        instance._approve = False
+        name = row["approved_by"]
+        if not name or self.user is None:
+            return
+        if name != self.user.get_username():
+            raise ValidationError(
+                {
+                    "approved_by": _(
+                        "an approval is the act of the approving staff member: %(name)s approves "
+                        "by running this import as --user %(name)s, or in the admin"
+                    )
+                    % {"name": name}
+                }
+            )
+        if row["approved_on"] not in (None, self.today):
+            raise ValidationError(
+                {
+                    "approved_on": _(
+                        "an approval is dated the day it is given: leave approved_on empty or "
+                        "enter today's date (%(today)s)"
+                    )
+                    % {"today": self.today.isoformat()}
+                }
+            )
+        if instance.pk is None:
+            raise ValidationError(
+                {
+                    "approved_by": _(
+                        "Company policy (four-eyes): you are entering this rate card; another "
+                        "staff member must approve it."
+                    )
+                }
+            )
+        if changes_amounts:
+            raise ValidationError(
+                {
+                    "approved_by": _(
+                        "Company policy (four-eyes): this row changes the card's amounts and approves "
+                        "it; the approver must not change the amounts."
+                    )
+                }
+            )
+        if not self.user.has_perm("billing.approve_ratecard"):
+            raise ValidationError({"approved_by": _("%(name)s may not approve rate cards") % {"name": name}})
+        refusal = instance.approval_refusal(self.user)
+        if refusal is not None:
+            raise ValidationError({"approved_by": refusal.messages})
+        instance._approve = True
 
     def snapshot(self, instance):
         state = super().snapshot(instance)
         state["tiers"] = getattr(instance, "_tiers_to_write", None)
+        state["approve"] = getattr(instance, "_approve", False)
         return state
 
     def before_validation(self):
@@ -201,14 +285,25 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
     def write(self, rows) -> Counts:
         counts = super().write(rows)
         for _row, instance, state in self.instances:
-            tiers = getattr(instance, "_tiers_to_write", None)
-            if state == "unchanged" or tiers is None:
+            if state == "unchanged":
                 continue
-            instance.tiers.all().delete()
-            AuthTier.objects.bulk_create(
-                AuthTier(rate_card=instance, up_to=t.up_to, unit_price=t.unit_price, flat_fee=t.flat_fee)
-                for t in tiers
-            )
+            tiers = getattr(instance, "_tiers_to_write", None)
+            if tiers is not None:
+                # one by one, so that the audit trail records the importer for each tier
+                for old in instance.tiers.all():
+                    old._history_user = self.user
+                    old.delete()
+                for tier in tiers:
+                    new = AuthTier(
+                        rate_card=instance,
+                        up_to=tier.up_to,
+                        unit_price=tier.unit_price,
+                        flat_fee=tier.flat_fee,
+                    )
+                    new._history_user = self.user
+                    new.save()
+            if getattr(instance, "_approve", False):
+                instance.approve(by=self.user, on=self.today)
         return counts
 
 

@@ -43,7 +43,6 @@ EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
 
 
-
 # --- problems ----------------------------------------------------------------------
 
 
@@ -707,6 +706,7 @@ class ModelImportKind(ImportKind):
             if state == "unchanged":
                 counts.unchanged += 1
                 continue
+            instance._history_user = self.user  # the audit trail records who imported
             instance.save()
             if state == "created":
                 counts.created += 1

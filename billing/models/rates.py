@@ -87,6 +87,29 @@ class RateCard(VisibleTextModel):
         blank=True,
         help_text=_("The day the amounts were shown to the contractor (別途契約者に示す金額)."),
     )
+    # A change of an approved card's period or notification date waits here for a second
+    # staff member's approval (R8); billing reads valid_until and notified_on, never these.
+    change_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("change requested by"),
+    )
+    change_requested_on = models.DateField(_("change requested on"), null=True, blank=True)
+    requested_valid_until = models.DateField(
+        _("requested valid until (month)"),
+        null=True,
+        blank=True,
+        help_text=_("The last month the card should cover once the change is approved. Empty: open-ended."),
+    )
+    requested_notified_on = models.DateField(
+        _("requested notification date"),
+        null=True,
+        blank=True,
+        help_text=_("The notification date the card should have once the change is approved."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -129,6 +152,30 @@ class RateCard(VisibleTextModel):
                 | Q(approved_by__isnull=False, approved_on__isnull=False),
                 name="rate_card_approval_complete",
                 violation_error_message=_("Annex 1: an approval records both who and when."),
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(created_by__isnull=False),
+                name="rate_card_approval_needs_author",
+                violation_error_message=_(
+                    "Company policy (four-eyes): a rate card whose author is not recorded cannot be approved."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(change_requested_by__isnull=True, change_requested_on__isnull=True)
+                | Q(
+                    change_requested_by__isnull=False,
+                    change_requested_on__isnull=False,
+                    approved_by__isnull=False,
+                ),
+                name="rate_card_change_request_complete",
+                violation_error_message=_(
+                    "Company policy (four-eyes): a change request records who and when, on an approved card."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(requested_valid_until__isnull=True) | Q(requested_valid_until__day=1),
+                name="rate_card_requested_until_first_day",
+                violation_error_message=_("Annex 1: a rate card covers whole months (first days)."),
             ),
             models.CheckConstraint(
                 condition=Q(base_fee__gte=0)
@@ -180,19 +227,163 @@ class RateCard(VisibleTextModel):
 
     # --- state changes ----------------------------------------------------------------
 
+    @property
+    def has_change_request(self) -> bool:
+        return self.change_requested_by_id is not None
+
+    def amount_editors(self) -> set[int]:
+        """Ids of the staff who entered or changed this card's amounts: its author, and
+        every user recorded by the audit trail for a change of a price field or of a
+        tier. Four-eyes (company policy): none of them may approve it."""
+        editors = {self.created_by_id} - {None}
+        if self.pk is None:
+            return editors
+        previous = None
+        for record in (
+            RateCard.history.filter(id=self.pk)
+            .order_by("history_date", "history_id")
+            .values("history_user_id", *PRICE_COLUMNS)
+        ):
+            prices = tuple(record[name] for name in PRICE_COLUMNS)
+            if previous is None or prices != previous:
+                editors.add(record["history_user_id"])
+            previous = prices
+        editors.update(
+            AuthTier.history.filter(rate_card_id=self.pk).values_list("history_user_id", flat=True)
+        )
+        return editors - {None}
+
     def approve(self, *, by, on: dt.date) -> None:
-        """R8: the second pair of eyes. Refuses the author and a second approval."""
+        """R8: the second pair of eyes, on the card (refused to its author, to anyone who
+        changed its amounts, on a card without a recorded author, and a second time) or on
+        its requested change of period or notification date (refused to the requester)."""
+        refusal = self.approval_refusal(by)
+        if refusal is not None:
+            raise refusal
+        if self.has_change_request:
+            # the card keeps its approval; the audit trail records who approved the change
+            requester = self.change_requested_by
+            self.valid_until = self.requested_valid_until
+            self.notified_on = self.requested_notified_on
+            self.change_requested_by = None
+            self.change_requested_on = None
+            self.requested_valid_until = None
+            self.requested_notified_on = None
+            fields = [*REQUEST_FIELDS, "valid_until", "notified_on", "updated_at"]
+            self.full_clean(exclude=["contract", "created_by", "approved_by"])
+            self._change_reason = _("change requested by %(requester)s approved on %(date)s") % {
+                "requester": requester.get_username(),
+                "date": on.isoformat(),
+            }
+        else:
+            self.approved_by = by
+            self.approved_on = on
+            fields = ["approved_by", "approved_on", "updated_at"]
+        self._history_user = by  # the audit trail records who approved, and when
+        self._approving = True
+        try:
+            self.save(update_fields=fields)
+        finally:
+            self._approving = False
+
+    def approval_refusal(self, by) -> ValidationError | None:
+        """Why ``by`` may not approve this card now, or None."""
+        if self.has_change_request:
+            # the change is the requester's: its second pair of eyes is anyone else
+            if by.pk == self.change_requested_by_id:
+                return ValidationError(
+                    _(
+                        "Company policy (four-eyes): you requested this change; another staff member "
+                        "must approve it."
+                    ),
+                    code="four_eyes_requester",
+                )
+            return None
         if self.approved_by_id is not None:
-            raise ValidationError(_("Annex 1: this rate card is already approved."), code="already_approved")
-        if self.created_by_id is not None and by.pk == self.created_by_id:
-            raise ValidationError(
-                _("Annex 1: you entered this rate card; another staff member must approve it."),
+            return ValidationError(_("Annex 1: this rate card is already approved."), code="already_approved")
+        if self.created_by_id is None:
+            return ValidationError(
+                _(
+                    "Company policy (four-eyes): the author of this rate card is not recorded, so no "
+                    "one can approve it as a second person. Record who entered it first."
+                ),
+                code="author_unknown",
+            )
+        if by.pk == self.created_by_id:
+            return ValidationError(
+                _(
+                    "Company policy (four-eyes): you entered this rate card; another staff member must approve it."
+                ),
                 code="four_eyes",
             )
-        self.approved_by = by
-        self.approved_on = on
-        self._history_user = by  # the audit trail records who approved, and when
-        self.save(update_fields=["approved_by", "approved_on", "updated_at"])
+        if by.pk in self.amount_editors():
+            return ValidationError(
+                _(
+                    "Company policy (four-eyes): you changed this rate card's amounts; a staff member "
+                    "who did not must approve it."
+                ),
+                code="four_eyes_editor",
+            )
+        return None
+
+    def request_change(
+        self, *, by, on: dt.date, valid_until: dt.date | None, notified_on: dt.date | None
+    ) -> None:
+        """R8: an approved card's last month or notification date changes only once a second
+        staff member approves the change (``approve``); until then billing uses the
+        approved values. A notification date entered for the first time needs no approval
+        (the normal order: approve, then notify)."""
+        self.propose_change(by=by, on=on, valid_until=valid_until, notified_on=notified_on)
+        self.full_clean(exclude=["contract", "created_by", "approved_by", "change_requested_by"])
+        self.save(update_fields=[*REQUEST_FIELDS, "updated_at"])
+
+    def propose_change(
+        self, *, by, on: dt.date, valid_until: dt.date | None, notified_on: dt.date | None
+    ) -> None:
+        """``request_change`` without validating or saving (an import validates whole files
+        first and writes afterwards)."""
+        if self.approved_by_id is None:
+            raise ValidationError(
+                _("Only an approved rate card takes change requests; change the card itself."),
+                code="not_approved",
+            )
+        self.change_requested_by = by
+        self.change_requested_on = on
+        self.requested_valid_until = valid_until
+        self.requested_notified_on = notified_on
+        self._history_user = by
+
+    def needs_approval_to_set(self, *, valid_until: dt.date | None, notified_on: dt.date | None) -> bool:
+        """Whether giving this (stored, approved) card these values is a change that needs a
+        second person's approval (see ``request_change``)."""
+        if self.approved_by_id is None:
+            return False
+        return valid_until != self.valid_until or (
+            self.notified_on is not None and notified_on != self.notified_on
+        )
+
+    def save(self, *args, **kwargs):
+        # R8: checked against the stored row, whichever path saves: an approved card's
+        # period and notification date change only through an approved change request.
+        if self.pk is not None and not getattr(self, "_approving", False):
+            stored = (
+                RateCard.objects.filter(pk=self.pk, approved_by__isnull=False)
+                .values("valid_until", "notified_on")
+                .first()
+            )
+            if stored is not None and (
+                self.valid_until != stored["valid_until"]
+                or (stored["notified_on"] is not None and self.notified_on != stored["notified_on"])
+            ):
+                raise ValidationError(
+                    _(
+                        "Company policy (four-eyes): the last month and the notification date of an "
+                        "approved rate card change only once another staff member approves the change "
+                        "(request_change, then approve)."
+                    ),
+                    code="approved_period_is_final",
+                )
+        super().save(*args, **kwargs)
 
     # --- validation -------------------------------------------------------------------
 
@@ -210,6 +401,18 @@ class RateCard(VisibleTextModel):
                     _("Annex 1: enter the first day of the last month covered."), code="not_first"
                 )
             )
+        if self.requested_valid_until and self.requested_valid_until.day != 1:
+            errors.setdefault("requested_valid_until", []).append(
+                ValidationError(
+                    _("Annex 1: enter the first day of the last month covered."), code="not_first"
+                )
+            )
+        elif self.requested_valid_until and self.valid_from and self.requested_valid_until < self.valid_from:
+            errors.setdefault("requested_valid_until", []).append(
+                ValidationError(
+                    _("Annex 1: the last month cannot be before the first month."), code="until_before_from"
+                )
+            )
         if self.contract_id is not None and self.valid_from:
             self._clean_against_contract(errors)
         if self.pk is not None:
@@ -218,10 +421,12 @@ class RateCard(VisibleTextModel):
             raise ValidationError(errors)
 
     def _clean_against_contract(self, errors: dict[str, list]) -> None:
+        # a requested last month is checked now, so that its approval cannot fail later
+        until = self.requested_valid_until if self.has_change_request else self.valid_until
         for other in self.contract.rate_cards.all():
             if other is self or (self.pk is not None and other.pk == self.pk):
                 continue
-            if _overlap(self.valid_from, self.valid_until, other.valid_from, other.valid_until):
+            if _overlap(self.valid_from, until, other.valid_from, other.valid_until):
                 errors.setdefault("valid_from", []).append(
                     ValidationError(
                         _(
@@ -266,6 +471,15 @@ class RateCard(VisibleTextModel):
 
 #: what an approval covers: changing any of these needs a new card
 PRICE_FIELDS = ("valid_from", "base_fee", "account_unit_price", "auth_pricing")
+#: their columns, as the audit trail stores them
+PRICE_COLUMNS = ("contract_id", "valid_from", "base_fee", "account_unit_price", "auth_pricing")
+#: a change request of an approved card (``request_change``)
+REQUEST_FIELDS = (
+    "change_requested_by",
+    "change_requested_on",
+    "requested_valid_until",
+    "requested_notified_on",
+)
 
 
 def _amount(value):

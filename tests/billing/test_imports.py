@@ -7,8 +7,10 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge, RateCard
 from billing.services import billing_month_compute
@@ -20,10 +22,17 @@ pytestmark = pytest.mark.django_db
 
 D = dt.date
 
+#: entered by eigyo1 (the author); approvals are a second person's act (TestWhoApproves)
 RATE_CARDS = """contract_code,valid_from,valid_until,base_fee,account_unit_price,auth_pricing,auth_tiers,approved_by,approved_on,notified_on
-E1,2026-04,2026-09,30000,300,,,shonin,2026-03-20,2026-03-21
+E1,2026-04,2026-09,30000,300,,,,,2026-03-21
 E1,2026-10,,32000,310.5,,,,,
-S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.30;:0.10,shonin,2026-03-20,2026/03/21
+S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.30;:0.10,,,2026/03/21
+"""
+#: the same cards, E1's spring card and S1's approved by shonin running the import
+APPROVALS = """contract_code,valid_from,valid_until,base_fee,account_unit_price,auth_pricing,auth_tiers,approved_by,approved_on,notified_on
+E1,2026-04,2026-09,30000,300,,,shonin,,2026-03-21
+E1,2026-10,,32000,310.5,,,,,
+S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.30;:0.10,shonin,,2026/03/21
 """
 
 ACCOUNTS = """contract_code,account_id,registered_on,deregistered_on
@@ -45,8 +54,10 @@ S1,端末追加設定,12000,2026/10/20
 
 @pytest.fixture(autouse=True)
 def contracts(db):
-    """E1 (Enterprise) and S1 (Service Provider), both billed from 2026-04-01; staff "shonin"."""
-    UserFactory(username="shonin", role="Sales")
+    """E1 (Enterprise) and S1 (Service Provider), both billed from 2026-04-01; Sales staff
+    "eigyo1" (who enters rate cards), "shonin" (who approves them) and "eigyo2"."""
+    for name in ("eigyo1", "shonin", "eigyo2"):
+        UserFactory(username=name, role="Sales")
     dates = {"applied_on": D(2026, 3, 20), "accepted_on": D(2026, 3, 25), "billing_start_on": D(2026, 4, 1)}
     return (
         ContractFactory(code="E1", item="enterprise", in_service=True, **dates),
@@ -54,20 +65,27 @@ def contracts(db):
     )
 
 
-def run(kind, text, tmp_path, *args):
+def _user(kind, user):
+    """Every file is imported by a named person (eigyo1 unless told): rate cards need one."""
+    return ("--user", user) if user else ()
+
+
+def run(kind, text, tmp_path, *args, user="eigyo1"):
     path = tmp_path / f"{kind}.csv"
     path.write_text(text, encoding="utf-8")
     out = io.StringIO()
-    call_command("import_csv", kind, str(path), *args, stdout=out, stderr=io.StringIO())
+    call_command("import_csv", kind, str(path), *_user(kind, user), *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
-def run_failing(kind, text, tmp_path, *args):
+def run_failing(kind, text, tmp_path, *args, user="eigyo1"):
     path = tmp_path / f"{kind}.csv"
     path.write_text(text, encoding="utf-8")
     err = io.StringIO()
     with pytest.raises(CommandError, match="何も取り込んでいません"):
-        call_command("import_csv", kind, str(path), *args, stdout=io.StringIO(), stderr=err)
+        call_command(
+            "import_csv", kind, str(path), *_user(kind, user), *args, stdout=io.StringIO(), stderr=err
+        )
     return err.getvalue().splitlines()
 
 
@@ -85,8 +103,7 @@ class TestRateCards:
 
         e1_spring, e1_autumn = RateCard.objects.filter(contract__code="E1").order_by("valid_from")
         assert (e1_spring.valid_from, e1_spring.valid_until) == (D(2026, 4, 1), D(2026, 9, 1))
-        assert e1_spring.approved_by.username == "shonin"
-        assert e1_spring.is_billable and not e1_autumn.is_billable
+        assert e1_spring.created_by.username == "eigyo1" and e1_spring.approved_by is None
         assert e1_autumn.account_unit_price.amount == Decimal("310.5")
         s1 = RateCard.objects.get(contract__code="S1")
         assert s1.notified_on == D(2026, 3, 21)
@@ -99,6 +116,9 @@ class TestRateCards:
 
         assert "新規 0件、更新 0件、変更なし 3件" in run("rate_cards", RATE_CARDS, tmp_path)
         assert set(s1.tiers.values_list("pk", flat=True)) == tier_ids  # not rewritten
+        # the audit trail records the importer, for the card and for each tier
+        assert set(RateCard.history.values_list("history_user__username", flat=True)) == {"eigyo1"}
+        assert set(s1.tiers.model.history.values_list("history_user__username", flat=True)) == {"eigyo1"}
 
     def test_an_unapproved_card_is_updated_and_tiers_with_flat_fees(self, tmp_path):
         run("rate_cards", RATE_CARDS, tmp_path)
@@ -129,34 +149,22 @@ class TestRateCards:
             RateCard.objects.filter(contract__code="E1").values_list("valid_from", "valid_until")
         ) == [(D(2026, 4, 1), D(2026, 9, 1)), (D(2026, 10, 1), D(2026, 12, 1)), (D(2027, 1, 1), None)]
 
-    def test_an_approved_card_may_be_ended_and_approval_is_recorded(self, tmp_path):
-        run("rate_cards", RATE_CARDS, tmp_path)
-        ended = rate_cards_header() + (
-            "S1,2026-04,2026-12,50000,,graduated,100000:0.50;1000000:0.30;:0.10,shonin,2026-03-20,2026-03-21\n"
-            "E1,2026-10,,32000,310.5,,,shonin,2026-10-01,2026-10-02\n"
-        )
-        assert "新規 0件、更新 2件、変更なし 0件" in run("rate_cards", ended, tmp_path)
-        assert RateCard.objects.get(contract__code="S1").valid_until == D(2026, 12, 1)
-        assert RateCard.objects.get(contract__code="E1", valid_from=D(2026, 10, 1)).is_billable
-
     @pytest.mark.parametrize(
         ("row", "expected"),
         [
             (
-                "E1,2026-04,2026-09,31000,300,,,shonin,2026-03-20,2026-03-21",
+                "E1,2026-04,2026-09,31000,300,,,,,2026-03-21",
                 "line 2, column valid_from: 別紙1: 承認済みの料金表は変更できません。"
                 "後の月から新しい料金表を登録するか、この料金表の適用終了月を設定してください。",
             ),
             (
-                # clearing the approval in the same file does not open the prices: the row
-                # is refused for withdrawing the approval
-                "E1,2026-04,2026-09,31000,300,,,,,2026-03-21",
-                "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026-03-20）。"
+                "E1,2026-04,2026-09,30000,300,,,eigyo2,,2026-03-21",
+                f"line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、{timezone.localdate()}）。"
                 "ファイルで承認を取り消したり変更したりすることはできません。"
-                "ファイルにも同じ承認を記載するか、この行を除いてください。",
+                "ファイルにも同じ承認を記載するか、承認の列を空欄にしてください。",
             ),
             (
-                "S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.25;:0.10,shonin,2026-03-20,2026-03-21",
+                "S1,2026-04,,50000,,graduated,100000:0.50;1000000:0.25;:0.10,,,2026-03-21",
                 "line 2, column auth_tiers: 別紙1: 承認済みの料金表は変更できません。"
                 "後の月から新しい料金表を登録してください。",
             ),
@@ -164,12 +172,12 @@ class TestRateCards:
     )
     def test_an_approved_card_is_not_changed_by_a_reimport(self, tmp_path, row, expected):
         run("rate_cards", RATE_CARDS, tmp_path)
+        run("rate_cards", APPROVALS, tmp_path, user="shonin")
         lines = run_failing("rate_cards", rate_cards_header() + row + "\n", tmp_path)
         assert lines == [expected]
-        assert RateCard.objects.get(contract__code="E1", valid_from=D(2026, 4, 1)).base_fee.amount == Decimal(
-            "30000"
-        )
-        assert RateCard.objects.get(contract__code="E1", valid_from=D(2026, 4, 1)).is_billable
+        spring = RateCard.objects.get(contract__code="E1", valid_from=D(2026, 4, 1))
+        assert spring.base_fee.amount == Decimal("30000")
+        assert spring.is_billable and spring.approved_by.username == "shonin"
         s1 = RateCard.objects.get(contract__code="S1")
         assert [t.unit_price.amount for t in s1.tiers.all()] == [
             Decimal("0.5"),
@@ -179,8 +187,8 @@ class TestRateCards:
 
     def test_row_problems_with_line_and_column(self, tmp_path):
         text = rate_cards_header() + (
-            "E1,2026-04,,30000,300,,,nobody,2026-03-20,2026-03-21\n"
-            "E1,2026-06,,30000,300,,,shonin,,\n"
+            "E1,2026-04,,30000,300,,,nobody,,2026-03-21\n"
+            "E1,2026-06,,30000,300,,,,2026-06-01,\n"
             "S1,2026-04,,50000,,graduated,,,,\n"
             "S1,2026-05,,50000,,,,,,\n"
             "E9,2026-04,,1000,1,,,,,\n"
@@ -188,8 +196,9 @@ class TestRateCards:
             "E1,2027-01,,1000,1.23456,,,,,\n"
         )
         assert run_failing("rate_cards", text, tmp_path) == [
-            "line 2, column approved_by: 担当者 'nobody' は登録されていません",
-            "line 3, column approved_on: approved_by と approved_on は両方入力するか、両方空欄にしてください",
+            "line 2, column approved_by: 承認は承認する担当者本人が行います。nobody さんが --user nobody "
+            "でこの取り込みを実行するか、管理画面で承認してください",
+            "line 3, column approved_on: approved_on が入力されていますが、approved_by が空欄です",
             "line 4, column auth_tiers: auth_pricing と auth_tiers は両方入力するか、両方空欄にしてください",
             "line 5, column auth_pricing: 別紙1: この料金表の適用期間に品目がサービスプロバイダの月があるため、"
             "サービスプロバイダの認証料金表（認証API使用料）が必要です。",
@@ -491,52 +500,140 @@ def test_unknown_columns_are_an_error(tmp_path):
 
 
 class TestWhoApproves:
-    """R8 four-eyes for imported cards: the approver named in the file is a staff member
-    allowed to approve, and never the person running the import (``--user``)."""
+    """Four-eyes (company policy, issue 10): a rate card file is imported by a named staff
+    member, the author of the cards it creates; an approval in a file is the act of the
+    person running the import, on cards someone else entered and whose amounts they did not
+    change, dated the day of the import; an approved card's last month and notification
+    date change only once a second person approves the change."""
 
-    ROW = "E1,2026-04,,30000,300,,,{approver},2026-03-20,2026-03-21\n"
+    def card(self):
+        return RateCard.objects.get(contract__code="E1", valid_from=D(2026, 4, 1))
 
-    def test_the_importing_user_is_recorded_as_the_author(self, tmp_path):
-        UserFactory(username="eigyo1", role="Sales")
-        run(
-            "rate_cards",
-            rate_cards_header() + self.ROW.format(approver="shonin"),
-            tmp_path,
-            "--user",
-            "eigyo1",
-        )
-        card = RateCard.objects.get()
-        assert (card.created_by.username, card.approved_by.username) == ("eigyo1", "shonin")
-
-    def test_the_importing_user_cannot_approve_their_own_import(self, tmp_path):
-        lines = run_failing(
-            "rate_cards",
-            rate_cards_header() + self.ROW.format(approver="shonin"),
-            tmp_path,
-            "--user",
-            "shonin",
-        )
-        assert lines == [
-            "line 2, column approved_by: 別紙1: この料金表はあなたが取り込んでいます。別の担当者が承認してください。"
+    def test_without_user_nothing_is_imported(self, tmp_path):
+        assert run_failing("rate_cards", RATE_CARDS, tmp_path, user=None) == [
+            "line 1: 料金表は担当者を指定して取り込みます。import_csv rate_cards に --user USERNAME "
+            "を付けて実行してください（新しい料金表の入力者として記録され、その人は承認できません）"
         ]
         assert not RateCard.objects.exists()
 
+    def test_the_approver_approves_by_running_the_import_as_themselves(self, tmp_path):
+        run("rate_cards", RATE_CARDS, tmp_path)
+        output = run("rate_cards", APPROVALS, tmp_path, user="shonin")
+        assert "新規 0件、更新 2件、変更なし 1件" in output
+        card = self.card()
+        assert (card.created_by.username, card.approved_by.username) == ("eigyo1", "shonin")
+        assert card.approved_on == timezone.localdate() and card.is_billable
+        latest = RateCard.history.filter(id=card.pk).latest()
+        assert (latest.history_user.username, latest.approved_by_id) == ("shonin", card.approved_by_id)
+        assert "変更なし 3件" in run("rate_cards", APPROVALS, tmp_path, user="shonin")
+        # the author's own file, without approvals, leaves the approvals alone
+        assert "変更なし 3件" in run("rate_cards", RATE_CARDS, tmp_path)
+        assert self.card().approved_by.username == "shonin"
+
+    def test_a_file_cannot_carry_someone_elses_approval(self, tmp_path):
+        """Issue 10, 2(b): approved_by=shonin in a file run by eigyo1 recorded an approval
+        by a person who never acted."""
+        run("rate_cards", RATE_CARDS, tmp_path)
+        lines = run_failing("rate_cards", APPROVALS, tmp_path, user="eigyo1")
+        assert lines == [
+            "line 2, column approved_by: 承認は承認する担当者本人が行います。shonin さんが --user shonin "
+            "でこの取り込みを実行するか、管理画面で承認してください",
+            "line 4, column approved_by: 承認は承認する担当者本人が行います。shonin さんが --user shonin "
+            "でこの取り込みを実行するか、管理画面で承認してください",
+        ]
+        assert not RateCard.objects.filter(approved_by__isnull=False).exists()
+
+    def test_nobody_approves_a_card_in_the_file_that_enters_it(self, tmp_path):
+        lines = run_failing("rate_cards", APPROVALS, tmp_path, user="shonin")
+        assert lines[0] == (
+            "line 2, column approved_by: 社内規程（入力者以外による承認）: この料金表はあなたが入力しています。"
+            "別の担当者が承認してください。"
+        )
+        assert not RateCard.objects.exists()
+
+    def test_an_approval_is_dated_the_day_it_is_given(self, tmp_path):
+        run("rate_cards", RATE_CARDS, tmp_path)
+        backdated = APPROVALS.replace("shonin,,", "shonin,2026-03-20,")
+        lines = run_failing("rate_cards", backdated, tmp_path, user="shonin")
+        assert lines[0] == (
+            "line 2, column approved_on: 承認日は承認した当日です。approved_on を空欄にするか、"
+            f"今日の日付（{timezone.localdate()}）を入力してください"
+        )
+        today = APPROVALS.replace("shonin,,", f"shonin,{timezone.localdate()},")
+        assert "更新 2件" in run("rate_cards", today, tmp_path, user="shonin")
+
+    def test_who_changed_the_amounts_cannot_approve(self, tmp_path):
+        """Issue 10, 2(a): sales2 edited the prices of a card sales1 entered, then approved it."""
+        run("rate_cards", RATE_CARDS, tmp_path)
+        edited = rate_cards_header() + "E1,2026-04,2026-09,29000,300,,,,,2026-03-21\n"
+        run("rate_cards", edited, tmp_path, user="eigyo2")
+        approval = rate_cards_header() + "E1,2026-04,2026-09,29000,300,,,eigyo2,,2026-03-21\n"
+        assert run_failing("rate_cards", approval, tmp_path, user="eigyo2") == [
+            "line 2, column approved_by: 社内規程（入力者以外による承認）: あなたはこの料金表の金額を変更しました。"
+            "変更していない担当者が承認してください。"
+        ]
+        assert "更新 1件" in run("rate_cards", approval.replace("eigyo2", "shonin"), tmp_path, user="shonin")
+        assert self.card().approved_by.username == "shonin"
+
+    def test_the_approver_does_not_change_the_amounts_in_the_same_row(self, tmp_path):
+        run("rate_cards", RATE_CARDS, tmp_path)
+        changed = rate_cards_header() + "E1,2026-04,2026-09,1,300,,,shonin,,2026-03-21\n"
+        assert run_failing("rate_cards", changed, tmp_path, user="shonin") == [
+            "line 2, column approved_by: 社内規程（入力者以外による承認）: この行は料金表の金額を変更し、"
+            "同時に承認しています。承認者は金額を変更できません。"
+        ]
+        assert self.card().base_fee.amount == Decimal("30000") and self.card().approved_by is None
+
     def test_an_approver_needs_the_permission_to_approve(self, tmp_path):
         UserFactory(username="keiri", role="Accounting")
-        UserFactory(username="former", role="Sales", is_active=False)
-        text = (
-            rate_cards_header()
-            + self.ROW.format(approver="keiri")
-            + self.ROW.format(approver="former").replace("E1,", "S1,").replace(",300,,,", ",,graduated,:0.5,")
-        )
-        lines = run_failing("rate_cards", text, tmp_path)
+        run("rate_cards", RATE_CARDS, tmp_path)
+        lines = run_failing("rate_cards", APPROVALS.replace("shonin", "keiri"), tmp_path, user="keiri")
         assert lines == [
             "line 2, column approved_by: keiri には料金表を承認する権限がありません",
-            "line 3, column approved_by: 担当者 'former' は登録されていません",
+            "line 4, column approved_by: keiri には料金表を承認する権限がありません",
         ]
 
-    def test_an_unknown_importing_user_is_refused(self, tmp_path):
+    def test_an_unknown_or_inactive_importing_user_is_refused(self, tmp_path):
+        UserFactory(username="former", role="Sales", is_active=False)
         path = tmp_path / "rate_cards.csv"
-        path.write_text(rate_cards_header() + self.ROW.format(approver="shonin"), encoding="utf-8")
-        with pytest.raises(CommandError, match="--user 'nobody' は有効なスタッフではありません。"):
-            call_command("import_csv", "rate_cards", str(path), "--user", "nobody", stdout=io.StringIO())
+        path.write_text(RATE_CARDS, encoding="utf-8")
+        for name in ("nobody", "former"):
+            with pytest.raises(CommandError, match=f"--user '{name}' は有効なスタッフではありません。"):
+                call_command("import_csv", "rate_cards", str(path), "--user", name, stdout=io.StringIO())
+
+    def test_a_new_last_month_of_an_approved_card_waits_for_a_second_person(self, tmp_path):
+        """Issue 10, 2(d): the author alone could change an approved card's valid_until and
+        clear notified_on, which stops billing."""
+        run("rate_cards", RATE_CARDS, tmp_path)
+        run("rate_cards", APPROVALS, tmp_path, user="shonin")
+        ended = rate_cards_header() + "E1,2026-04,2026-06,30000,300,,,,,\n"  # ended early, notice cleared
+        assert "更新 1件" in run("rate_cards", ended, tmp_path, user="eigyo2")
+        card = self.card()
+        # billing still reads the approved period and notification
+        assert (card.valid_until, card.notified_on, card.is_billable) == (D(2026, 9, 1), D(2026, 3, 21), True)
+        assert (
+            card.change_requested_by.username,
+            card.requested_valid_until,
+            card.requested_notified_on,
+        ) == (
+            "eigyo2",
+            D(2026, 6, 1),
+            None,
+        )
+        assert "変更なし 1件" in run("rate_cards", ended, tmp_path, user="eigyo2")  # the same again
+        with pytest.raises(ValidationError, match="この変更はあなたが申請しました"):
+            card.approve(by=card.change_requested_by, on=D(2026, 12, 1))
+        card.approve(by=card.created_by, on=D(2026, 12, 1))  # the author: a second person to eigyo2
+        card.refresh_from_db()
+        assert (card.valid_until, card.notified_on, card.has_change_request) == (D(2026, 6, 1), None, False)
+        assert card.approved_by.username == "shonin" and not card.is_billable  # the card's approval
+        change = RateCard.history.filter(id=card.pk).latest()
+        assert change.history_user.username == "eigyo1"
+        assert change.history_change_reason == "eigyo2 さんの変更申請を 2026-12-01 に承認"
+
+    def test_the_first_notification_of_an_approved_card_needs_no_second_approval(self, tmp_path):
+        run("rate_cards", RATE_CARDS, tmp_path)
+        run("rate_cards", APPROVALS.replace("2026-03-21", ""), tmp_path, user="shonin")
+        assert self.card().notified_on is None and self.card().approved_by is not None
+        assert "更新 1件" in run("rate_cards", RATE_CARDS, tmp_path)
+        assert self.card().notified_on == D(2026, 3, 21) and self.card().is_billable

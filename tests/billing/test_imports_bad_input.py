@@ -30,6 +30,8 @@ class TestTiers:
 
 @pytest.mark.django_db
 class TestApprovedCards:
+    """A file never withdraws, changes or backdates an approval (company policy, four-eyes)."""
+
     HEADER = "contract_code,valid_from,valid_until,base_fee,account_unit_price,approved_by,approved_on,notified_on\n"
     APPROVED = "E1,2026-04,,30000,300,shonin,2026-03-28,2026-03-29\n"
 
@@ -37,29 +39,45 @@ class TestApprovedCards:
     def approved_card(self, django_user_model):
         approver = django_user_model.objects.create_user("shonin", password="x", is_staff=True)
         approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
-        ContractFactory(code="E1", in_service=True)  # accepted and billed from 2026-03-25
-        run_import("rate_cards", (self.HEADER + self.APPROVED).encode())
+        self.author = django_user_model.objects.create_user("eigyo1", password="x", is_staff=True)
+        contract = ContractFactory(code="E1", in_service=True)  # accepted and billed from 2026-03-25
+        RateCard.objects.create(
+            contract=contract,
+            valid_from=dt.date(2026, 4, 1),
+            base_fee=30000,
+            account_unit_price=300,
+            created_by=self.author,
+            approved_by=approver,
+            approved_on=dt.date(2026, 3, 28),
+            notified_on=dt.date(2026, 3, 29),
+        )
 
     def card(self):
         return RateCard.objects.select_related("approved_by").get(contract__code="E1")
 
+    def run(self, text):
+        return run_import("rate_cards", text.encode(), user=self.author)
+
     @pytest.mark.parametrize(
-        "text",
+        ("text", "expected"),
         [
-            HEADER + "E1,2026-04,,30000,300,,,2026-03-29\n",  # the approval left empty
-            HEADER + "E1,2026-04,,31000,300,,,2026-03-29\n",  # … and the price changed with it
-            "contract_code,valid_from,base_fee,account_unit_price\nE1,2026-04,30000,300\n",  # no such columns
-            HEADER + "E1,2026-04,,30000,300,shonin,2026-03-30,2026-03-29\n",  # another date
+            (
+                HEADER + "E1,2026-04,,30000,300,shonin,2026-03-30,2026-03-29\n",  # another date
+                "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026-03-28）。"
+                "ファイルで承認を取り消したり変更したりすることはできません。"
+                "ファイルにも同じ承認を記載するか、承認の列を空欄にしてください。",
+            ),
+            (
+                HEADER + "E1,2026-04,,31000,300,,,2026-03-29\n",  # the price changed
+                "line 2, column valid_from: 別紙1: 承認済みの料金表は変更できません。後の月から新しい"
+                "料金表を登録するか、この料金表の適用終了月を設定してください。",
+            ),
         ],
     )
-    def test_a_file_cannot_withdraw_or_change_an_approval(self, text):
+    def test_a_file_cannot_change_an_approved_card_or_its_approval(self, text, expected):
         with pytest.raises(ImportRejected) as rejected:
-            run_import("rate_cards", text.encode())
-        assert [str(p) for p in rejected.value.problems] == [
-            "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026-03-28）。"
-            "ファイルで承認を取り消したり変更したりすることはできません。"
-            "ファイルにも同じ承認を記載するか、この行を除いてください。"
-        ]
+            self.run(text)
+        assert [str(p) for p in rejected.value.problems] == [expected]
         card = self.card()
         assert (card.approved_by.username, card.approved_on, card.base_fee.amount) == (
             "shonin",
@@ -67,8 +85,24 @@ class TestApprovedCards:
             Decimal(30000),
         )
 
-    def test_the_same_approved_row_is_unchanged_and_it_may_be_ended(self):
-        assert run_import("rate_cards", (self.HEADER + self.APPROVED).encode()).counts.unchanged == 1
+    @pytest.mark.parametrize(
+        "text",
+        [
+            HEADER + APPROVED,  # the approval repeated as it is
+            HEADER + "E1,2026-04,,30000,300,,,2026-03-29\n",  # the approval left empty
+            "contract_code,valid_from,base_fee,account_unit_price,notified_on\nE1,2026-04,30000,300,2026-03-29\n",
+        ],
+    )
+    def test_a_row_that_says_nothing_new_is_unchanged(self, text):
+        assert self.run(text).counts.unchanged == 1
+        assert self.card().approved_by.username == "shonin"
+
+    def test_ending_it_is_a_change_request_until_another_person_approves(self):
         ended = self.APPROVED.replace("2026-04,,", "2026-04,2026-09,")
-        assert run_import("rate_cards", (self.HEADER + ended).encode()).counts.updated == 1
-        assert self.card().valid_until == dt.date(2026, 9, 1)
+        assert self.run(self.HEADER + ended).counts.updated == 1
+        card = self.card()
+        assert (card.valid_until, card.requested_valid_until, card.change_requested_by) == (
+            None,
+            dt.date(2026, 9, 1),
+            self.author,
+        )

@@ -199,7 +199,7 @@ class TestApproval:
             card.approve(by=card.created_by, on=D(2026, 3, 30))
         assert excinfo.value.code == "four_eyes"
         assert excinfo.value.messages == [
-            "別紙1: この料金表はあなたが登録しました。別の担当者が承認してください。"
+            "社内規程（入力者以外による承認）: この料金表はあなたが入力しました。別の担当者が承認してください。"
         ]
         card.refresh_from_db()
         assert card.approved_by is None

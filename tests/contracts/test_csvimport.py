@@ -91,7 +91,9 @@ class TestText:
     )
     def test_control_and_invisible_characters_are_refused(self, value):
         message = refusal(self.text, value)
-        assert message.startswith("目に見えない制御文字（U+") and message.endswith("が含まれています。取り除いてください")
+        assert message.startswith("目に見えない制御文字（U+") and message.endswith(
+            "が含まれています。取り除いてください"
+        )
 
     def test_the_refused_character_is_named(self):
         assert refusal(self.text, "\x1b[31m赤") == (

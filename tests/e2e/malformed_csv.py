@@ -151,7 +151,8 @@ BASE: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
         ),
         (
             ("X3", "2026-09", "2026-12", "6000", "120", "", "", "", "", ""),
-            ("X3", "2027-01", "", "5500", "110.5", "", "", "shonin", "2026-12-01", "2026-12-02"),
+            # new cards: entered by the importer; their approval is another person's act
+            ("X3", "2027-01", "", "5500", "110.5", "", "", "", "", "2026-12-02"),
             (
                 "S1",
                 "2027-01",
@@ -160,8 +161,8 @@ BASE: dict[str, tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]] = {
                 "",
                 "graduated",
                 "100000:0.50;1000000:0.30;:0.10",
-                "shonin",
-                "2026-12-10",
+                "",
+                "",
                 "2026-12-11",
             ),
         ),
@@ -459,7 +460,9 @@ RULE_BREAKS = (
     ("item_changes", 2, {"accepted_on": "2026-11-30"}, "accepted_on"),  # before requested
     ("terminations", 2, {"notice_received_on": "2026-09-01"}, "notice_received_on"),  # before acceptance
     ("rate_cards", 1, {"valid_from": "2026-11"}, "valid_from"),  # overlaps X3's stored card
-    ("rate_cards", 1, {"approved_on": ""}, "approved_on"),  # approval without a date
+    ("rate_cards", 1, {"approved_on": "2026-12-01"}, "approved_on"),  # a date without an approver
+    ("rate_cards", 1, {"approved_by": "nyuryoku"}, "approved_by"),  # approving the card one enters
+    ("rate_cards", 1, {"approved_by": "shonin"}, "approved_by"),  # someone else's approval
     ("rate_cards", None, {"contract_code": "E1", "valid_from": "2026-10", "base_fee": "31000"}, None),
     ("rate_cards", 2, {"auth_tiers": ""}, "auth_tiers"),  # pricing without a table
     ("rate_cards", 2, {"auth_pricing": "per_unit"}, "auth_tiers"),  # per unit: one tier

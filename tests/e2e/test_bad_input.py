@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from contracts.csvimport import run_import
 from contracts.models import Customer
 from contracts.text import invisible_character
+from tests.billing.approvals import import_rate_cards
 
 from . import malformed_csv
 from .malformed_csv import BASE, KINDS, SEED
@@ -46,10 +47,15 @@ def seeded(django_db_setup, django_db_blocker):
     back at the end, each test's own transaction nested in it (a savepoint), so that
     nothing is ever committed and every test starts from the same rows."""
     with django_db_blocker.unblock(), transaction.atomic():
-        approver = get_user_model().objects.create_user("shonin", password="x", is_staff=True)
-        approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
+        staff = {}
+        for name in ("nyuryoku", "shonin"):
+            staff[name] = get_user_model().objects.create_user(name, password="x", is_staff=True)
+            staff[name].groups.add(Group.objects.get(name="Sales"))  # may enter and approve rate cards
         for kind in KINDS:
-            run_import(kind, SEED[kind].encode())
+            if kind == "rate_cards":
+                import_rate_cards(SEED[kind], author=staff["nyuryoku"], approver=staff["shonin"])
+            else:
+                run_import(kind, SEED[kind].encode(), user=staff["nyuryoku"])
         yield
         transaction.set_rollback(True)
 
@@ -94,11 +100,11 @@ class Outcome:
 
 
 def import_csv(kind, path, *options) -> Outcome:
-    """The command as an operator runs it. Any exception but ``CommandError`` propagates:
-    a traceback is a failure of the test."""
+    """The command as an operator runs it, naming themselves (``--user nyuryoku``). Any
+    exception but ``CommandError`` propagates: a traceback is a failure of the test."""
     out, err = io.StringIO(), io.StringIO()
     try:
-        call_command("import_csv", kind, str(path), *options, stdout=out, stderr=err)
+        call_command("import_csv", kind, str(path), "--user", "nyuryoku", *options, stdout=out, stderr=err)
     except CommandError as error:
         return Outcome(error, out.getvalue(), err.getvalue())
     return Outcome(None, out.getvalue(), err.getvalue())

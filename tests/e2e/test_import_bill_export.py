@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from billing.models import BillingRun, Invoice, InvoiceStatus, RunException
+from tests.billing.approvals import split_approvals
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +77,11 @@ def auth_counts_file():
 
 
 def import_everything(tmp_path):
-    approver = get_user_model().objects.create_user("shonin", password="x", is_staff=True)
-    approver.groups.add(Group.objects.get(name="Sales"))  # may approve rate cards
+    """Every file through the command, as operators run it: rate cards entered by
+    "nyuryoku", then approved by "shonin" running the import as themselves (four-eyes)."""
+    for name in ("nyuryoku", "shonin"):
+        user = get_user_model().objects.create_user(name, password="x", is_staff=True)
+        user.groups.add(Group.objects.get(name="Sales"))  # may enter and approve rate cards
     files = dict(FILES, auth_counts=auth_counts_file())
     order = [
         "customers",
@@ -91,9 +95,20 @@ def import_everything(tmp_path):
         "one_time_charges",
     ]
     for kind in order:
-        path = tmp_path / f"{kind}.csv"
-        path.write_text(files[kind], encoding="utf-8")
-        call_command("import_csv", kind, str(path), stdout=io.StringIO())
+        import_text(tmp_path, kind, files[kind])
+
+
+def import_text(tmp_path, kind, text, name=None):
+    """One file through import_csv, run by "nyuryoku"; a rate card file is then imported
+    again by "shonin", whose name its rows carry as their approver."""
+    steps = [(text, "nyuryoku")]
+    if kind == "rate_cards":
+        entered, approvals = split_approvals(text)
+        steps = [(entered, "nyuryoku"), (approvals, "shonin")]
+    for number, (data, user) in enumerate(steps):
+        path = tmp_path / f"{name or kind}-{number}.csv"
+        path.write_text(data, encoding="utf-8")
+        call_command("import_csv", kind, str(path), "--user", user, stdout=io.StringIO())
 
 
 def bill(month, *args):
@@ -262,12 +277,10 @@ def test_leap_february_2028(tmp_path):
         "contracts": "contract_code,customer_code,item,applied_on,accepted_on,conditions_confirmed_on,billing_start_on\n"
         "L1,C3,enterprise,2028-02-01,2028-02-02,2028-02-10,2028-02-15\n",
         "rate_cards": "contract_code,valid_from,base_fee,account_unit_price,approved_by,approved_on,notified_on\n"
-        "L1,2028-02,29000,300,shonin,2028-02-03,2028-02-04\n",
+        "L1,2028-02,29000,300,shonin,,2028-02-04\n",
         "accounts": "contract_code,account_id,registered_on\nL1,Z1,2028-02-29\n",
     }.items():
-        path = tmp_path / f"leap-{kind}.csv"
-        path.write_text(text)
-        call_command("import_csv", kind, str(path), stdout=io.StringIO())
+        import_text(tmp_path, kind, text, name=f"leap-{kind}")
     bill("2028-02")
     _, rows = export("2028-02", tmp_path)
     assert lines_of(rows, "C3") == [

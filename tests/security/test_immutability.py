@@ -28,6 +28,7 @@ def issued(django_user_model):
         account_unit_price=100,
         approved_on=D(2026, 3, 2),
         notified_on=D(2026, 3, 3),
+        created_by=django_user_model.objects.create_user("author"),
         approved_by=django_user_model.objects.create_user("approver"),
     )
     billing_month_compute(month=D(2026, 10, 1))
