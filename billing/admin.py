@@ -15,9 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
 from contracts import periods
+from contracts.admin_history import HistoryAdmin
 
 from . import breakdown, calculation, documents, exports, journal, services
 from .models import (
@@ -103,7 +103,7 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(SimpleHistoryAdmin):
+class RateCardAdmin(HistoryAdmin):
     list_display = (
         "contract",
         "valid_from_month",
@@ -246,7 +246,7 @@ class AuthCountAdmin(UsageAdmin):
 
 
 @admin.register(OneTimeCharge)
-class OneTimeChargeAdmin(SimpleHistoryAdmin, UsageAdmin):
+class OneTimeChargeAdmin(HistoryAdmin, UsageAdmin):
     list_display = ("contract", "due_on", "description", "amount")
     search_fields = ("contract__code", "description")
     date_hierarchy = "due_on"
@@ -285,7 +285,7 @@ class RunExceptionInline(admin.TabularInline):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(SimpleHistoryAdmin):
+class BillingRunAdmin(HistoryAdmin):
     list_display = (
         "month_label",
         "status",
@@ -515,7 +515,7 @@ class VoidForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(SimpleHistoryAdmin):
+class InvoiceAdmin(HistoryAdmin):
     list_display = (
         "number_or_draft",
         "status",

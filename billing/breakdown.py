@@ -69,8 +69,10 @@ class NotEnterprise(ValueError):
     """The contract is not billed under Enterprise in that month (no account fee)."""
 
 
-def account_breakdown(*, contract: Contract, month: dt.date) -> AccountBreakdown:
-    """The accounts of ``contract`` in ``month`` as billing counts them (R7, R10)."""
+def account_breakdown(*, contract: Contract, month: dt.date, with_invoice: bool = True) -> AccountBreakdown:
+    """The accounts of ``contract`` in ``month`` as billing counts them (R7, R10).
+    ``with_invoice``: compare with the live invoice line (its number, its amounts); staff
+    who may not see invoices get the rate card's unit price and no invoice."""
     month = periods.month_start(month)
     if contract.item_for_month(month) != Item.ENTERPRISE:
         raise NotEnterprise(
@@ -85,16 +87,18 @@ def account_breakdown(*, contract: Contract, month: dt.date) -> AccountBreakdown
             capped += 1
             days = service_days
         rows.append(AccountRow(account_id, days, calculation.account_coefficient(days, days_in_month)))
-    line = (
-        InvoiceLine.objects.filter(
-            contract=contract,
-            line_type=LineType.ACCOUNT_FEE,
-            invoice__billing_month=month,
-            invoice__status__in=LIVE_STATUSES,
+    line = None
+    if with_invoice:
+        line = (
+            InvoiceLine.objects.filter(
+                contract=contract,
+                line_type=LineType.ACCOUNT_FEE,
+                invoice__billing_month=month,
+                invoice__status__in=LIVE_STATUSES,
+            )
+            .select_related("invoice")
+            .first()
         )
-        .select_related("invoice")
-        .first()
-    )
     if line is not None:
         unit_price = line.unit_price.amount if line.unit_price is not None else None
     else:
@@ -213,7 +217,10 @@ def breakdown_view(request, model_admin, contract_pk: int, month: str):
         raise Http404(_("Enter a month as YYYY-MM.")) from None
     contract = get_object_or_404(Contract.objects.with_billing_relations(), pk=contract_pk)
     try:
-        breakdown = account_breakdown(contract=contract, month=month_date)
+        # the invoice line (number, amounts) only for staff who may see invoices (issue 10)
+        breakdown = account_breakdown(
+            contract=contract, month=month_date, with_invoice=request.user.has_perm("billing.view_invoice")
+        )
     except NotEnterprise as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(reverse("admin:contracts_contract_change", args=[contract.pk]))

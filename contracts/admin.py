@@ -8,8 +8,8 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from .admin_history import HistoryAdmin
 from .models import (
     CONDITIONS,
     Contract,
@@ -29,7 +29,7 @@ class IIJIDContractInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
+class CustomerAdmin(HistoryAdmin):
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
     readonly_fields = ("created_at", "updated_at")
@@ -53,7 +53,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(IIJIDContract)
-class IIJIDContractAdmin(SimpleHistoryAdmin):
+class IIJIDContractAdmin(HistoryAdmin):
     list_display = ("code", "customer", "start_on", "end_on")
     list_select_related = ("customer",)
     search_fields = ("code", "customer__code", "customer__name")
@@ -104,7 +104,7 @@ class TerminationInline(admin.StackedInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(SimpleHistoryAdmin):
+class ContractAdmin(HistoryAdmin):
     list_display = (
         "code",
         "customer",
@@ -173,7 +173,7 @@ class ContractAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ItemChange)
-class ItemChangeAdmin(SimpleHistoryAdmin):
+class ItemChangeAdmin(HistoryAdmin):
     list_display = ("contract", "item", "effective_month", "requested_on", "accepted_on")
     list_filter = ("item",)
     list_select_related = ("contract",)
@@ -183,7 +183,7 @@ class ItemChangeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(SimpleHistoryAdmin):
+class TerminationAdmin(HistoryAdmin):
     list_display = (
         "contract",
         "on_prescribed_form",

@@ -85,6 +85,25 @@ class BillingRun(VisibleTextModel):
     def month_label(self) -> str:
         return periods.format_month(self.month)
 
+    def save(self, *args, **kwargs):
+        # R12, checked against the stored row whichever path saves (PostgreSQL's triggers
+        # hold the same): a run keeps its month, its invoice counter never goes back (the
+        # numbers given stay given), and an issued month never returns to draft.
+        if self.pk is not None:
+            stored = (
+                BillingRun.objects.filter(pk=self.pk).values("month", "status", "last_invoice_number").first()
+            )
+            if stored is not None and (
+                stored["month"] != self.month
+                or self.last_invoice_number < stored["last_invoice_number"]
+                or (stored["status"] == RunStatus.ISSUED and self.status != RunStatus.ISSUED)
+            ):
+                raise ValidationError(
+                    _("R12: a billing run keeps its month, its invoice numbers and, once issued, its issue."),
+                    code="run_is_final",
+                )
+        super().save(*args, **kwargs)
+
 
 class RunException(VisibleTextModel):
     """Something the monthly run could not settle by itself and a person must act on."""

@@ -102,6 +102,15 @@ def test_needs_the_permission_to_view_accounts(tmp_path, client):
     assert client.get(url).status_code == 200
 
 
+def test_without_the_invoice_permission_no_invoice_is_shown(tmp_path, client):
+    """Issue 10, item 8: Sales may see the accounts, not the invoice's number and amounts."""
+    october(tmp_path, issue=True)
+    staff_with(client, "eigyo", "billing.view_accountregistration")
+    text = client.get(breakdown_url("E1")).content.decode("utf-8-sig")
+    assert "SK-202610" not in text and "請求書" not in text
+    assert text.split("\r\n")[-2] == "E1,2026-10,合計（登録ID 4件）,,31,1.192,300,357"  # the card's price
+
+
 def test_linked_from_the_invoice(tmp_path, staff_client):
     october(tmp_path)
     invoice = InvoiceLine.objects.get(contract__code="E1", line_type=LineType.ACCOUNT_FEE).invoice

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -246,3 +247,307 @@ def test_setup_roles_is_idempotent_and_restores_drift(db):
     assert set(sales.permissions.values_list("codename", flat=True)) == before
     assert "issue_billing" not in before and "approve_ratecard" in before
     assert Group.objects.filter(name__in=[SALES, ACCOUNTING, VIEWER]).count() == 3
+
+
+# --- every URL the project serves, for every role, GET and POST --------------------------
+#
+# The list of URLs comes from the URL resolver, so a page added later (ours or a
+# library's: history, revert, import, export) is walked too, or the test fails until
+# its parameters and its expected outcome are written down below.
+
+ADMIN, ANONYMOUS = "administrator", "anonymous"
+WALKED_ROLES = (ANONYMOUS, SALES, ACCOUNTING, VIEWER, ADMIN)
+
+#: what each role may do with each model's admin pages: v view, a add, c change, d delete
+#: (written out from the README's role table, not derived from ROLES)
+RIGHTS = {
+    ANONYMOUS: {},
+    SALES: {
+        "customer": "vac", "iijidcontract": "vac", "contract": "vac", "itemchange": "vac",
+        "termination": "vac", "ratecard": "vac", "onetimecharge": "vac",
+        "accountregistration": "v", "authcount": "v",
+    },
+    ACCOUNTING: {
+        "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
+        "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
+        "billingrun": "v", "invoice": "v",
+    },
+    VIEWER: {
+        "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
+        "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
+        "billingrun": "v", "invoice": "v",
+    },
+    # an administrator administers users; runs and invoices change only through their
+    # actions, and nothing is deleted that billing depends on… but rate cards and usage
+    # rows carry Django's default delete for administrators
+    ADMIN: {
+        "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
+        "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
+        "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v",
+        "user": "vacd", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+    },
+}  # fmt: skip
+
+#: the extra views of our admins: the roles allowed to use them (GET and POST alike)
+CUSTOM_VIEWS = {
+    "admin:billing_billingrun_run": {ACCOUNTING, ADMIN},
+    "admin:billing_billingrun_export": {ACCOUNTING, ADMIN},
+    "admin:billing_billingrun_journal": {ACCOUNTING, ADMIN},
+    "admin:billing_invoice_void": {ACCOUNTING, ADMIN},
+    "admin:billing_invoice_document": {ACCOUNTING, VIEWER, ADMIN},
+    "admin:billing_invoice_pdf": {ACCOUNTING, VIEWER, ADMIN},
+    "admin:billing_accountregistration_breakdown": {SALES, ACCOUNTING, VIEWER, ADMIN},
+    "admin:auth_user_password_change": {ADMIN},
+}
+
+STAFF = {SALES, ACCOUNTING, VIEWER, ADMIN}
+#: the site's own pages: status per role for GET and for POST (None: as for every staff role)
+SITE_PAGES = {
+    "": {"GET": 302, "POST": 302},
+    "admin:index": {"GET": 200, "POST": 200},
+    "admin:login": {"GET": 302, "POST": 200},  # a logged-in user is sent to the index
+    "admin:logout": {"GET": 405, "POST": 200},
+    "admin:password_change": {"GET": 200, "POST": 200},  # POST: the form again, with errors
+    "admin:password_change_done": {"GET": 200, "POST": 405},
+    "admin:autocomplete": {"GET": 403, "POST": 405},  # GET: no field named, refused
+    "admin:jsi18n": {"GET": 200, "POST": 405},
+    "admin:view_on_site": {"GET": 404, "POST": 404},  # no model of ours has a public page
+    "admin:catch_all": {"GET": 404, "POST": 404},
+    "set_language": {"GET": 302, "POST": 302},
+}
+#: the same pages for a visitor who is not logged in
+SITE_PAGES_ANONYMOUS = {
+    "": {"GET": 302, "POST": 302},
+    "admin:login": {"GET": 200, "POST": 200},
+    "admin:logout": {"GET": 302, "POST": 302},  # to the index, which asks to log in
+    "set_language": {"GET": 302, "POST": 302},
+}
+#: each app's index: the apps whose models the role sees (others: 404)
+APP_INDEX = {
+    SALES: {"contracts", "billing"},
+    ACCOUNTING: {"contracts", "billing"},
+    VIEWER: {"contracts", "billing"},
+    ADMIN: {"auth", "axes", "contracts", "billing"},
+}
+
+
+def resolved_urls():
+    """(name, pattern, route) of every URL pattern of the project, from the resolver."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix, namespace):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p.url_patterns, prefix + str(p.pattern), p.namespace or namespace)
+            elif isinstance(p, URLPattern):
+                name = p.name or ("catch_all" if "(?P<url>" in str(p.pattern) else "")
+                yield (f"{namespace}:{name}" if namespace and name else name), p, prefix + str(p.pattern)
+
+    return list(walk(get_resolver().url_patterns, "", None))
+
+
+MODEL_PAGE = re.compile(
+    r"^admin:(?P<app>[a-z]+)_(?P<model>[a-z]+)_(?P<kind>changelist|add|change|delete|history|simple_history)$"
+)
+OBJECT_REDIRECT = re.compile(r"^admin/(?P<app>[a-z]+)/(?P<model>[a-z]+)/<path:object_id>/$")
+
+
+@pytest.fixture
+def every_object(world):
+    """``world`` with what the remaining admin pages need, every object with an earlier
+    version in its audit trail that differs from the current one (the revert attack)."""
+    objects = dict(world)
+    customer = world["customer"]
+    customer.billing_name = "変更後 御中"
+    customer.save()
+    world["contract"].billing_start_on = world["contract"].billing_start_on  # a second version
+    world["contract"].save()
+    charge = world["onetimecharge"]
+    charge.amount = 200
+    charge.save()
+    world["unapproved"].approve(by=get_user_model().objects.get(username="approver"), on=D(2026, 3, 4))
+    objects["ratecard"] = world["unapproved"]  # its first version is unapproved
+    objects["user"] = get_user_model().objects.get(username="author")
+    objects["group"] = Group.objects.get(name=SALES)
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    objects["accessattempt"] = AccessAttempt.objects.create(
+        username="x", ip_address="10.0.0.1", failures_since_start=1
+    )
+    objects["accesslog"] = AccessLog.objects.create(username="x", ip_address="10.0.0.1")
+    objects["accessfailurelog"] = AccessFailureLog.objects.create(username="x", ip_address="10.0.0.1")
+    return objects
+
+
+def url_of(name, pattern, route, objects):
+    """The pattern with its parameters filled from ``objects``; an unknown parameter
+    fails the test: a new page needs its values written here."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.urls import reverse
+
+    model = MODEL_PAGE.match(name) or OBJECT_REDIRECT.match(route)
+    if name == "":
+        return "/"
+    if name == "admin:catch_all":
+        return "/admin/no-such-page/"
+    if name == "admin:app_list":
+        raise AssertionError("app indexes are walked per app")
+    if name == "admin:view_on_site":
+        ct = ContentType.objects.get_for_model(objects["contract"])
+        return reverse(name, args=[ct.pk, objects["contract"].pk])
+    extra = {
+        "admin:billing_billingrun_export": lambda: [objects["billingrun"].pk, "lines"],
+        "admin:billing_billingrun_journal": lambda: [objects["billingrun"].pk, "yayoi"],
+        "admin:billing_invoice_void": lambda: [objects["invoice"].pk],
+        "admin:billing_invoice_document": lambda: [objects["invoice"].pk],
+        "admin:billing_invoice_pdf": lambda: [objects["invoice"].pk],
+        "admin:billing_accountregistration_breakdown": lambda: [objects["contract"].pk, "2026-10"],
+        "admin:auth_user_password_change": lambda: [objects["user"].pk],
+    }
+    if name in extra:
+        return reverse(name, args=extra[name]())
+    if model is None:
+        params = pattern.pattern.regex.groups
+        assert params == 0, f"{route}: write the values of its parameters in url_of()"
+        return reverse(name)
+    obj = objects[model["model"]]
+    if name == "":
+        return reverse(name)
+    kind = model.groupdict().get("kind")
+    if kind is None:  # admin/<app>/<model>/<id>/ redirects to the change page
+        return f"/{route.replace('<path:object_id>', str(obj.pk))}"
+    if kind in ("changelist", "add"):
+        return reverse(name)
+    if kind == "simple_history":
+        first = type(obj).history.filter(**{type(obj)._meta.pk.attname: obj.pk}).earliest("history_date")
+        return reverse(name, args=[obj.pk, first.history_id])
+    return reverse(name, args=[obj.pk])
+
+
+def expected_status(role, name, route, method):
+    """The written-out outcome: a status, or "allowed" (200 or 302), or "denied" (403)."""
+    if role == ANONYMOUS:
+        if name in SITE_PAGES_ANONYMOUS:
+            return SITE_PAGES_ANONYMOUS[name][method]
+        return "login"
+    if name in SITE_PAGES:
+        return SITE_PAGES[name][method]
+    if name in CUSTOM_VIEWS:
+        return "allowed" if role in CUSTOM_VIEWS[name] else "denied"
+    if OBJECT_REDIRECT.match(route):
+        return 302  # to the change page, which decides
+    model = MODEL_PAGE.match(name)
+    assert model is not None, f"{name} ({route}): write down who may use it"
+    rights = RIGHTS[role].get(model["model"], "")
+    kind = model["kind"]
+    if kind == "simple_history":
+        # history is for reading: nobody replays a past version, administrators included
+        return ("allowed" if "v" in rights else "denied") if method == "GET" else "denied"
+    needed = {
+        "changelist": "v",
+        "history": "v",
+        "add": "a",
+        "delete": "d",
+        "change": "v" if method == "GET" else "c",
+    }[kind]
+    return "allowed" if needed in rights else "denied"
+
+
+def snapshot():
+    """Every row of every table the back office keeps (sessions and login times aside)."""
+    from django.db import connection
+
+    state = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            if table in ("django_session",) or table.startswith("axes_"):
+                continue
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            columns = [c[0] for c in cursor.description]
+            rows = [
+                tuple(v for c, v in zip(columns, row, strict=True) if c != "last_login")
+                for row in cursor.fetchall()
+            ]
+            state[table] = sorted(map(repr, rows))
+    return state
+
+
+def login_as(client, role):
+    if role == ANONYMOUS:
+        client.logout()
+        return None
+    if role == ADMIN:
+        user = get_user_model().objects.filter(
+            username="root"
+        ).first() or get_user_model().objects.create_superuser("root", "root@example.jp", "x")
+    else:
+        user = get_user_model().objects.filter(username=role.lower()).first() or user_in(role)
+    client.force_login(user)
+    return user
+
+
+def page_form(client, url):
+    """What the page's own form sends, read from the page as an administrator sees it (so
+    that a POST carries real data, as a person replaying the page would send it)."""
+    from tests.html_forms import form_data
+
+    login_as(client, ADMIN)
+    response = client.get(url)
+    if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+        return {}
+    try:
+        return form_data(response.content.decode())
+    except LookupError:
+        return {}
+
+
+@pytest.mark.parametrize("role", WALKED_ROLES)
+def test_every_url_for_every_role_get_and_post(client, every_object, role):
+    from django.urls import reverse
+
+    walked, mismatches = 0, []
+    urls = []
+    for name, pattern, route in resolved_urls():
+        if name == "admin:app_list":
+            urls += [
+                (name, route, reverse(name, args=[app])) for app in ("auth", "axes", "contracts", "billing")
+            ]
+        else:
+            urls.append((name, route, url_of(name, pattern, route, every_object)))
+    # pages whose form a POST replays: the change page's data, also for its past versions
+    forms = {}
+    for name, _route, url in urls:
+        if name.endswith(("_change", "_add")) or name.endswith("_simple_history") or name in CUSTOM_VIEWS:
+            source = url
+            match = MODEL_PAGE.match(name)
+            if match and match["kind"] == "simple_history":
+                source = reverse(
+                    f"admin:{match['app']}_{match['model']}_change", args=[every_object[match["model"]].pk]
+                )
+            forms[url] = page_form(client, source)
+    for name, route, url in urls:
+        for method in ("GET", "POST"):
+            login_as(client, role)
+            if name == "admin:app_list":
+                app = url.rstrip("/").rsplit("/", 1)[-1]
+                expected = "login" if role == ANONYMOUS else 200 if app in APP_INDEX[role] else 404
+            else:
+                expected = expected_status(role, name, route, method)
+            before = snapshot() if method == "POST" and expected in ("denied", "login") else None
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, forms.get(url, {}))
+            walked += 1
+            status = response.status_code
+            ok = {
+                "allowed": status in (200, 302),
+                "denied": status == 403,
+                "login": status == 302 and "/admin/login/" in response.get("Location", ""),
+            }.get(expected, status == expected)
+            if not ok:
+                mismatches.append(f"{method} {url} ({name or route}): {status}, expected {expected}")
+            if before is not None and snapshot() != before:
+                mismatches.append(f"{method} {url} ({name or route}): refused, but the data changed")
+    assert not mismatches, "\n".join(mismatches)
+    assert walked >= 2 * 125  # every pattern of the resolver, both methods
