@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 
-from . import breakdown, calculation, documents, exports, journal, services
+from . import breakdown, calculation, documents, exports, journal, runs
 from .models import (
     AccountRegistration,
     AuthCount,
@@ -395,8 +395,8 @@ class BillingRunAdmin(HistoryAdmin):
         )
         if request.method == "POST" and form.is_valid():
             try:
-                summary = services.billing_month_compute(month=form.cleaned_data["month"], by=request.user)
-            except services.BillingRefused as refused:
+                summary = runs.billing_month_compute(month=form.cleaned_data["month"], by=request.user)
+            except runs.BillingRefused as refused:
                 messages.error(request, str(refused))
             else:
                 messages.success(
@@ -446,9 +446,9 @@ class BillingRunAdmin(HistoryAdmin):
         done, refused = 0, []
         for run in queryset:
             try:
-                services.billing_month_compute(month=run.month, by=request.user)
+                runs.billing_month_compute(month=run.month, by=request.user)
                 done += 1
-            except services.BillingRefused as error:
+            except runs.BillingRefused as error:
                 refused.append(str(error))
         report(request, done, refused)
 
@@ -457,9 +457,9 @@ class BillingRunAdmin(HistoryAdmin):
         done, refused = 0, []
         for run in queryset:
             try:
-                services.billing_month_issue(month=run.month, by=request.user)
+                runs.billing_month_issue(month=run.month, by=request.user)
                 done += 1
-            except services.BillingRefused as error:
+            except runs.BillingRefused as error:
                 refused.append(str(error))
         report(request, done, refused)
 
@@ -609,10 +609,10 @@ class InvoiceAdmin(HistoryAdmin):
             return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[pk]))
         if request.method == "POST" and form.is_valid():
             try:
-                replacement = services.invoice_void_and_replace(
+                replacement = runs.invoice_void_and_replace(
                     invoice=invoice, by=request.user, reason=form.cleaned_data["reason"]
                 )
-            except (ValidationError, services.BillingRefused) as error:
+            except (ValidationError, runs.BillingRefused) as error:
                 messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
             else:
                 if replacement is None:

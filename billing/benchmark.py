@@ -594,10 +594,10 @@ def _bill(month: str) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from .models import InvoiceLine
-    from .services import billing_month_compute
+    from .runs import billing_month_compute
 
     # queries on connections of other threads (the days of use read on a second
-    # connection, services._account_days_reader) are counted too
+    # connection, runs.compute.account_days_reader) are counted too
     caller = threading.current_thread()
     elsewhere = []
 

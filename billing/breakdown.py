@@ -1,7 +1,7 @@
 """Per-account breakdown of an Enterprise contract-month (R10): each registered ID with
 its days of use and 日割係数, so that an accountant can answer "why this amount".
 
-The days come from ``usage_queries.account_days``, the same SQL that billing uses, in
+The days come from ``selectors.account_days``, the same SQL that billing uses, in
 one query whatever the number of accounts; the coefficients and the amount from the
 pure functions of ``calculation``. The CSV follows the export conventions (UTF-8 with
 BOM or CP932, CRLF, text cells neutralised).
@@ -29,7 +29,7 @@ from contracts.models import Contract, Item
 from . import calculation, exports
 from .models import InvoiceLine, LineType, RateCard
 from .models.invoices import LIVE_STATUSES
-from .usage_queries import account_days
+from .selectors import account_days
 
 
 @dataclass(frozen=True)

@@ -65,10 +65,19 @@ def prorated_base_fee(base_fee: Decimal, service_days: int, days_in_month: int) 
 
 
 def account_coefficient(days_used: int, days_in_month: int) -> Decimal:
-    """日割係数: days of use ÷ days in the month, truncated to 3 decimals (exact)."""
+    """日割係数: days of use ÷ days in the month, truncated to 3 decimals. Exact: for a
+    month of at most 31 days no quotient lies within Decimal's precision of a multiple
+    of 0.001, so truncating the 28-digit quotient truncates the true fraction."""
     if not 0 <= days_used <= days_in_month:
         raise ValueError(f"days of use {days_used} outside 0..{days_in_month}")
-    return Decimal(days_used * 1000 // days_in_month).scaleb(-3)
+    return truncate_coefficient(Decimal(days_used) / Decimal(days_in_month))
+
+
+def capped_days(days_used: int, service_days: int) -> int:
+    """R10: an account is used on days the contract is in service only. More days than
+    that means overlapping registration periods (refused on entry, but stored data may
+    predate the rule): they count as the service days, and the run reports them."""
+    return min(days_used, service_days)
 
 
 @dataclass(frozen=True)
@@ -77,17 +86,29 @@ class AccountFee:
     coefficient_sum: Decimal
     accounts: int
     amount: Decimal
+    #: accounts whose days of use exceeded the service days and were capped
+    capped: int = 0
 
 
-def account_fee(days_histogram: Mapping[int, int], days_in_month: int, unit_price: Decimal) -> AccountFee:
-    """R10 for one contract-month. ``days_histogram`` maps days of use to the number of
-    accounts with that many days; the fee is Σ(coefficient × unit price), truncated once."""
-    coefficient_sum = sum(
-        (account_coefficient(days, days_in_month) * count for days, count in days_histogram.items() if days),
-        Decimal("0.000"),
-    )
-    accounts = sum(count for days, count in days_histogram.items() if days)
-    return AccountFee(coefficient_sum, accounts, truncate_yen(coefficient_sum * unit_price))
+def account_fee(
+    days_histogram: Mapping[int, int],
+    days_in_month: int,
+    unit_price: Decimal,
+    service_days: int | None = None,
+) -> AccountFee:
+    """R10 for one contract-month: ``days_histogram`` maps days of use to the number of
+    accounts with that many days (capped at ``service_days``, if given); the fee is
+    Σ(coefficient × unit price), truncated once."""
+    limit = days_in_month if service_days is None else service_days
+    coefficient_sum, accounts, capped = Decimal("0.000"), 0, 0
+    for days, count in days_histogram.items():
+        if days > limit:
+            capped += count
+        days = capped_days(days, limit)
+        if days:
+            coefficient_sum += account_coefficient(days, days_in_month) * count
+            accounts += count
+    return AccountFee(coefficient_sum, accounts, truncate_yen(coefficient_sum * unit_price), capped)
 
 
 # --- R11: authentication API usage fee -----------------------------------------------

@@ -34,7 +34,7 @@ from .breakdown import safe_filename
 from .exports import decimal_text
 from .models import Invoice, InvoiceStatus, LineType
 from .qualified_invoice import issuer
-from .services import DOCUMENT_LANGUAGE
+from .runs import DOCUMENT_LANGUAGE
 
 # --- the document's content -------------------------------------------------------
 

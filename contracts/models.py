@@ -10,11 +10,13 @@ in service) are model methods. Methods that read related rows iterate over
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -153,7 +155,32 @@ class IIJIDContract(VisibleTextModel):
         return self.start_on <= day and (self.end_on is None or day <= self.end_on)
 
 
+def in_service_during_q(first: dt.date, last: dt.date) -> Q:
+    """R7, for querysets: in service on some day of ``[first, last]``: billing started on
+    or before ``last`` and the termination, if any, takes effect on or after ``first``."""
+    return Q(billing_start_on__lte=last) & (
+        Q(termination__effective_on__isnull=True) | Q(termination__effective_on__gte=first)
+    )
+
+
 class ContractQuerySet(models.QuerySet):
+    def in_service_during(self, first: dt.date, last: dt.date):
+        """R7: the contracts in service on some day of ``[first, last]``."""
+        return self.filter(in_service_during_q(first, last))
+
+    def with_service_window(self, month: dt.date):
+        """R7, the one definition that every read of a month's usage builds on: the
+        contracts in service in ``month``, annotated with their window in it,
+        ``window_first`` (billing start or the 1st) to ``window_last`` (termination
+        effective date or the month's last day), both inclusive. ``Contract.service_window``
+        is the same rule for one row."""
+        first, last = periods.month_start(month), periods.month_end(month)
+        day = functools.partial(models.Value, output_field=models.DateField())
+        return self.in_service_during(first, last).annotate(
+            window_first=Greatest("billing_start_on", day(first)),
+            window_last=Least(Coalesce("termination__effective_on", day(last)), day(last)),
+        )
+
     def with_billing_relations(self):
         """What the billing questions read, prefetched: customer, IIJ ID contracts,
         item changes and termination notice."""
@@ -176,14 +203,15 @@ class ContractQuerySet(models.QuerySet):
     def with_status(self, status: str, today: dt.date | None = None):
         """Contracts in ``status`` (a ``ContractStatus``) on ``today``."""
         today = today or timezone.localdate()
+        in_service = in_service_during_q(today, today)
         started = Q(billing_start_on__isnull=False, billing_start_on__lte=today)
         ended = Q(termination__effective_on__lt=today)
         scheduled = Q(termination__effective_on__gte=today)
         conditions = {
             ContractStatus.APPLIED: Q(accepted_on__isnull=True),
             ContractStatus.ACCEPTED: Q(accepted_on__isnull=False) & ~started & ~ended,
-            ContractStatus.IN_SERVICE: started & ~ended & ~scheduled,
-            ContractStatus.TERMINATING: started & scheduled,
+            ContractStatus.IN_SERVICE: in_service & ~scheduled,
+            ContractStatus.TERMINATING: in_service & scheduled,
             ContractStatus.TERMINATED: Q(accepted_on__isnull=False) & ended,
         }
         return self.filter(conditions[status])
@@ -366,13 +394,20 @@ class Contract(VisibleTextModel):
             return False
         return period[0] <= day and (period[1] is None or day <= period[1])
 
-    def service_days_in_month(self, month: dt.date) -> int:
-        """Number of days of ``month`` on which the contract is in service (R7)."""
+    def service_window(self, month: dt.date) -> tuple[dt.date, dt.date] | None:
+        """R7: the first and last day of ``month`` on which the contract is in service
+        (inclusive), or None; the same rule as ``ContractQuerySet.with_service_window``."""
         period = self.service_period()
         if period is None:
-            return 0
-        first = periods.month_start(month)
-        return periods.overlap_days(period[0], period[1], first, periods.month_end(first))
+            return None
+        first = max(periods.month_start(month), period[0])
+        last = periods.month_end(month) if period[1] is None else min(periods.month_end(month), period[1])
+        return (first, last) if first <= last else None
+
+    def service_days_in_month(self, month: dt.date) -> int:
+        """Number of days of ``month`` on which the contract is in service (R7)."""
+        window = self.service_window(month)
+        return (window[1] - window[0]).days + 1 if window else 0
 
     def status_on(self, day: dt.date) -> str:
         if self.accepted_on is None:

@@ -64,11 +64,3 @@ def termination_effective_on(notice_received_on: dt.date, requested_on: dt.date 
     if requested_on is None:
         return elapsed
     return max(elapsed, requested_on)
-
-
-def overlap_days(first: dt.date, last: dt.date | None, period_first: dt.date, period_last: dt.date) -> int:
-    """Days of ``[first, last]`` (``last`` None = open) inside ``[period_first, period_last]``,
-    both ends inclusive."""
-    start = max(first, period_first)
-    end = period_last if last is None else min(last, period_last)
-    return max((end - start).days + 1, 0)

@@ -333,6 +333,27 @@ class Invoice(VisibleTextModel):
         """The transaction period (取引期間): the billing month."""
         return self.billing_month, periods.month_end(self.billing_month)
 
+    def issue(
+        self, *, number: str, on: dt.date, due_date: dt.date, by, issuer: dict[str, str], save: bool = True
+    ) -> None:
+        """R12: a draft becomes an invoice: its number, issue and due dates, the issuer's
+        snapshot (name, address, registration number) and who issued it, together. The run
+        gives the number (``billing.runs.issue``); ``save=False`` leaves the write to a
+        caller that issues many at once."""
+        if self.status != InvoiceStatus.DRAFT:
+            raise ValidationError(_("R12: only a draft invoice is issued."), code="not_draft")
+        self.status = InvoiceStatus.ISSUED
+        self.number = number
+        self.issue_date = on
+        self.due_date = due_date
+        self.issued_at = timezone.now()
+        self.issued_by = by
+        for name, value in issuer.items():
+            setattr(self, name, value)
+        self._history_user = by
+        if save:
+            self.save(update_fields=[*ISSUE_FIELDS, *issuer])
+
     def void(self, *, by, reason: str) -> None:
         """R12: a correction voids the issued invoice; it stays visible with its reason."""
         if self.status != InvoiceStatus.ISSUED:
@@ -349,6 +370,10 @@ class Invoice(VisibleTextModel):
             self.save(update_fields=["status", "voided_at", "voided_by", "void_reason"])
         finally:
             self._voiding = False
+
+
+#: what ``Invoice.issue`` sets, the issuer's snapshot aside
+ISSUE_FIELDS = ("status", "number", "issue_date", "due_date", "issued_at", "issued_by")
 
 
 class InvoiceLineQuerySet(models.QuerySet):

@@ -6,7 +6,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
-from billing import services
+from billing import runs
 from tests.e2e.test_import_bill_export import bill, import_everything
 
 OCTOBER = dt.date(2026, 10, 1)
@@ -19,7 +19,7 @@ def october(tmp_path, *, issue: bool = False, september: bool = False) -> None:
         bill("2026-09")
     bill("2026-10")
     if issue:
-        services.billing_month_issue(month=OCTOBER, today=ISSUED_ON)
+        runs.billing_month_issue(month=OCTOBER, today=ISSUED_ON)
 
 
 def staff_with(client, username: str, *codenames: str):

@@ -10,7 +10,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services
+from billing import runs
 from billing.models import AuthTier, BillingRun, Invoice, InvoiceLine, InvoiceStatus, RateCard, RunException
 from tests.conftest import count_queries
 from tests.contracts.factories import ContractFactory, CustomerFactory
@@ -257,15 +257,15 @@ def test_run_view_refuses_a_bad_month_and_an_issued_month(staff_client, october)
     assert response.context["form"].errors["month"] == ["年月を YYYY-MM の形式で入力してください。"]
     assert not BillingRun.objects.exists()
 
-    services.billing_month_compute(month=OCT)
-    services.billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    runs.billing_month_compute(month=OCT)
+    runs.billing_month_issue(month=OCT, today=D(2026, 11, 2))
     response = staff_client.post(url, {"month": "2026-10"})
     assert response.status_code == 200
     assert messages_of(response)[0].startswith("2026-10は発行済みのため、請求書は変更できません。")
 
 
 def test_run_changelist_shows_each_months_totals(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     RunException.objects.create(
         run=BillingRun.objects.get(), contract=None, rule="R3", code="x", message="…", action="…", billed=True
     )
@@ -277,7 +277,7 @@ def test_run_changelist_shows_each_months_totals(staff_client, october):
 
 
 def test_recompute_and_issue_actions(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     run = BillingRun.objects.get()
     url = reverse("admin:billing_billingrun_changelist")
     response = staff_client.post(
@@ -305,7 +305,7 @@ def download(client, run, layout, **params):
 
 
 def test_csv_download_utf8_with_bom_and_crlf(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     run = BillingRun.objects.get()
     response, data = download(staff_client, run, "lines")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -331,7 +331,7 @@ def test_csv_download_utf8_with_bom_and_crlf(staff_client, october):
 
 
 def test_csv_download_in_cp932(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     run = BillingRun.objects.get()
     response, data = download(staff_client, run, "lines", encoding="cp932")
     assert response["Content-Type"] == "text/csv; charset=shift_jis"
@@ -342,7 +342,7 @@ def test_csv_download_in_cp932(staff_client, october):
 
 
 def test_csv_download_of_an_unknown_layout_or_encoding(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     run = BillingRun.objects.get()
     url = reverse("admin:billing_billingrun_export", args=[run.pk, "everything"])
     assert staff_client.get(url).status_code == 403
@@ -351,7 +351,7 @@ def test_csv_download_of_an_unknown_layout_or_encoding(staff_client, october):
 
 
 def test_the_run_change_page_links_the_downloads(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     run = BillingRun.objects.get()
     content = staff_client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
     assert reverse("admin:billing_billingrun_export", args=[run.pk, "lines"]) + "?encoding=cp932" in content
@@ -363,8 +363,8 @@ def test_the_run_change_page_links_the_downloads(staff_client, october):
 
 @pytest.fixture
 def issued(october):
-    services.billing_month_compute(month=OCT)
-    services.billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    runs.billing_month_compute(month=OCT)
+    runs.billing_month_issue(month=OCT, today=D(2026, 11, 2))
     return Invoice.objects.get()
 
 
@@ -401,7 +401,7 @@ def test_void_view_needs_a_reason(staff_client, issued):
 
 
 def test_void_view_refuses_a_draft(staff_client, october):
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     draft = Invoice.objects.get()
     response = staff_client.post(reverse("admin:billing_invoice_void", args=[draft.pk]), {"reason": "誤り"})
     assert response.status_code == 302

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 
-from billing import services
+from billing import runs
 from billing.models import BillingRun, Invoice, InvoiceStatus
 from tests.contracts.factories import ContractFactory, CustomerFactory
 
@@ -74,15 +74,15 @@ def run_together(*commands):
     return commands
 
 
-def slow_down(monkeypatch, name):
-    """Make ``services.<name>`` hold the month's lock for HOLD seconds."""
-    original = getattr(services, name)
+def slow_down(monkeypatch, module, name):
+    """Make ``module.<name>`` hold the month's lock for HOLD seconds."""
+    original = getattr(module, name)
 
     def slow(*args, **kwargs):
         time.sleep(HOLD)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(services, name, slow)
+    monkeypatch.setattr(module, name, slow)
 
 
 def live_invoices():
@@ -97,7 +97,7 @@ def live_invoices():
 def test_two_computations_of_one_month_leave_one_set(three_customers, monkeypatch, computed_before):
     if computed_before:
         call_command("bill_month", "2026-10", stdout=io.StringIO())
-    slow_down(monkeypatch, "_compute")
+    slow_down(monkeypatch, runs.compute, "compute")
     barrier = threading.Barrier(2)
     first, second = run_together(Command("2026-10", barrier=barrier), Command("2026-10", barrier=barrier))
 
@@ -117,7 +117,7 @@ def test_issue_while_a_recompute_is_waiting(three_customers, monkeypatch):
     """Issue first: the recompute waits for it, then finds the month issued and refuses."""
     call_command("bill_month", "2026-10", stdout=io.StringIO())
     drafts = set(Invoice.objects.values_list("pk", flat=True))
-    slow_down(monkeypatch, "issuer")
+    slow_down(monkeypatch, runs.issue, "issuer")
     issue, recompute = run_together(Command("2026-10", "--issue"), Command("2026-10", start_after=HOLD / 3))
 
     assert issue.error is None
@@ -137,7 +137,7 @@ def test_recompute_while_an_issue_is_waiting(three_customers, monkeypatch):
     """Recompute first: the issue waits for it, then issues the new drafts, and only those."""
     call_command("bill_month", "2026-10", stdout=io.StringIO())
     old_drafts = set(Invoice.objects.values_list("pk", flat=True))
-    slow_down(monkeypatch, "_compute")
+    slow_down(monkeypatch, runs.compute, "compute")
     recompute, issue = run_together(Command("2026-10"), Command("2026-10", "--issue", start_after=HOLD / 3))
 
     assert (recompute.error, issue.error) == (None, None)
@@ -152,7 +152,7 @@ def test_recompute_while_an_issue_is_waiting(three_customers, monkeypatch):
 
 
 def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_customers, monkeypatch):
-    """The days of use are read on a second connection (services._account_days_reader);
+    """The days of use are read on a second connection (runs.compute.account_days_reader);
     when that read fails, the run fails with its error and the drafts it was replacing
     are still there, untouched."""
     call_command("bill_month", "2026-10", stdout=io.StringIO())
@@ -163,7 +163,7 @@ def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_cus
         reader_threads.append(threading.current_thread().name)
         raise DatabaseError("canceling statement due to statement timeout")
 
-    monkeypatch.setattr(services, "account_day_histograms", failing)
+    monkeypatch.setattr(runs.compute, "account_day_histograms", failing)
     with pytest.raises(DatabaseError, match="statement timeout"):
         call_command("bill_month", "2026-10", stdout=io.StringIO())
 

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from billing.demo import DemoSize, demo_data_generate
 from billing.models import AccountRegistration, AuthCount, Invoice, InvoiceLine, OneTimeCharge, RateCard
-from billing.services import billing_month_compute
+from billing.runs import billing_month_compute
 from contracts.models import Contract, Customer, ItemChange, Termination
 
 pytestmark = pytest.mark.django_db

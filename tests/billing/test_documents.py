@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from billing import services
+from billing import runs
 from billing.models import Invoice
 from tests.conftest import count_queries
 
@@ -98,7 +98,7 @@ def test_draft_is_marked_and_shows_the_issuer_of_the_settings(tmp_path, staff_cl
 def test_void_invoice_is_marked_and_points_to_its_replacement(tmp_path, staff_client):
     october(tmp_path, issue=True)
     old = Invoice.objects.get(number="SK-202610-0001")
-    new = services.invoice_void_and_replace(
+    new = runs.invoice_void_and_replace(
         invoice=old, by=staff_client.user, reason="宛名の誤り", today=dt.date(2026, 11, 10)
     )
     assert new.number == "SK-202610-0004"

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from billing import exports, services
+from billing import exports, runs
 from billing.models import AuthCount, Invoice
 from tests.contracts.factories import ContractFactory, CustomerFactory
 
@@ -66,7 +66,7 @@ def october(db):
     OneTimeChargeFactory(
         contract=b1, description="端末追加設定", amount=Decimal("700"), due_on=D(2026, 10, 9)
     )
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
 
 
 def export_file(tmp_path, *args, month="2026-10"):
@@ -107,9 +107,9 @@ def test_lines_layout_of_drafts(october, tmp_path):
 
 
 def test_invoices_layout_sorted_by_number_with_void_and_replacement(october, tmp_path):
-    services.billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    runs.billing_month_issue(month=OCT, today=D(2026, 11, 2))
     AuthCount.objects.update(success_count=10_000)  # corrected: 10,000 × 0.35 = 3,500
-    services.invoice_void_and_replace(
+    runs.invoice_void_and_replace(
         invoice=Invoice.objects.get(number="SK-202610-0002"),
         by=None,
         reason="回数の訂正",
@@ -159,7 +159,7 @@ def test_standard_output_without_output_option(october):
 def test_cp932_reports_and_replaces_what_it_cannot_encode(db, tmp_path):
     customer = CustomerFactory(code="C-Y", billing_name="𠮷野家商事株式会社 御中")  # 𠮷 is outside CP932
     RateCardFactory(contract=contract("Y1", customer), base_fee=Decimal("1000"))
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
     data, err = export_file(tmp_path, "--encoding", "cp932", "--layout", "invoices")
     assert not data.startswith(b"\xef\xbb\xbf") and data.endswith(b"\r\n")
     header, row = rows_of(data, "cp932")
@@ -191,7 +191,7 @@ def test_formulas_are_neutralised_and_numbers_are_not(db, tmp_path, prefix):
     OneTimeChargeFactory(
         contract=f1, description=f"{prefix}1+2", amount=Decimal("500"), due_on=D(2026, 10, 1)
     )
-    services.billing_month_compute(month=OCT)
+    runs.billing_month_compute(month=OCT)
 
     _, *rows = rows_of(export_file(tmp_path)[0])
     assert {row[3] for row in rows} == {f'\'{prefix}HYPERLINK("http://x")'}

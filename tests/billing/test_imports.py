@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge, RateCard
-from billing.services import billing_month_compute
+from billing.runs import billing_month_compute
 from tests.contracts.factories import ContractFactory
 
 from .factories import AccountRegistrationFactory, RateCardFactory, UserFactory

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from billing import services
+from billing import runs
 from billing.journal import YAYOI_COLUMNS, cut
 from billing.models import BillingRun, Invoice, InvoiceStatus
 from contracts.models import Customer
@@ -64,7 +64,7 @@ def test_amounts_tie_to_the_issued_invoices(tmp_path):
 def test_void_excluded_replacement_included(tmp_path):
     october(tmp_path, issue=True)
     c2 = Invoice.objects.get(number="SK-202610-0002")
-    services.invoice_void_and_replace(invoice=c2, by=None, reason="宛名の誤り", today=dt.date(2026, 11, 9))
+    runs.invoice_void_and_replace(invoice=c2, by=None, reason="宛名の誤り", today=dt.date(2026, 11, 9))
     rows = rows_of(journal(tmp_path))
     assert [r[16].split()[0] for r in rows] == ["SK-202610-0001", "SK-202610-0003", "SK-202610-0004"]
     assert rows[2][21] == "SK-202610-0004 C2 SK-202610-0002の訂正"
@@ -92,7 +92,7 @@ def test_text_is_cut_to_the_documented_width_and_never_altered(tmp_path):
     assert cut("ABC株式会社", 6) == "ABC株"  # never half a character
     october(tmp_path, issue=False)
     Customer.objects.filter(code="C4").update(name="=SUM(A1)株式会社")
-    services.billing_month_issue(month=dt.date(2026, 10, 1), today=dt.date(2026, 11, 2))
+    runs.billing_month_issue(month=dt.date(2026, 10, 1), today=dt.date(2026, 11, 2))
     rows = rows_of(journal(tmp_path))
     # an accounting program reads a journal, not a spreadsheet: the name is kept as it is
     assert rows[2][5] == "=SUM(A1)株式会社"

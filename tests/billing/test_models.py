@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from billing import services
+from billing import runs
 from billing.models import AccountRegistration, Invoice, InvoiceLine, InvoiceStatus, RateCard
 from billing.models.invoices import InvoiceImmutable
 from tests.contracts.factories import ContractFactory, ItemChangeFactory
@@ -377,12 +377,12 @@ def october(db):
     )
     RateCardFactory(contract=contract, valid_from=D(2026, 10, 1))
     AccountRegistrationFactory(contract=contract, registered_on=D(2026, 10, 1))
-    services.billing_month_compute(month=D(2026, 10, 1))
+    runs.billing_month_compute(month=D(2026, 10, 1))
     return Invoice.objects.get()
 
 
 def issue_october():
-    services.billing_month_issue(month=D(2026, 10, 1), today=D(2026, 11, 2))
+    runs.billing_month_issue(month=D(2026, 10, 1), today=D(2026, 11, 2))
 
 
 class TestInvoiceImmutability:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from billing.demo import DemoSize, demo_data_generate
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, InvoiceLine
-from billing.services import billing_month_compute
+from billing.runs import billing_month_compute
 from contracts.csvimport import text_lines
 from contracts.models import Contract, Customer, Item
 from tests.conftest import count_queries

@@ -6,7 +6,10 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from contracts import periods
 from contracts.models import CONDITIONS, Contract, ContractStatus, ItemChange, Termination
 
 from .factories import (
@@ -392,3 +395,66 @@ class TestServicePeriod:
         assert set(
             Contract.objects.with_status(ContractStatus.IN_SERVICE, today=day).values_list("code", flat=True)
         ) == {"INSERVICE", "NOFORM"}
+
+
+# --- R7: one service window for a row and for a queryset ---------------------------------
+
+WINDOW_DATES = st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2029, 12, 31))
+
+
+def _window_contract(start, length):
+    """A contract billed from ``start``, terminated after ``length`` days (None: open),
+    not saved: ``service_window`` is a rule of the row."""
+    contract = Contract(billing_start_on=start)
+    if length is not None:
+        contract.termination = Termination(
+            on_prescribed_form=True, effective_on=start + dt.timedelta(days=length)
+        )
+    else:
+        contract._state.fields_cache["termination"] = None
+    return contract
+
+
+@given(start=WINDOW_DATES, length=st.none() | st.integers(0, 400), month=WINDOW_DATES)
+def test_service_days_count_the_days_one_by_one(start, length, month):
+    contract = _window_contract(start, length)
+    first, last = periods.month_start(month), periods.month_end(month)
+    end = None if length is None else start + dt.timedelta(days=length)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    in_service = [d for d in days if start <= d and (end is None or d <= end)]
+    assert contract.service_days_in_month(month) == len(in_service)
+    assert contract.service_window(month) == ((in_service[0], in_service[-1]) if in_service else None)
+
+
+def test_service_window_at_month_ends():
+    leap = dt.date(2028, 2, 1)
+    assert _window_contract(dt.date(2028, 2, 29), None).service_window(leap) == (
+        dt.date(2028, 2, 29),
+        dt.date(2028, 2, 29),
+    )
+    assert _window_contract(dt.date(2028, 1, 15), 44).service_days_in_month(leap) == 28  # to 02-28
+    assert _window_contract(dt.date(2028, 3, 1), None).service_window(leap) is None
+    assert _window_contract(dt.date(2026, 1, 31), 0).service_days_in_month(dt.date(2026, 1, 1)) == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(start=WINDOW_DATES, notice=st.none() | st.integers(0, 300), month=WINDOW_DATES)
+def test_the_querysets_window_is_the_rows_window(start, notice, month):
+    """``Contract.objects.with_service_window`` (the SQL every usage read builds on) and
+    ``Contract.service_window`` are one rule: they agree on any contract and month."""
+    with transaction.atomic():
+        contract = ContractFactory(
+            in_service=True, applied_on=start - dt.timedelta(days=10), billing_start_on=start
+        )
+        contract.accepted_on = start - dt.timedelta(days=5)
+        if notice is not None:
+            TerminationFactory(contract=contract, notice_received_on=start + dt.timedelta(days=notice))
+        contract = Contract.objects.get(pk=contract.pk)
+        row = contract.service_window(month)
+        found = list(
+            Contract.objects.with_service_window(month)
+            .filter(pk=contract.pk)
+            .values_list("window_first", "window_last")
+        )
+        assert found == ([row] if row else [])
+        transaction.set_rollback(True)

@@ -83,33 +83,3 @@ def test_parse_and_format_month():
     for bad in ("2028-2", "2028-13", "2028/02", "28-02", ""):
         with pytest.raises(ValueError):
             periods.parse_month(bad)
-
-
-@given(
-    first=dates,
-    length=st.none() | st.integers(min_value=0, max_value=400),
-    month=dates,
-)
-def test_overlap_days_counts_the_days_one_by_one(first, length, month):
-    last = None if length is None else first + dt.timedelta(days=length)
-    period_first, period_last = periods.month_start(month), periods.month_end(month)
-    expected = sum(
-        1
-        for offset in range((period_last - period_first).days + 1)
-        if first <= period_first + dt.timedelta(days=offset)
-        and (last is None or period_first + dt.timedelta(days=offset) <= last)
-    )
-    assert periods.overlap_days(first, last, period_first, period_last) == expected
-
-
-def test_overlap_days_at_month_ends():
-    feb_2028 = (dt.date(2028, 2, 1), dt.date(2028, 2, 29))
-    assert periods.overlap_days(dt.date(2028, 2, 29), None, *feb_2028) == 1
-    assert periods.overlap_days(dt.date(2028, 1, 15), dt.date(2028, 2, 28), *feb_2028) == 28
-    assert periods.overlap_days(dt.date(2028, 3, 1), None, *feb_2028) == 0
-    assert (
-        periods.overlap_days(
-            dt.date(2026, 1, 31), dt.date(2026, 1, 31), dt.date(2026, 1, 1), dt.date(2026, 1, 31)
-        )
-        == 1
-    )

@@ -140,12 +140,12 @@ def test_october_2026_end_to_end(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_october_2026_with_the_accounts_read_on_a_second_connection(tmp_path, monkeypatch):
     """Outside an enclosing transaction, PostgreSQL reads the month's days of use on a
-    second connection while the run goes on (services._account_days_reader): the same
+    second connection while the run goes on (runs.compute.account_days_reader): the same
     invoices, and the second connection is closed afterwards."""
-    from billing import services
+    from billing import runs
 
     threads, closed = [], []
-    original = services._account_days_on_own_connection
+    original = runs.compute._account_days_on_own_connection
 
     def recording(month, customer_ids=None):
         threads.append(threading.current_thread().name)
@@ -154,7 +154,7 @@ def test_october_2026_with_the_accounts_read_on_a_second_connection(tmp_path, mo
         finally:
             closed.append(connection.connection is None)  # this thread's connection
 
-    monkeypatch.setattr(services, "_account_days_on_own_connection", recording)
+    monkeypatch.setattr(runs.compute, "_account_days_on_own_connection", recording)
     check_october_2026(tmp_path)
     assert len(threads) == 1 and threads[0].startswith("billing-account-days")
     assert closed == [True]
@@ -253,7 +253,7 @@ def test_rerun_replaces_drafts_with_the_same_result_then_issue_locks_the_month(t
     assert {i.issue_date for i in issued} == {timezone.localdate()}
     assert issued[0].issuer_registration_number == "T2010001034531"
     assert issued[1].due_date == issued[1].issue_date + dt.timedelta(days=30)  # C2's terms
-    # C1 has no terms: the end of the following month (exact dates: test_services.py)
+    # C1 has no terms: the end of the following month (exact dates: test_runs.py)
     assert issued[0].due_date > issued[0].issue_date
     assert (issued[0].due_date + dt.timedelta(days=1)).day == 1
 

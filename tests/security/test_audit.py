@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import Invoice, RateCard
-from billing.services import billing_month_compute, billing_month_issue, invoice_void_and_replace
+from billing.runs import billing_month_compute, billing_month_issue, invoice_void_and_replace
 from contracts.models import Contract, ItemChange, Termination
 from tests.contracts.admin_forms import contract_form
 from tests.contracts.factories import ContractFactory

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from billing.models import BillingRun, OneTimeCharge
 from billing.roles import ACCOUNTING, SALES, VIEWER
-from billing.services import billing_month_compute, billing_month_issue
+from billing.runs import billing_month_compute, billing_month_issue
 from contracts.models import Contract, Customer, Termination
 from tests.contracts.factories import ContractFactory, CustomerFactory, TerminationFactory
 from tests.html_forms import form_data

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from billing.models import BillingRun, Invoice, InvoiceLine, RateCard
 from billing.models.invoices import InvoiceImmutable
-from billing.services import billing_month_compute, billing_month_issue
+from billing.runs import billing_month_compute, billing_month_issue
 from tests.contracts.factories import ContractFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, OneTimeCharge, RateCard
 from billing.roles import ACCOUNTING, SALES, VIEWER
-from billing.services import billing_month_compute, billing_month_issue
+from billing.runs import billing_month_compute, billing_month_issue
 from tests.contracts.factories import (
     ContractFactory,
     CustomerFactory,

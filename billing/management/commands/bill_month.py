@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from billing.services import BillingRefused, billing_month_compute, billing_month_issue
+from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
 from contracts.periods import format_month, parse_month
 from contracts.progress import terminal_progress
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from billing import services, usage_queries
+from billing import runs, selectors
 from billing.models import (
     AccountRegistration,
     AuthCount,
@@ -21,7 +21,7 @@ from billing.models import (
     OneTimeCharge,
     RunException,
 )
-from billing.services import BillingRefused, billing_month_compute, billing_month_issue, due_date_for
+from billing.runs import BillingRefused, billing_month_compute, billing_month_issue, due_date_for
 from tests.contracts.factories import (
     ContractFactory,
     CustomerFactory,
@@ -223,7 +223,7 @@ class TestMonthlyFees:
 
         # a replacement of the first invoice is still the contract's first invoice
         billing_month_issue(month=D(2026, 9, 1), today=D(2026, 10, 1))
-        services.invoice_void_and_replace(
+        runs.invoice_void_and_replace(
             invoice=Invoice.objects.get(number="SK-202609-0001"), by=None, reason="再発行"
         )
         assert [line[1] for line in lines(D(2026, 9, 1))] == ["initial_fee", "base_fee", "account_fee"]
@@ -627,7 +627,7 @@ class TestComputeAndIssue:
 
 def test_a_replacement_reads_the_days_of_use_of_its_own_customer_only(monkeypatch):
     """A replacement recomputes one customer: it reads that customer's accounts, not the
-    month's millions (usage_queries.account_day_histograms with the customer's id)."""
+    month's millions (selectors.account_day_histograms with the customer's id)."""
     ours, theirs = contract("E-OURS"), contract("E-THEIRS")
     for enterprise in (ours, theirs):
         RateCardFactory(contract=enterprise, base_fee=Decimal("1000"), account_unit_price=Decimal("100"))
@@ -635,23 +635,23 @@ def test_a_replacement_reads_the_days_of_use_of_its_own_customer_only(monkeypatc
     AccountRegistrationFactory(contract=ours, registered_on=OCT)
     AccountRegistrationFactory(contract=ours, registered_on=D(2026, 10, 21))
     AccountRegistrationFactory(contract=theirs, registered_on=OCT)
-    assert usage_queries.account_day_histograms(OCT) == {ours.pk: {31: 1, 11: 1}, theirs.pk: {31: 1}}
-    assert usage_queries.account_day_histograms(OCT, [ours.customer_id]) == {ours.pk: {31: 1, 11: 1}}
-    assert usage_queries.account_day_histograms(OCT, []) == {}
+    assert selectors.account_day_histograms(OCT) == {ours.pk: {31: 1, 11: 1}, theirs.pk: {31: 1}}
+    assert selectors.account_day_histograms(OCT, [ours.customer_id]) == {ours.pk: {31: 1, 11: 1}}
+    assert selectors.account_day_histograms(OCT, []) == {}
 
     billing_month_compute(month=OCT)
     billing_month_issue(month=OCT, today=D(2026, 11, 2))
     read = []
-    original = services.account_day_histograms
+    original = runs.compute.account_day_histograms
 
     def recording(month, customer_ids=None):
         result = original(month, customer_ids)
         read.append((customer_ids, set(result)))
         return result
 
-    monkeypatch.setattr(services, "account_day_histograms", recording)
+    monkeypatch.setattr(runs.compute, "account_day_histograms", recording)
     wrong = Invoice.objects.get(customer_code="C-E-OURS")
-    replacement = services.invoice_void_and_replace(
+    replacement = runs.invoice_void_and_replace(
         invoice=wrong, by=UserFactory(), reason="再計算", today=D(2026, 11, 20)
     )
     assert read == [([ours.customer_id], {ours.pk})]
@@ -667,7 +667,7 @@ class TestVoidAndReplace:
         AuthCount.objects.filter(date=D(2026, 10, 2)).update(success_count=50_000)
         wrong = Invoice.objects.get(number="SK-202610-0002")
         clerk = UserFactory(username="keiri")
-        replacement = services.invoice_void_and_replace(
+        replacement = runs.invoice_void_and_replace(
             invoice=wrong, by=clerk, reason="認証成功回数の訂正", today=D(2026, 11, 20)
         )
         assert replacement.number == "SK-202610-0004"
@@ -697,7 +697,7 @@ class TestVoidAndReplace:
         billing_month_issue(month=OCT, today=D(2026, 11, 2))
         invoice = Invoice.objects.get(number="SK-202610-0001")
         with pytest.raises(ValidationError) as excinfo:
-            services.invoice_void_and_replace(invoice=invoice, by=UserFactory(), reason="  \n")
+            runs.invoice_void_and_replace(invoice=invoice, by=UserFactory(), reason="  \n")
         assert excinfo.value.messages == ["R12: 取消理由を入力してください。"]
         assert Invoice.objects.get(pk=invoice.pk).status == InvoiceStatus.ISSUED
         assert Invoice.objects.count() == 3
@@ -707,7 +707,7 @@ class TestVoidAndReplace:
         billing_month_compute(month=OCT)
         draft = Invoice.objects.get(customer_code="C-A1")
         with pytest.raises(ValidationError) as excinfo:
-            services.invoice_void_and_replace(invoice=draft, by=UserFactory(), reason="誤り")
+            runs.invoice_void_and_replace(invoice=draft, by=UserFactory(), reason="誤り")
         assert excinfo.value.messages == ["R12: 取り消せるのは発行済みの請求書だけです。"]
         assert Invoice.objects.filter(status=InvoiceStatus.DRAFT).count() == 3
 
@@ -724,7 +724,7 @@ class TestVoidAndReplace:
         if corrected:
             lapsed.end_on = None
             lapsed.save()
-        services.invoice_void_and_replace(
+        runs.invoice_void_and_replace(
             invoice=Invoice.objects.get(customer_code="C-A"), by=UserFactory(), reason="宛名の誤り"
         )
         expected = [("A1", "iijid_lapsed")] if not corrected else []
@@ -740,7 +740,7 @@ class TestVoidAndReplace:
         billing_month_issue(month=OCT, today=D(2026, 11, 2))
         OneTimeCharge.objects.all().delete()  # entered by mistake
         invoice = Invoice.objects.get()
-        assert services.invoice_void_and_replace(invoice=invoice, by=UserFactory(), reason="誤登録") is None
+        assert runs.invoice_void_and_replace(invoice=invoice, by=UserFactory(), reason="誤登録") is None
         assert issued() == [("SK-202610-0001", "C-X1", "void", Decimal("5500"))]
         assert BillingRun.objects.get().last_invoice_number == 1
 

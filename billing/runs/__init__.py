@@ -1,0 +1,24 @@
+"""The monthly run (R3–R12): compute a month's drafts, issue them, void and replace.
+
+- ``loading``: the contracts a month bills, with what the fee rules read;
+- ``fees``: one small function per fee rule and the exceptions for people;
+- ``compute``: a contract's lines, a month's drafts (``billing_month_compute``);
+- ``persist``: writing drafts, lines and exceptions, the run's row lock;
+- ``issue``: numbers, dates, the issuer's snapshot; void and replace.
+
+Admin actions and commands call the three services below; they hold no rules.
+"""
+
+from .compute import billing_month_compute
+from .drafts import DOCUMENT_LANGUAGE, BillingRefused, RunSummary
+from .issue import billing_month_issue, due_date_for, invoice_void_and_replace
+
+__all__ = [
+    "DOCUMENT_LANGUAGE",
+    "BillingRefused",
+    "RunSummary",
+    "billing_month_compute",
+    "billing_month_issue",
+    "due_date_for",
+    "invoice_void_and_replace",
+]

@@ -1,0 +1,64 @@
+"""What a monthly run makes before it writes anything: plain values, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from billing import calculation
+from billing.models import BillingRun, RateCard, RunException
+from contracts.models import Contract, Customer
+
+#: invoices and their descriptions are Japanese documents, whoever runs the month
+DOCUMENT_LANGUAGE = "ja"
+#: every amount is in Japanese yen (django-money's currency column)
+CURRENCY = "JPY"
+
+
+class BillingRefused(Exception):
+    """The month cannot be (re)computed or issued; the message says why and what to do."""
+
+
+@dataclass
+class LineDraft:
+    contract: Contract
+    line_type: str
+    item: str
+    description: str
+    #: None only while an account fee waits for the month's days of use (``fees.AccountFeeToSettle``)
+    quantity: Decimal | None
+    unit_price: Decimal | None
+    amount: Decimal | None
+    rate_card: RateCard | None = None
+
+
+@dataclass
+class ExceptionDraft:
+    contract: Contract | None
+    rule: str
+    code: str
+    message: str
+    action: str
+    billed: bool
+
+
+@dataclass
+class InvoiceDraft:
+    customer: Customer
+    lines: list[LineDraft] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0"))
+
+    @property
+    def tax(self) -> Decimal:
+        return calculation.consumption_tax(self.subtotal)
+
+
+@dataclass
+class RunSummary:
+    run: BillingRun
+    invoices: int
+    total: Decimal
+    exceptions: list[RunException]

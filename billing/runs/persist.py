@@ -1,0 +1,194 @@
+"""Writing a run: drafts, lines and exceptions as plain rows (COPY on PostgreSQL), the
+month's run row locked while a run writes or numbers, and the run's summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing import calculation
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus, RunException
+from contracts import periods
+from contracts.csvimport import bulk_insert, bulk_insert_returning_ids
+
+from .drafts import CURRENCY, BillingRefused, ExceptionDraft, InvoiceDraft, RunSummary
+
+
+def save_invoices(run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None) -> list[int]:
+    """Write the drafts as draft invoices with their lines; returns the invoices' ids, in
+    the order of ``drafts``. Plain rows, no model instance per invoice or line: on
+    PostgreSQL both go in with ``COPY``."""
+    now = timezone.now()
+    ids = bulk_insert_returning_ids(
+        Invoice,
+        INVOICE_FIELDS,
+        [
+            (
+                run.pk,
+                draft.customer.pk,
+                run.month,
+                InvoiceStatus.DRAFT.value,
+                draft.customer.code,
+                draft.customer.billing_name,
+                draft.customer.postal_code,
+                draft.customer.address,
+                "",
+                "",
+                "",
+                draft.subtotal,
+                CURRENCY,
+                calculation.TAX_RATE,
+                draft.tax,
+                CURRENCY,
+                draft.subtotal + draft.tax,
+                CURRENCY,
+                replaces.pk if replaces is not None else None,
+                now,
+                "",
+            )
+            for draft in drafts
+        ],
+    )
+    bulk_insert(InvoiceLine, LINE_FIELDS, line_records(ids, drafts))
+    return ids
+
+
+#: the columns of a new draft invoice, as ``save_invoices`` gives them (the issuer's
+#: snapshot is taken when it is issued)
+INVOICE_FIELDS = (
+    "run_id",
+    "customer_id",
+    "billing_month",
+    "status",
+    "customer_code",
+    "billing_name",
+    "postal_code",
+    "address",
+    "issuer_name",
+    "issuer_address",
+    "issuer_registration_number",
+    "subtotal",
+    "subtotal_currency",
+    "tax_rate",
+    "tax",
+    "tax_currency",
+    "total",
+    "total_currency",
+    "replaces_id",
+    "created_at",
+    "void_reason",
+)
+
+#: the columns of an invoice line, as ``line_records`` gives them
+LINE_FIELDS = (
+    "invoice_id",
+    "contract_id",
+    "position",
+    "line_type",
+    "item",
+    "description",
+    "quantity",
+    "unit_price",
+    "unit_price_currency",
+    "amount",
+    "amount_currency",
+    "tax_rate",
+    "rate_card_id",
+)
+
+
+def line_records(invoice_ids: list[int], drafts: list[InvoiceDraft]):
+    """The invoices' lines as plain rows (``LINE_FIELDS``), numbered per contract."""
+    for invoice_id, draft in zip(invoice_ids, drafts, strict=True):
+        positions: dict[int, int] = defaultdict(int)
+        for line in draft.lines:
+            positions[line.contract.pk] += 1
+            yield (
+                invoice_id,
+                line.contract.pk,
+                positions[line.contract.pk],
+                line.line_type,
+                line.item,
+                line.description[:300],
+                line.quantity,
+                line.unit_price,
+                CURRENCY,
+                line.amount,
+                CURRENCY,
+                calculation.TAX_RATE,
+                line.rate_card.pk if line.rate_card is not None else None,
+            )
+
+
+#: the columns of a run exception, as ``save_exceptions`` gives them
+EXCEPTION_FIELDS = ("run_id", "contract_id", "rule", "code", "message", "action", "billed")
+
+
+def save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> None:
+    bulk_insert(
+        RunException,
+        EXCEPTION_FIELDS,
+        (
+            (
+                run.pk,
+                e.contract.pk if e.contract is not None else None,
+                e.rule,
+                e.code,
+                e.message,
+                e.action,
+                e.billed,
+            )
+            for e in exceptions
+        ),
+    )
+
+
+def drafts_delete(run: BillingRun) -> None:
+    """Delete the run's draft invoices and their lines, in a fixed number of queries.
+
+    ``QuerySet.delete()`` sends a post_delete signal per invoice, on which the audit trail
+    (django-simple-history) writes one INSERT each: thousands of queries in a large month.
+    The same historical records (type "-", the user of the request if any) are written
+    here with one bulk insert of the drafts' values; then lines and invoices go with one
+    statement each. No invoice refers to a draft (a replacement refers to the voided
+    invoice), and lines have no history."""
+    drafts = Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk")
+    InvoiceLine.objects.filter(invoice__in=drafts).delete()
+    historical = Invoice.history.model
+    tracked = tuple(f.attname for f in historical.tracked_fields)
+    user = historical.get_default_history_user(Invoice())
+    record = (timezone.now(), "-", user.pk if user is not None else None, None)
+    bulk_insert(
+        historical,
+        (*tracked, "history_date", "history_type", "history_user_id", "history_change_reason"),
+        [values + record for values in drafts.values_list(*tracked)],
+    )
+    drafts._raw_delete(drafts.db)
+
+
+def locked_run(month: dt.date, *, create: bool) -> BillingRun:
+    """The month's run row, locked until the transaction ends."""
+    if create:
+        BillingRun.objects.get_or_create(month=month)
+    try:
+        return BillingRun.objects.select_for_update().get(month=month)
+    except BillingRun.DoesNotExist:
+        raise BillingRefused(
+            _("%(month)s has not been computed yet: run bill_month %(month)s first and review the drafts.")
+            % {"month": periods.format_month(month)}
+        ) from None
+
+
+def summary(run: BillingRun) -> RunSummary:
+    live = Invoice.objects.filter(run=run).live().aggregate(invoices=Count("pk"), total=Sum("total"))
+    return RunSummary(
+        run=run,
+        invoices=live["invoices"],
+        total=live["total"] or Decimal("0"),
+        exceptions=list(run.exceptions.select_related("contract")),
+    )
