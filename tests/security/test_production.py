@@ -67,3 +67,13 @@ def test_repeated_failed_logins_are_throttled(client, django_user_model):
     assert locked.status_code == 429
     assert "ログインの失敗が続いた" in locked.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_the_registration_number_is_checked_whole():
+    from billing.qualified_invoice import is_valid_registration_number
+
+    assert is_valid_registration_number("T2010001034531")
+    assert not is_valid_registration_number("T2010001034531\n")
+    assert not is_valid_registration_number("T２０１０００１０３４５３１")
+    assert not is_valid_registration_number("T2010001034532")
+    assert not is_valid_registration_number(" T2010001034531")
