@@ -1,24 +1,23 @@
 """Settings shared by every environment.
 
-One ``env`` object reads the environment (cookiecutter-django style). With no
-``DATABASE_URL`` the embedded SQLite database in the project directory is used,
-so the demo runs anywhere; production and CI use PostgreSQL.
+One module reads the environment (``environment``: a value, or one line naming the
+variable and what is wrong with it). With no ``DATABASE_URL`` the embedded SQLite
+database in the project directory is used, so the demo runs anywhere; production and
+CI use PostgreSQL.
 """
 
 from pathlib import Path
 
-import environ
+from . import environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
-
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env(
+DEBUG = environment.boolean("DEBUG", default=True)
+SECRET_KEY = environment.string(
     "SECRET_KEY",
     default="django-insecure-local-development-key-never-use-in-production",
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = environment.hosts("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,8 +54,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 # django-axes: after 5 failed logins for one username from one address, refuse that
 # pair for an hour (a person can still log in from elsewhere; an attacker cannot guess on)
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_FAILURE_LIMIT = environment.whole_number("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = environment.positive_number("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -81,7 +80,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": environment.database(
+        "DATABASE_URL",
+        engines=(environment.POSTGRESQL, environment.SQLITE),
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -116,6 +119,8 @@ DEFAULT_CURRENCY = "JPY"
 
 # The issuer printed on invoices (qualified invoice system, R12). The defaults are the
 # demo's; production reads all three from the environment with no default.
-ISSUER_NAME = env("ISSUER_NAME", default="株式会社インターネットイニシアティブ")
-ISSUER_ADDRESS = env("ISSUER_ADDRESS", default="東京都千代田区富士見2-10-2 飯田橋グラン・ブルーム")
-ISSUER_REGISTRATION_NUMBER = env("ISSUER_REGISTRATION_NUMBER", default="T2010001034531")
+ISSUER_NAME = environment.text("ISSUER_NAME", default="株式会社インターネットイニシアティブ")
+ISSUER_ADDRESS = environment.text("ISSUER_ADDRESS", default="東京都千代田区富士見2-10-2 飯田橋グラン・ブルーム")
+ISSUER_REGISTRATION_NUMBER = environment.registration_number(
+    "ISSUER_REGISTRATION_NUMBER", default="T2010001034531"
+)
