@@ -8,7 +8,7 @@ CI use PostgreSQL.
 
 from pathlib import Path
 
-from . import environment
+from . import client_address, environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -59,6 +59,12 @@ AXES_COOLOFF_TIME = environment.positive_number("AXES_COOLOFF_HOURS", default=1.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address of a login attempt (client_address.py): REMOTE_ADDR with no proxy in front;
+# behind N trusted proxies, the address the outermost one saw, from X-Forwarded-For.
+TRUSTED_PROXY_COUNT = environment.whole_number("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER, AXES_IPWARE_PROXY_COUNT = client_address.ipware_source(TRUSTED_PROXY_COUNT)
+IPWARE_STRICT = False  # read by django-ipware itself: django-axes passes no strict argument
 
 ROOT_URLCONF = "config.urls"
 

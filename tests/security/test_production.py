@@ -95,6 +95,11 @@ BROKEN = [
     ("LOG_LEVEL", "verbose"),
     ("AXES_FAILURE_LIMIT", "0"),
     ("AXES_COOLOFF_HOURS", "an hour"),
+    ("TRUSTED_PROXY_COUNT", ""),
+    ("TRUSTED_PROXY_COUNT", "-1"),
+    ("TRUSTED_PROXY_COUNT", "one"),
+    ("TRUSTED_PROXY_COUNT", "1.5"),
+    ("TRUSTED_PROXY_COUNT", "１"),  # a full-width digit
 ]
 
 
