@@ -66,6 +66,11 @@ AXES_IPWARE_PROXY_ORDER = "left-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER, AXES_IPWARE_PROXY_COUNT = client_address.ipware_source(TRUSTED_PROXY_COUNT)
 IPWARE_STRICT = False  # read by django-ipware itself: django-axes passes no strict argument
 
+# The admin is the whole site: its login page, and after login its index (also where a
+# "next" pointing to another site falls back to, instead of Django's /accounts/profile/)
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 ROOT_URLCONF = "config.urls"
 
 TEMPLATES = [
