@@ -16,6 +16,11 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
+    from config.startup import load_settings, stop_on_configuration_error
+
+    # a configuration error stops every command, with one line and no traceback
+    with stop_on_configuration_error(status=1):
+        load_settings()
     execute_from_command_line(sys.argv)
 
 

@@ -13,7 +13,9 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-_PATTERN = re.compile(r"^T(\d)(\d{12})$")
+#: "T", the check digit, the other 12 digits; ASCII digits only (``\d`` would also take
+#: full-width ones). Use with ``fullmatch``: ``match`` with ``$`` accepts a final newline.
+REGISTRATION_NUMBER_PATTERN = re.compile(r"T([0-9])([0-9]{12})")
 
 
 def corporate_number_check_digit(base12: str) -> int:
@@ -23,7 +25,7 @@ def corporate_number_check_digit(base12: str) -> int:
 
 
 def is_valid_registration_number(value: str) -> bool:
-    match = _PATTERN.match(value or "")
+    match = REGISTRATION_NUMBER_PATTERN.fullmatch(value or "")
     return bool(match) and int(match[1]) == corporate_number_check_digit(match[2])
 
 

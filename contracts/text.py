@@ -1,6 +1,7 @@
 """What counts as acceptable text in the back office, for every path that stores it:
-admin forms and the shell (``VisibleTextModel.clean_fields``) and CSV imports
-(``csvimport.parse_text``) share this one rule.
+admin forms and the shell (``contracts.models.VisibleTextModel``), CSV imports
+(``csvimport.parse_text``) and the settings (``config/settings/environment.py``) share
+this one rule. Pure functions: importable before the settings exist.
 
 Refused, by Unicode category: controls (C0, DEL, C1), format characters (zero-width
 spaces, BOMs, bidirectional overrides) and line and paragraph separators. Invisible on
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.core.exceptions import ValidationError
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
@@ -46,33 +45,3 @@ def describe(char: str) -> str:
 
 def refusal_message(char: str) -> str:
     return _("contains an invisible control character (%(char)s); remove it") % {"char": describe(char)}
-
-
-class VisibleTextModel(models.Model):
-    """Refuses invisible characters in every text field of the model, whichever form,
-    command or shell session validates it (``full_clean``)."""
-
-    class Meta:
-        abstract = True
-
-    def clean_fields(self, exclude=None):
-        errors: dict[str, list] = {}
-        try:
-            super().clean_fields(exclude=exclude)
-        except ValidationError as error:
-            errors = error.update_error_dict(errors)
-        for field in self._meta.concrete_fields:
-            if not isinstance(field, models.CharField | models.TextField) or field.choices:
-                continue
-            if (exclude and field.name in exclude) or field.name in errors:
-                continue
-            value = getattr(self, field.attname)
-            if not isinstance(value, str):
-                continue
-            char = invisible_character(value, multiline=isinstance(field, models.TextField))
-            if char is not None:
-                errors.setdefault(field.name, []).append(
-                    ValidationError(refusal_message(char), code="invisible_character")
-                )
-        if errors:
-            raise ValidationError(errors)

@@ -14,8 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from billing import calculation
 from contracts import periods
-from contracts.models import Contract, Customer, Item
-from contracts.text import VisibleTextModel
+from contracts.models import Contract, Customer, Item, VisibleTextModel
 
 from .fields import PriceField, YenField
 from .rates import RateCard

@@ -14,8 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from billing import calculation
 from contracts import periods
-from contracts.models import Contract, Item
-from contracts.text import VisibleTextModel
+from contracts.models import Contract, Item, VisibleTextModel
 
 from .fields import PriceField, YenField
 

@@ -11,8 +11,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from contracts.models import Contract
-from contracts.text import VisibleTextModel
+from contracts.models import Contract, VisibleTextModel
 
 from .fields import YenField
 

@@ -1,24 +1,25 @@
 """Settings shared by every environment.
 
-One ``env`` object reads the environment (cookiecutter-django style). With no
-``DATABASE_URL`` the embedded SQLite database in the project directory is used,
-so the demo runs anywhere; production and CI use PostgreSQL.
+One module reads the environment (``environment``: a value, or one line naming the
+variable and what is wrong with it). With no ``DATABASE_URL`` the embedded SQLite
+database in the project directory is used, so the demo runs anywhere; production and
+CI use PostgreSQL.
 """
 
 from pathlib import Path
 
-import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES
+
+from . import client_address, environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-env = environ.Env()
-
-DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env(
+DEBUG = environment.boolean("DEBUG", default=True)
+SECRET_KEY = environment.string(
     "SECRET_KEY",
     default="django-insecure-local-development-key-never-use-in-production",
 )
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = environment.hosts("ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -30,12 +31,15 @@ INSTALLED_APPS = [
     "djmoney",
     "simple_history",
     "axes",
+    "csp",
     "contracts",
     "billing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (django-csp)
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -55,11 +59,22 @@ AUTHENTICATION_BACKENDS = [
 ]
 # django-axes: after 5 failed logins for one username from one address, refuse that
 # pair for an hour (a person can still log in from elsewhere; an attacker cannot guess on)
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_FAILURE_LIMIT = environment.whole_number("AXES_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = environment.positive_number("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The address of a login attempt (client_address.py): REMOTE_ADDR with no proxy in front;
+# behind N trusted proxies, the address the outermost one saw, from X-Forwarded-For.
+TRUSTED_PROXY_COUNT = environment.whole_number("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_ORDER = "left-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER, AXES_IPWARE_PROXY_COUNT = client_address.ipware_source(TRUSTED_PROXY_COUNT)
+IPWARE_STRICT = False  # read by django-ipware itself: django-axes passes no strict argument
+
+# The admin is the whole site: its login page, and after login its index (also where a
+# "next" pointing to another site falls back to, instead of Django's /accounts/profile/)
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 ROOT_URLCONF = "config.urls"
 
@@ -81,7 +96,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": environment.database(
+        "DATABASE_URL",
+        engines=(environment.POSTGRESQL, environment.SQLITE),
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -105,6 +124,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# the project's own scripts and styles (templates/ holds no inline script or style)
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -116,6 +137,31 @@ DEFAULT_CURRENCY = "JPY"
 
 # The issuer printed on invoices (qualified invoice system, R12). The defaults are the
 # demo's; production reads all three from the environment with no default.
-ISSUER_NAME = env("ISSUER_NAME", default="株式会社インターネットイニシアティブ")
-ISSUER_ADDRESS = env("ISSUER_ADDRESS", default="東京都千代田区富士見2-10-2 飯田橋グラン・ブルーム")
-ISSUER_REGISTRATION_NUMBER = env("ISSUER_REGISTRATION_NUMBER", default="T2010001034531")
+ISSUER_NAME = environment.text("ISSUER_NAME", default="株式会社インターネットイニシアティブ")
+ISSUER_ADDRESS = environment.text(
+    "ISSUER_ADDRESS", default="東京都千代田区富士見2-10-2 飯田橋グラン・ブルーム"
+)
+ISSUER_REGISTRATION_NUMBER = environment.registration_number(
+    "ISSUER_REGISTRATION_NUMBER", default="T2010001034531"
+)
+
+# Content-Security-Policy (django-csp): scripts, styles and images from this site only;
+# no inline script and no event-handler attribute (templates/ has none: their behaviour
+# is in config/static/smartkey/site.js); no plugin, no <base>, no framing, forms posted
+# here only. Styles: stylesheets from this site and, on the invoice document, its one
+# <style> element by nonce; Django's admin writes no style attribute (its scripts use
+# the CSSOM, which CSP allows). The one style attribute allowed, by hash, is
+# django-simple-history's history page's <p class="paginator" style="border-top: 0">.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_HASHES, "'sha256-XMXSevYjgSjXgRafBFDvtjwX+yyWLrxfso9DcNZ9UXM='"],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}

@@ -1,32 +1,34 @@
 """Production settings: PostgreSQL, HTTPS only, no default for any secret.
 
-A missing ``SECRET_KEY``, ``DATABASE_URL``, ``ALLOWED_HOSTS`` or issuer setting stops
-start-up (django-environ raises ``ImproperlyConfigured``). Served by gunicorn behind a
-TLS-terminating proxy; static files by whitenoise. ``manage.py check --deploy`` is clean
-with the environment documented in the README.
+Every variable is checked as the settings load (``environment``): a missing, empty or
+malformed one (a short ``SECRET_KEY``, an unparsable ``DATABASE_URL``, a registration
+number with a wrong check digit, ...) stops every entry point with one line naming it
+(``config/startup.py``). Served by gunicorn behind a TLS-terminating proxy; static files
+by whitenoise. ``manage.py check --deploy`` is clean with the environment documented in
+the README.
 """
 
+from . import environment
 from .base import *  # noqa: F403
-from .base import env
 
 DEBUG = False
-SECRET_KEY = env("SECRET_KEY")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-DATABASES = {"default": env.db("DATABASE_URL")}
+SECRET_KEY = environment.secret_key("SECRET_KEY")
+ALLOWED_HOSTS = environment.hosts("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = environment.origins("CSRF_TRUSTED_ORIGINS", default="")
+DATABASES = {"default": environment.database("DATABASE_URL", engines=(environment.POSTGRESQL,))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = environment.whole_number("CONN_MAX_AGE", default=60)
 
 # HTTPS: the proxy terminates TLS and says so in X-Forwarded-Proto
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = environment.boolean("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_HSTS_SECONDS = environment.whole_number("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = environment.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = environment.boolean("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -38,13 +40,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-ISSUER_NAME = env("ISSUER_NAME")
-ISSUER_ADDRESS = env("ISSUER_ADDRESS")
-ISSUER_REGISTRATION_NUMBER = env("ISSUER_REGISTRATION_NUMBER")
+ISSUER_NAME = environment.text("ISSUER_NAME")
+ISSUER_ADDRESS = environment.text("ISSUER_ADDRESS")
+ISSUER_REGISTRATION_NUMBER = environment.registration_number("ISSUER_REGISTRATION_NUMBER")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": environment.log_level("LOG_LEVEL", default="INFO")},
 }
