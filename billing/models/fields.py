@@ -2,8 +2,7 @@
 
 from djmoney.models.fields import MoneyField
 
-#: R8: unit prices may carry fractions of a yen, up to 4 decimals
-PRICE_DECIMALS = 4
+from billing.calculation import PRICE_PLACES
 
 
 def PriceField(verbose_name, **kwargs):
@@ -11,7 +10,7 @@ def PriceField(verbose_name, **kwargs):
     return MoneyField(
         verbose_name,
         max_digits=14,
-        decimal_places=PRICE_DECIMALS,
+        decimal_places=PRICE_PLACES,
         default_currency="JPY",
         currency_choices=[("JPY", "JPY")],
         **kwargs,

@@ -324,10 +324,6 @@ class Invoice(VisibleTextModel):
         return super().delete(*args, **kwargs)
 
     @property
-    def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES
-
-    @property
     def period(self) -> tuple[dt.date, dt.date]:
         """The transaction period (取引期間): the billing month."""
         return self.billing_month, periods.month_end(self.billing_month)

@@ -198,9 +198,6 @@ class RateCard(VisibleTextModel):
         """R8: approved by a second staff member and notified to the contractor."""
         return self.approved_by_id is not None and self.notified_on is not None
 
-    def covers(self, month: dt.date) -> bool:
-        return self.valid_from <= month and (self.valid_until is None or month <= self.valid_until)
-
     def calculation_tiers(self) -> list[calculation.Tier]:
         return [calculation.Tier(t.up_to, t.unit_price.amount, t.flat_fee.amount) for t in self.tiers.all()]
 

@@ -4,7 +4,7 @@ usage charts, and the per-account breakdown links of an invoice."""
 from django import template
 
 from billing import dashboard
-from billing.breakdown import breakdown_url
+from billing.admin.usage import breakdown_url
 from billing.models import LineType
 
 register = template.Library()

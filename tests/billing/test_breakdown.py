@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from billing.breakdown import account_breakdown
+from billing.exports.breakdown import account_breakdown
 from billing.models import AccountRegistration, InvoiceLine, LineType
 from contracts.models import Contract
 from tests.conftest import count_queries

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from billing import charts, dashboard
+from billing.dashboard import charts
+from billing.dashboard import state as dashboard
 from billing.models import AccountRegistration, AuthCount, BillingRun
 from contracts.models import Contract
 from tests.conftest import count_queries
@@ -22,7 +23,7 @@ TODAY = dt.date(2026, 11, 5)  # October is the month being billed
 
 @pytest.fixture(autouse=True)
 def pinned_today(monkeypatch):
-    monkeypatch.setattr("billing.dashboard._today", lambda: TODAY)
+    monkeypatch.setattr("billing.dashboard.state._today", lambda: TODAY)
 
 
 # --- charts (pure) ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from billing.demo import DemoSize, demo_data_generate
+from billing.devtools.demo import DemoSize, demo_data_generate
 from billing.models import AccountRegistration, AuthCount, Invoice, InvoiceLine, OneTimeCharge, RateCard
 from billing.runs import billing_month_compute
 from contracts.models import Contract, Customer, ItemChange, Termination

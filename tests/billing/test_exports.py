@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from billing import exports, runs
+from billing import runs
+from billing.exports import invoices as exports
 from billing.models import AuthCount, Invoice
 from tests.contracts.factories import ContractFactory, CustomerFactory
 

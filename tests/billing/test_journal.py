@@ -12,7 +12,8 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from billing import runs
-from billing.journal import YAYOI_COLUMNS, cut
+from billing.exports.journal import YAYOI_COLUMNS
+from billing.formatting import cut
 from billing.models import BillingRun, Invoice, InvoiceStatus
 from contracts.models import Customer
 

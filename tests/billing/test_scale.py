@@ -18,7 +18,7 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from billing.demo import DemoSize, demo_data_generate
+from billing.devtools.demo import DemoSize, demo_data_generate
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, InvoiceLine
 from billing.runs import billing_month_compute
 from contracts.csvimport import text_lines
@@ -234,7 +234,7 @@ def test_benchmark_needs_no_database_of_the_configured_name():
     """On a fresh machine DATABASE_URL may name a database nobody created yet (the tests
     make their own): the benchmark creates and drops its scratch database through the
     server's maintenance database instead."""
-    from billing.benchmark import Benchmark
+    from billing.devtools.benchmark import Benchmark
 
     bench = Benchmark(database=scratch_name(), repeat=1, keep=False, write=print, progress=print)
     bench.db["NAME"] = "smartkey_never_created"

@@ -6,7 +6,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from billing import benchmark
+from billing.devtools import benchmark
 
 
 class Command(BaseCommand):

@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from billing.exports import ENCODINGS, LAYOUTS, EncodingReport, export
+from billing.exports.csvfile import ENCODINGS, EncodingReport
+from billing.exports.invoices import LAYOUTS, export
 from contracts.periods import parse_month
 
 

@@ -3,8 +3,8 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from billing.exports import EncodingReport
-from billing.journal import FORMATS, export_journal
+from billing.exports.csvfile import EncodingReport
+from billing.exports.journal import FORMATS, export_journal
 from billing.models import BillingRun, RunStatus
 from contracts.periods import format_month, parse_month
 

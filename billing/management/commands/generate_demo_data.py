@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from billing.demo import DemoSize, demo_data_generate, demo_today
+from billing.devtools.demo import DemoSize, demo_data_generate, demo_today
 from contracts.models import Customer
 from contracts.periods import format_month, month_start
 from contracts.progress import terminal_progress

@@ -10,26 +10,21 @@ BOM or CP932, CRLF, text cells neutralised).
 from __future__ import annotations
 
 import datetime as dt
-import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from billing import calculation
+from billing.formatting import decimal_cell, neutralise
+from billing.models import InvoiceLine, LineType, RateCard
+from billing.models.invoices import LIVE_STATUSES
+from billing.selectors import account_days
 from contracts import periods
 from contracts.models import Contract, Item
-
-from . import calculation, exports
-from .models import InvoiceLine, LineType, RateCard
-from .models.invoices import LIVE_STATUSES
-from .selectors import account_days
 
 
 @dataclass(frozen=True)
@@ -54,15 +49,19 @@ class AccountBreakdown:
     invoice_line: InvoiceLine | None
 
     @property
+    def fee(self) -> calculation.AccountFee:
+        """R10 as billing computes it, from the same days (``calculation.account_fee``)."""
+        histogram = Counter(row.days for row in self.rows)
+        return calculation.account_fee(histogram, self.days_in_month, self.unit_price or Decimal(0))
+
+    @property
     def coefficient_sum(self) -> Decimal:
-        return sum((row.coefficient for row in self.rows), Decimal("0.000"))
+        return self.fee.coefficient_sum
 
     @property
     def amount(self) -> Decimal | None:
         """R10: Σ(coefficient × unit price), truncated to the yen once."""
-        if self.unit_price is None:
-            return None
-        return calculation.truncate_yen(self.coefficient_sum * self.unit_price)
+        return None if self.unit_price is None else self.fee.amount
 
 
 class NotEnterprise(ValueError):
@@ -83,10 +82,9 @@ def account_breakdown(*, contract: Contract, month: dt.date, with_invoice: bool 
     service_days = contract.service_days_in_month(month)
     rows, capped = [], 0
     for account_id, days in account_days(month, contract.pk):
-        if days > service_days:
-            capped += 1
-            days = service_days
-        rows.append(AccountRow(account_id, days, calculation.account_coefficient(days, days_in_month)))
+        used = calculation.capped_days(days, service_days)  # as billing caps them
+        capped += used < days
+        rows.append(AccountRow(account_id, used, calculation.account_coefficient(used, days_in_month)))
     line = None
     if with_invoice:
         line = (
@@ -124,20 +122,20 @@ def header() -> tuple[str, ...]:
 
 
 def _number(value: Decimal | None) -> str:
-    return exports.decimal_text(value) if value is not None else ""
+    return decimal_cell(value) if value is not None else ""
 
 
 def csv_rows(breakdown: AccountBreakdown) -> Iterator[list[str]]:
     """One row per account (its coefficient × unit price, before truncation), then the
     total (Σ coefficients, amount truncated once), then the invoice line for comparison."""
-    code = exports.neutralise(breakdown.contract.code)
+    code = neutralise(breakdown.contract.code)
     month = periods.format_month(breakdown.month)
     price = breakdown.unit_price
     for row in breakdown.rows:
         yield [
             code,
             month,
-            exports.neutralise(row.account_id),
+            neutralise(row.account_id),
             str(row.days),
             str(breakdown.days_in_month),
             f"{row.coefficient:.3f}",
@@ -182,63 +180,3 @@ def csv_rows(breakdown: AccountBreakdown) -> Iterator[list[str]]:
             "",
             "",
         ]
-
-
-# --- admin view ---------------------------------------------------------------------
-
-
-def admin_urls(model_admin) -> list:
-    """URLs added to the account registrations' admin (who may view accounts may see this)."""
-
-    def view(request, contract_pk, month):
-        return breakdown_view(request, model_admin, contract_pk, month)
-
-    return [
-        path(
-            "breakdown/<int:contract_pk>/<str:month>/",
-            model_admin.admin_site.admin_view(view),
-            name="billing_accountregistration_breakdown",
-        ),
-    ]
-
-
-def breakdown_url(contract_pk: int, month: dt.date) -> str:
-    return reverse(
-        "admin:billing_accountregistration_breakdown", args=[contract_pk, periods.format_month(month)]
-    )
-
-
-def breakdown_view(request, model_admin, contract_pk: int, month: str):
-    if not model_admin.has_view_permission(request):
-        raise PermissionDenied
-    try:
-        month_date = periods.parse_month(month)
-    except ValueError:
-        raise Http404(_("Enter a month as YYYY-MM.")) from None
-    contract = get_object_or_404(Contract.objects.with_billing_relations(), pk=contract_pk)
-    try:
-        # the invoice line (number, amounts) only for staff who may see invoices (issue 10)
-        breakdown = account_breakdown(
-            contract=contract, month=month_date, with_invoice=request.user.has_perm("billing.view_invoice")
-        )
-    except NotEnterprise as error:
-        messages.error(request, str(error))
-        return HttpResponseRedirect(reverse("admin:contracts_contract_change", args=[contract.pk]))
-    encoding = request.GET.get("encoding", "utf-8-sig")
-    if encoding not in exports.ENCODINGS:
-        encoding = "utf-8-sig"
-    # built here, while the request's language is active (one contract's accounts: small)
-    rows = list(csv_rows(breakdown))
-    data = b"".join(exports.encoded_csv(rows, header(), encoding, exports.EncodingReport()))
-    response = HttpResponse(
-        data, content_type=f"text/csv; charset={'shift_jis' if encoding == 'cp932' else 'utf-8'}"
-    )
-    suffix = "-sjis" if encoding == "cp932" else ""
-    name = safe_filename(f"accounts-{contract.code}-{month}{suffix}.csv")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def safe_filename(name: str) -> str:
-    """ASCII letters, digits, dot, dash and underscore only (codes may hold anything)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)

@@ -14,27 +14,20 @@ the rate, consumption tax per rate, recipient name.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from billing import calculation
+from billing.formatting import decimal_cell, japanese_date, percent, price_text, safe_filename, yen_text
+from billing.models import Invoice, InvoiceStatus, LineType
+from billing.qualified_invoice import issuer
+from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.models import Item
-
-from . import calculation
-from .breakdown import safe_filename
-from .exports import decimal_text
-from .models import Invoice, InvoiceStatus, LineType
-from .qualified_invoice import issuer
-from .runs import DOCUMENT_LANGUAGE
 
 # --- the document's content -------------------------------------------------------
 
@@ -67,11 +60,11 @@ class RateSummary:
 
     @property
     def taxable_text(self) -> str:
-        return f"¥{yen(self.taxable)}"
+        return f"¥{yen_text(self.taxable)}"
 
     @property
     def tax_text(self) -> str:
-        return f"¥{yen(self.tax)}"
+        return f"¥{yen_text(self.tax)}"
 
 
 @dataclass(frozen=True)
@@ -100,30 +93,12 @@ class InvoiceDocument:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def is_draft(self) -> bool:
-        return self.status == InvoiceStatus.DRAFT
-
-    @property
     def is_void(self) -> bool:
         return self.status == InvoiceStatus.VOID
 
     @property
     def total_text(self) -> str:
-        return f"¥{yen(self.total)}"
-
-
-def percent(rate: Decimal) -> str:
-    """0.10 → "10"."""
-    return decimal_text(rate * 100)
-
-
-def yen(amount: Decimal) -> str:
-    """Whole yen with thousands separators: 120,859."""
-    return f"{int(amount):,}"
-
-
-def japanese_date(day: dt.date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+        return f"¥{yen_text(self.total)}"
 
 
 def _quantity(line) -> str:
@@ -131,16 +106,13 @@ def _quantity(line) -> str:
         return f"{line.quantity:.3f}"  # Σ of the accounts' 日割係数, 3 decimals (R10)
     if line.line_type == LineType.AUTH_API_FEE:
         return f"{int(line.quantity):,}"  # 認証成功回数 of the month (R11)
-    return decimal_text(line.quantity)
+    return decimal_cell(line.quantity)
 
 
 def _unit_price(line) -> str:
     if line.unit_price is None:
         return "—"  # graduated table: no single unit price (R11)
-    value = line.unit_price.amount.normalize()
-    whole = int(value)
-    fraction = value - whole
-    return f"{whole:,}" + (f"{fraction:f}"[1:] if fraction else "")
+    return price_text(line.unit_price.amount)
 
 
 def invoice_document(invoice: Invoice) -> InvoiceDocument:
@@ -224,7 +196,7 @@ def _build(invoice: Invoice) -> InvoiceDocument:
                 description=line.description,
                 quantity=_quantity(line),
                 unit_price=_unit_price(line),
-                amount=yen(line.amount.amount),
+                amount=yen_text(line.amount.amount),
             )
             for line in lines
         ],
@@ -244,54 +216,3 @@ def document_filename(invoice: Invoice, extension: str) -> str:
     if invoice.status == InvoiceStatus.VOID:
         name += "-void"
     return safe_filename(f"{name}.{extension}")
-
-
-# --- admin views ----------------------------------------------------------------------
-
-
-def admin_urls(model_admin) -> list:
-    """URLs added to the invoices' admin: staff who may view an invoice may print it."""
-
-    def page(request, pk):
-        return document_view(request, model_admin, pk)
-
-    def pdf(request, pk):
-        return pdf_view(request, model_admin, pk)
-
-    site = model_admin.admin_site
-    return [
-        path("<int:pk>/document/", site.admin_view(page), name="billing_invoice_document"),
-        path("<int:pk>/document.pdf", site.admin_view(pdf), name="billing_invoice_pdf"),
-    ]
-
-
-def _invoice_for(request, model_admin, pk) -> Invoice:
-    invoice = get_object_or_404(Invoice.objects.select_related("replaces"), pk=pk)
-    if not model_admin.has_view_permission(request, invoice):
-        raise PermissionDenied
-    return invoice
-
-
-def document_view(request, model_admin, pk):
-    invoice = _invoice_for(request, model_admin, pk)
-    document = invoice_document(invoice)
-    with translation.override(DOCUMENT_LANGUAGE):
-        return render(
-            request,
-            "billing/invoice_document.html",
-            {
-                "doc": document,
-                "pdf_url": reverse("admin:billing_invoice_pdf", args=[invoice.pk]),
-                "admin_url": reverse("admin:billing_invoice_change", args=[invoice.pk]),
-            },
-        )
-
-
-def pdf_view(request, model_admin, pk):
-    invoice = _invoice_for(request, model_admin, pk)
-    from .invoice_pdf import render_pdf  # reportlab is imported only when a PDF is asked for
-
-    data = render_pdf(invoice_document(invoice))
-    response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{document_filename(invoice, "pdf")}"'
-    return response

@@ -31,17 +31,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
-from django.utils.translation import gettext as _
 
+from billing.formatting import cut, yen_cell
+from billing.models import Invoice, InvoiceStatus
 from contracts import periods
 
-from .exports import EncodingReport, encoded_csv, yen
-from .models import BillingRun, Invoice, InvoiceStatus, RunStatus
+from .csvfile import EncodingReport, encoded_csv
 
 FORMATS = ("yayoi",)
 
@@ -68,22 +63,6 @@ YAYOI_TYPE, YAYOI_NO_TAG, YAYOI_NOT_ADJUSTMENT = "0", "0", "no"
 #: longer text is cut by the importer, so we cut it first and keep what matters in front
 YAYOI_ACCOUNT_WIDTH = 24
 YAYOI_SUMMARY_WIDTH = 64
-
-
-def cp932_width(text: str) -> int:
-    """Width in half-width units as the importer counts it (bytes in Shift_JIS)."""
-    return len(text.encode("cp932", errors="replace"))
-
-
-def cut(text: str, width: int) -> str:
-    """``text`` cut to at most ``width`` half-width units, never inside a character."""
-    out, used = [], 0
-    for char in text:
-        used += cp932_width(char)
-        if used > width:
-            break
-        out.append(char)
-    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -137,14 +116,14 @@ def yayoi_row(entry: JournalEntry) -> list[str]:
         "借方補助科目": cut(entry.customer_name, YAYOI_ACCOUNT_WIDTH),
         "借方部門": "",
         "借方税区分": YAYOI_NO_TAX,
-        "借方金額": yen(entry.total),
+        "借方金額": yen_cell(entry.total),
         "借方税金額": "0",
         "貸方勘定科目": SALES_ACCOUNT,
         "貸方補助科目": "",
         "貸方部門": "",
         "貸方税区分": YAYOI_SALES_TAX_CATEGORY,
-        "貸方金額": yen(entry.total),
-        "貸方税金額": yen(entry.tax),
+        "貸方金額": yen_cell(entry.total),
+        "貸方税金額": yen_cell(entry.tax),
         "摘要": cut(entry.summary, YAYOI_SUMMARY_WIDTH),
         "番号": "",
         "期日": "",
@@ -171,42 +150,3 @@ def export_journal(
 
 def filename(month: dt.date, fmt: str) -> str:
     return f"journal-{periods.format_month(month)}-{fmt}.csv"
-
-
-# --- admin view -------------------------------------------------------------------------
-
-
-def admin_urls(model_admin) -> list:
-    """URLs added to the billing runs' admin."""
-
-    def view(request, pk, fmt):
-        return journal_view(request, model_admin, pk, fmt)
-
-    return [
-        path(
-            "<int:pk>/journal/<str:fmt>/",
-            model_admin.admin_site.admin_view(view),
-            name="billing_billingrun_journal",
-        )
-    ]
-
-
-def journal_view(request, model_admin, pk: int, fmt: str):
-    """The issued month's journal file, for those who may download the month's CSV."""
-    if not request.user.has_perm("billing.export_invoices"):
-        raise PermissionDenied
-    run = get_object_or_404(BillingRun, pk=pk)
-    if fmt not in FORMATS:
-        raise Http404(fmt)
-    if run.status != RunStatus.ISSUED:
-        messages.error(
-            request,
-            _("%(month)s is not issued: the journal holds issued invoices only.")
-            % {"month": run.month_label},
-        )
-        return HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
-    response = StreamingHttpResponse(
-        export_journal(run.month, fmt), content_type="text/csv; charset=shift_jis"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename(run.month, fmt)}"'
-    return response

@@ -15,13 +15,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.admin.usage import breakdown_url
+from billing.models import (
+    AccountRegistration,
+    AuthCount,
+    BillingRun,
+    InvoiceLine,
+    RateCard,
+    RunException,
+    RunStatus,
+)
+from billing.models.invoices import LIVE_STATUSES
 from contracts import periods
 from contracts.models import Contract, Item
 
 from . import charts
-from .breakdown import breakdown_url
-from .models import AccountRegistration, AuthCount, BillingRun, InvoiceLine, RateCard, RunException, RunStatus
-from .models.invoices import LIVE_STATUSES
 
 #: months shown by the charts, the last being the current month
 CHART_MONTHS = 12

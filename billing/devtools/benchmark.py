@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -121,39 +122,43 @@ _AUTH = """
         GROUP BY a.contract_id
     )"""
 _RESULT = """
-    SELECT COALESCE(accounts.contract_id, auth.contract_id), accounts.millis, auth.authentications
-    FROM accounts FULL JOIN auth ON auth.contract_id = accounts.contract_id"""
+    SELECT 'accounts', contract_id, days, accounts FROM accounts
+    UNION ALL
+    SELECT 'auth', contract_id, authentications, NULL FROM auth"""
 
-#: Per contract: Σ over accounts of floor(days × 1000 / days in month) (the coefficients in
-#: thousandths, R10) and the authentications on days in service (R11). Two plans of the
-#: same query; the faster one is the lower bound.
+#: Per contract: the histogram of its accounts' days of use in the month (days → number
+#: of accounts, what billing reads for R10) and its authentications on days in service
+#: (R11). Two plans of the same query; the faster one is the lower bound. The quantities
+#: are then computed by billing's own R10 (``calculation.account_fee``), so that the
+#: benchmark checks what the database reads, not a second copy of the rule.
 LOWER_BOUND_SQL = {
     "per-contract LATERAL": f"""
         WITH {_WINDOWS},
         accounts AS (
-            SELECT w.contract_id, x.millis
+            SELECT w.contract_id, x.days, x.accounts
             FROM windows w CROSS JOIN LATERAL (
-                SELECT SUM(days * 1000 / %(days_in_month)s) AS millis FROM (
+                SELECT per_account.days, COUNT(*) AS accounts FROM (
                     SELECT SUM({_DAYS}) AS days
                     FROM billing_accountregistration r
                     WHERE r.contract_id = w.contract_id AND {_IN_WINDOW}
                     GROUP BY r.account_id
                 ) per_account
+                GROUP BY per_account.days
             ) x
-            WHERE w.first_day <= w.last_day AND x.millis IS NOT NULL
+            WHERE w.first_day <= w.last_day
         ),
         {_AUTH}
         {_RESULT}""",
     "one GROUP BY": f"""
         WITH {_WINDOWS},
         accounts AS (
-            SELECT contract_id, SUM(days * 1000 / %(days_in_month)s) AS millis FROM (
+            SELECT contract_id, days, COUNT(*) AS accounts FROM (
                 SELECT r.contract_id, SUM({_DAYS}) AS days
                 FROM billing_accountregistration r JOIN windows w ON w.contract_id = r.contract_id
                 WHERE w.first_day <= w.last_day AND {_IN_WINDOW}
                 GROUP BY r.contract_id, r.account_id
             ) per_account
-            GROUP BY contract_id
+            GROUP BY contract_id, days
         ),
         {_AUTH}
         {_RESULT}""",
@@ -430,11 +435,21 @@ class Benchmark:
         return measures
 
     def check_quantities(self, rows) -> tuple[int, int]:
-        """The lower bound's quantities against the invoice lines of ``bill_month``."""
+        """The lower bound's quantities against the invoice lines of ``bill_month``: the
+        accounts' coefficients summed by billing's own R10, the authentications as read."""
+        from billing import calculation
+
+        histograms: dict[int, dict[int, int]] = defaultdict(dict)
         expected = {}
-        for contract_id, millis, authentications in rows:
-            expected[(contract_id, "account_fee")] = Decimal(millis or 0) / 1000
-            expected[(contract_id, "auth_api_fee")] = Decimal(authentications or 0)
+        for kind, contract_id, value, accounts in rows:
+            if kind == "accounts":
+                histograms[contract_id][int(value)] = int(accounts)
+            else:
+                expected[(contract_id, "auth_api_fee")] = Decimal(value or 0)
+        days_in_month = periods.days_in_month(MONTH)
+        for contract_id, histogram in histograms.items():
+            fee = calculation.account_fee(histogram, days_in_month, Decimal(0))
+            expected[(contract_id, "account_fee")] = fee.coefficient_sum
         with self.connect() as conn:
             lines = conn.execute(
                 "SELECT l.contract_id, l.line_type, l.quantity FROM billing_invoiceline l "
@@ -593,8 +608,8 @@ def _bill(month: str) -> dict:
     from django.db.backends.signals import connection_created
     from django.test.utils import CaptureQueriesContext
 
-    from .models import InvoiceLine
-    from .runs import billing_month_compute
+    from billing.models import InvoiceLine
+    from billing.runs import billing_month_compute
 
     # queries on connections of other threads (the days of use read on a second
     # connection, runs.compute.account_days_reader) are counted too
@@ -632,7 +647,7 @@ def _bill(month: str) -> dict:
 def _export(month: str, path: str) -> dict:
     from django.core.management import call_command
 
-    from .models import InvoiceLine
+    from billing.models import InvoiceLine
 
     started = time.perf_counter()
     call_command("export_invoices", month[:7], "--output", path)
@@ -656,9 +671,8 @@ def _import(path: str) -> dict:
 def _fill_listings(rows: int, month: str) -> dict:
     """At least ``rows`` contracts and invoices (account registrations come from the
     generator): contracts accepted but not started, draft invoices of earlier months."""
+    from billing.models import BillingRun, Invoice
     from contracts.models import Contract, Customer, Item
-
-    from .models import BillingRun, Invoice
 
     billed = dt.date.fromisoformat(month)
     customers = list(Customer.objects.order_by("pk"))
@@ -707,9 +721,8 @@ def _changelists(repeat: int) -> dict:
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
+    from billing.models import AccountRegistration, Invoice
     from contracts.models import Contract
-
-    from .models import AccountRegistration, Invoice
 
     setup_test_environment()
     user, _created = get_user_model().objects.get_or_create(

@@ -36,13 +36,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
+from billing.models.rates import PricingMode
 from contracts.csvimport import bulk_insert
 from contracts.models import CONDITIONS, Contract, Customer, IIJIDContract, Item, ItemChange, Termination
 from contracts.periods import add_months, month_end, month_start, termination_effective_on
 from contracts.progress import Progress
-
-from .models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
-from .models.rates import PricingMode
 
 COMPANY_WORDS = ("アルファ", "ブラボー", "チャーリー", "デルタ", "エコー", "フォックス", "ゴルフ", "ホテル")
 COMPANY_KINDS = ("株式会社", "商事株式会社", "工業株式会社", "システムズ株式会社", "ホールディングス株式会社")

@@ -21,8 +21,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .documents import InvoiceDocument
-from .runs import DOCUMENT_LANGUAGE
+from billing.runs import DOCUMENT_LANGUAGE
+
+from .content import InvoiceDocument
 
 GOTHIC = "HeiseiKakuGo-W5"
 MINCHO = "HeiseiMin-W3"

@@ -1,0 +1,229 @@
+"""Invoices for accountants (R12): read only, voided and replaced from their page, shown
+as the qualified invoice document (HTML and PDF)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from billing import runs
+from billing.documents import document_filename, invoice_document
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from billing.runs import DOCUMENT_LANGUAGE
+from contracts import periods
+from contracts.admin_history import HistoryAdmin
+
+from .common import download
+
+
+class MonthFilter(admin.SimpleListFilter):
+    title = _("billing month")
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        months = BillingRun.objects.order_by("-month").values_list("month", flat=True)[:36]
+        return [(periods.format_month(m), periods.format_month(m)) for m in months]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(billing_month=periods.parse_month(self.value()))
+            except ValueError:
+                return queryset.none()
+        return queryset
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = ("contract", "line_type", "item", "description", "quantity", "unit_price", "amount")
+    readonly_fields = fields
+    ordering = ("contract__code", "position")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contract")
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason for voiding"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(HistoryAdmin):
+    list_display = (
+        "number_or_draft",
+        "status",
+        "customer_code",
+        "billing_name",
+        "month_label",
+        "subtotal",
+        "tax",
+        "total",
+        "issue_date",
+        "due_date",
+    )
+    list_filter = (MonthFilter, "status")
+    search_fields = ("number", "customer_code", "billing_name", "customer__name")
+    list_select_related = ("customer",)
+    show_full_result_count = False
+    inlines = (InvoiceLineInline,)
+    fieldsets = (
+        (None, {"fields": ("number", "status", "billing_month", "issue_date", "due_date")}),
+        (
+            _("Recipient (宛名)"),
+            {"fields": ("customer", "customer_code", "billing_name", "postal_code", "address")},
+        ),
+        (
+            _("Amounts"),
+            {"fields": ("subtotal", "tax_rate", "tax", "total")},
+        ),
+        (_("Issuer"), {"fields": ("issuer_name", "issuer_address", "issuer_registration_number")}),
+        (
+            _("History"),
+            {
+                "fields": (
+                    "replaces",
+                    "replaced_by_link",
+                    "issued_at",
+                    "issued_by",
+                    "voided_at",
+                    "voided_by",
+                    "void_reason",
+                )
+            },
+        ),
+    )
+    change_form_template = "admin/billing/invoice/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] + ["replaced_by_link"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # R12: an invoice is only ever viewed; the run issues it and the void view corrects it
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/void/", self.admin_site.admin_view(self.void_view), name="billing_invoice_void"),
+            path(
+                "<int:pk>/document/",
+                self.admin_site.admin_view(self.document_view),
+                name="billing_invoice_document",
+            ),
+            path(
+                "<int:pk>/document.pdf", self.admin_site.admin_view(self.pdf_view), name="billing_invoice_pdf"
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("invoice number"), ordering="number")
+    def number_or_draft(self, obj):
+        return obj.number or _("(draft)")
+
+    @admin.display(description=_("month"), ordering="billing_month")
+    def month_label(self, obj):
+        return periods.format_month(obj.billing_month)
+
+    @admin.display(description=_("replaced by"))
+    def replaced_by_link(self, obj):
+        replacement = Invoice.objects.filter(replaces=obj).first()
+        if replacement is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:billing_invoice_change", args=[replacement.pk]), replacement
+        )
+
+    def void_view(self, request, pk):
+        """R12: void an issued invoice and issue its replacement from current data."""
+        if not request.user.has_perm("billing.void_invoice"):
+            raise PermissionDenied
+        invoice = get_object_or_404(Invoice, pk=pk)
+        form = VoidForm(request.POST or None)
+        if invoice.status != InvoiceStatus.ISSUED:
+            messages.error(request, _("R12: only an issued invoice can be voided."))
+            return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[pk]))
+        if request.method == "POST" and form.is_valid():
+            try:
+                replacement = runs.invoice_void_and_replace(
+                    invoice=invoice, by=request.user, reason=form.cleaned_data["reason"]
+                )
+            except (ValidationError, runs.BillingRefused) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                if replacement is None:
+                    messages.warning(
+                        request,
+                        _("%(number)s voided; nothing is billable any more, so no replacement.")
+                        % {"number": invoice.number},
+                    )
+                    return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[pk]))
+                messages.success(
+                    request,
+                    _("%(old)s voided and replaced by %(new)s.")
+                    % {"old": invoice.number, "new": replacement.number},
+                )
+                return HttpResponseRedirect(reverse("admin:billing_invoice_change", args=[replacement.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Void %(number)s and issue a replacement") % {"number": invoice.number},
+            "form": form,
+            "invoice": invoice,
+            "opts": self.model._meta,
+            "original": invoice,
+        }
+        return TemplateResponse(request, "admin/billing/invoice/void.html", context)
+
+    def _invoice_to_show(self, request, pk) -> Invoice:
+        invoice = get_object_or_404(Invoice.objects.select_related("replaces"), pk=pk)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return invoice
+
+    def document_view(self, request, pk):
+        """The qualified invoice as a printable page, for staff who may view invoices."""
+        invoice = self._invoice_to_show(request, pk)
+        document = invoice_document(invoice)
+        with translation.override(DOCUMENT_LANGUAGE):
+            return render(
+                request,
+                "billing/invoice_document.html",
+                {
+                    "doc": document,
+                    "pdf_url": reverse("admin:billing_invoice_pdf", args=[invoice.pk]),
+                    "admin_url": reverse("admin:billing_invoice_change", args=[invoice.pk]),
+                },
+            )
+
+    def pdf_view(self, request, pk):
+        """The same document as a PDF."""
+        invoice = self._invoice_to_show(request, pk)
+        from billing.documents.pdf import render_pdf  # reportlab is imported only when a PDF is asked for
+
+        return download(
+            render_pdf(invoice_document(invoice)),
+            filename=document_filename(invoice, "pdf"),
+            content_type="application/pdf",
+        )

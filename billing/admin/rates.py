@@ -1,0 +1,191 @@
+"""Rate cards for sales staff (R8): the amounts shown separately to the contractor, their
+tiers, approval by a second person and change requests."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from billing import calculation
+from billing.models import AuthTier, RateCard
+from billing.models.rates import PRICE_FIELDS, REQUEST_FIELDS
+from contracts import periods
+from contracts.admin_history import HistoryAdmin
+
+from .common import report
+
+
+class AuthTierFormSet(forms.BaseInlineFormSet):
+    """R11: the tiers of a table are contiguous from 1, increasing, the last open."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        pricing = self.instance.auth_pricing
+        tiers = [
+            calculation.Tier(
+                f.cleaned_data["up_to"],
+                f.cleaned_data["unit_price"].amount,
+                f.cleaned_data["flat_fee"].amount,
+            )
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        tiers.sort(key=lambda t: (t.up_to is None, t.up_to or 0))
+        if not pricing and tiers:
+            raise ValidationError(_("Choose an authentication pricing for these tiers, or remove them."))
+        if pricing:
+            try:
+                calculation.validate_tiers(pricing, tiers)
+            except calculation.TierError as error:
+                raise ValidationError(
+                    _("Authentication price table: %(error)s") % {"error": error}
+                ) from error
+
+
+class AuthTierInline(admin.TabularInline):
+    model = AuthTier
+    formset = AuthTierFormSet
+    extra = 0
+    fields = ("up_to", "unit_price", "flat_fee")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.approved_by_id is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+class ApprovalFilter(admin.SimpleListFilter):
+    title = _("billable")
+    parameter_name = "billable"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("yes", _("approved and notified")),
+            ("unapproved", _("awaiting approval")),
+            ("unnotified", _("approved, not notified")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.billable()
+        if self.value() == "unapproved":
+            return queryset.filter(Q(approved_by__isnull=True) | Q(change_requested_by__isnull=False))
+        if self.value() == "unnotified":
+            return queryset.filter(approved_by__isnull=False, notified_on__isnull=True)
+        return queryset
+
+
+@admin.register(RateCard)
+class RateCardAdmin(HistoryAdmin):
+    list_display = (
+        "contract",
+        "valid_from_month",
+        "valid_until_month",
+        "base_fee",
+        "account_unit_price",
+        "auth_pricing",
+        "created_by",
+        "approved_by",
+        "notified_on",
+        "billable",
+    )
+    list_filter = (ApprovalFilter, "auth_pricing")
+    list_select_related = ("contract", "created_by", "approved_by")
+    search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
+    autocomplete_fields = ("contract",)
+    readonly_fields = (
+        "created_by",
+        "approved_by",
+        "approved_on",
+        *REQUEST_FIELDS,
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("contract", "valid_from", "valid_until")}),
+        (
+            _("Amounts shown separately to the contractor (Annex 1)"),
+            {"fields": ("base_fee", "account_unit_price", "auth_pricing")},
+        ),
+        (
+            _("Approval and notification (R8)"),
+            {"fields": ("created_by", "approved_by", "approved_on", "notified_on")},
+        ),
+        (
+            _("Change waiting for approval"),
+            {
+                "fields": REQUEST_FIELDS,
+                "description": _(
+                    "A new last month or notification date of an approved card takes effect once "
+                    "another staff member approves it; until then billing uses the approved values."
+                ),
+            },
+        ),
+        (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = (AuthTierInline,)
+    actions = ("approve_selected",)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.approved_by_id is not None:
+            fields += ["contract", *PRICE_FIELDS]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        stored = RateCard.objects.filter(pk=obj.pk).first() if change else None
+        if stored is not None and stored.needs_approval_to_set(
+            valid_until=obj.valid_until, notified_on=obj.notified_on
+        ):
+            # R8: the approved values stay in force until another staff member approves
+            requested = {"valid_until": obj.valid_until, "notified_on": obj.notified_on}
+            obj.valid_until, obj.notified_on = stored.valid_until, stored.notified_on
+            super().save_model(request, obj, form, change)
+            obj.request_change(by=request.user, on=timezone.localdate(), **requested)
+            messages.warning(
+                request,
+                _(
+                    "%(card)s: the new last month and notification date wait for another staff "
+                    "member's approval; until then the approved values stay in force."
+                )
+                % {"card": obj},
+            )
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("from"), ordering="valid_from")
+    def valid_from_month(self, obj):
+        return periods.format_month(obj.valid_from)
+
+    @admin.display(description=_("until"), ordering="valid_until")
+    def valid_until_month(self, obj):
+        return periods.format_month(obj.valid_until) if obj.valid_until else "—"
+
+    @admin.display(description=_("billable"), boolean=True)
+    def billable(self, obj):
+        return obj.is_billable
+
+    @admin.action(description=_("Approve the selected rate cards"), permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        done, refused = 0, []
+        for card in queryset.select_related("contract"):
+            try:
+                card.approve(by=request.user, on=timezone.localdate())
+                done += 1
+            except ValidationError as error:
+                refused.append(f"{card}: {' '.join(error.messages)}")
+        report(request, done, refused)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("billing.approve_ratecard")

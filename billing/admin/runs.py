@@ -1,0 +1,261 @@
+"""Monthly runs for accountants: compute a month, issue it, download its CSV and journal,
+with the exceptions people must act on."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from billing import runs
+from billing.exports import invoices as invoices_export
+from billing.exports import journal
+from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
+from contracts import periods
+from contracts.admin_history import HistoryAdmin
+
+from .common import csv_content_type, csv_encoding, download, report
+
+
+class RunMonthForm(forms.Form):
+    month = forms.CharField(
+        label=_("billing month"),
+        help_text=_("YYYY-MM"),
+        max_length=7,
+        widget=forms.TextInput(attrs={"size": 8}),
+    )
+
+    def clean_month(self):
+        try:
+            return periods.parse_month(self.cleaned_data["month"])
+        except ValueError:
+            raise ValidationError(_("Enter a month as YYYY-MM.")) from None
+
+
+class RunExceptionInline(admin.TabularInline):
+    model = RunException
+    extra = 0
+    can_delete = False
+    fields = ("contract", "rule", "billed", "message", "action")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contract")
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(HistoryAdmin):
+    list_display = (
+        "month_label",
+        "status",
+        "invoice_count",
+        "billed_total",
+        "exception_count",
+        "computed_at",
+        "issued_at",
+        "downloads",
+    )
+    list_filter = ("status",)
+    readonly_fields = (
+        "month",
+        "status",
+        "computed_at",
+        "computed_by",
+        "issued_at",
+        "issued_by",
+        "last_invoice_number",
+        "downloads",
+    )
+    inlines = (RunExceptionInline,)
+    actions = ("recompute_selected", "issue_selected")
+    change_list_template = "admin/billing/billingrun/change_list.html"
+
+    def get_queryset(self, request):
+        live = Q(invoices__status__in=[InvoiceStatus.DRAFT, InvoiceStatus.ISSUED])
+        # exceptions counted in a subquery: joining them too would repeat every invoice
+        # once per exception and multiply the billed total
+        exceptions = (
+            RunException.objects.filter(run=OuterRef("pk")).order_by().values("run").annotate(n=Count("pk"))
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                invoice_count=Count("invoices", filter=live, distinct=True),
+                billed_total=Sum("invoices__total", filter=live),
+                exception_count=Coalesce(Subquery(exceptions.values("n"), output_field=IntegerField()), 0),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("run/", self.admin_site.admin_view(self.run_view), name="billing_billingrun_run"),
+            path(
+                "<int:pk>/export/<str:layout>/",
+                self.admin_site.admin_view(self.export_view),
+                name="billing_billingrun_export",
+            ),
+            path(
+                "<int:pk>/journal/<str:fmt>/",
+                self.admin_site.admin_view(self.journal_view),
+                name="billing_billingrun_journal",
+            ),
+            *super().get_urls(),
+        ]
+
+    # --- displays
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return periods.format_month(obj.month)
+
+    @admin.display(description=_("invoices"), ordering="invoice_count")
+    def invoice_count(self, obj):
+        return obj.invoice_count
+
+    @admin.display(description=_("total billed (tax included)"), ordering="billed_total")
+    def billed_total(self, obj):
+        return f"¥{obj.billed_total or 0:,.0f}"
+
+    @admin.display(description=_("exceptions"), ordering="exception_count")
+    def exception_count(self, obj):
+        return obj.exception_count
+
+    @admin.display(description=_("CSV"))
+    def downloads(self, obj):
+        return format_html(
+            '<a href="{}">{}</a> / <a href="{}">{}</a> / <a href="{}?encoding=cp932">{}</a>',
+            reverse("admin:billing_billingrun_export", args=[obj.pk, "lines"]),
+            _("lines"),
+            reverse("admin:billing_billingrun_export", args=[obj.pk, "invoices"]),
+            _("invoices"),
+            reverse("admin:billing_billingrun_export", args=[obj.pk, "lines"]),
+            _("lines (Shift_JIS)"),
+        )
+
+    # --- views
+
+    def run_view(self, request):
+        """Compute (or recompute) a month's drafts from a form."""
+        if not request.user.has_perm("billing.run_billing"):
+            raise PermissionDenied
+        form = RunMonthForm(
+            request.POST or None,
+            initial={
+                "month": periods.format_month(
+                    periods.add_months(periods.month_start(timezone.localdate()), -1)
+                )
+            },
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                summary = runs.billing_month_compute(month=form.cleaned_data["month"], by=request.user)
+            except runs.BillingRefused as refused:
+                messages.error(request, str(refused))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(month)s computed: %(count)d draft invoice(s), %(total)s yen, %(exceptions)d exception(s)."
+                    )
+                    % {
+                        "month": summary.run.month_label,
+                        "count": summary.invoices,
+                        "total": f"{summary.total:,.0f}",
+                        "exceptions": len(summary.exceptions),
+                    },
+                )
+                return HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[summary.run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Compute a month's invoices"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/billingrun/run.html", context)
+
+    def export_view(self, request, pk, layout):
+        """The month's invoices as CSV (interfaces.md), for those who may download it."""
+        if not request.user.has_perm("billing.export_invoices"):
+            raise PermissionDenied
+        run = get_object_or_404(BillingRun, pk=pk)
+        if layout not in invoices_export.LAYOUTS:
+            raise PermissionDenied
+        encoding = csv_encoding(request)
+        suffix = "-sjis" if encoding == "cp932" else ""
+        return download(
+            invoices_export.export(run.month, layout=layout, encoding=encoding),
+            filename=f"invoices-{run.month_label}-{layout}{suffix}.csv",
+            content_type=csv_content_type(encoding),
+        )
+
+    def journal_view(self, request, pk: int, fmt: str):
+        """The issued month's journal file, for those who may download the month's CSV."""
+        if not request.user.has_perm("billing.export_invoices"):
+            raise PermissionDenied
+        run = get_object_or_404(BillingRun, pk=pk)
+        if fmt not in journal.FORMATS:
+            raise Http404(fmt)
+        if run.status != RunStatus.ISSUED:
+            messages.error(
+                request,
+                _("%(month)s is not issued: the journal holds issued invoices only.")
+                % {"month": run.month_label},
+            )
+            return HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
+        return download(
+            journal.export_journal(run.month, fmt),
+            filename=journal.filename(run.month, fmt),
+            content_type="text/csv; charset=shift_jis",
+        )
+
+    # --- actions
+
+    @admin.action(description=_("Recompute the selected months (drafts only)"), permissions=["run"])
+    def recompute_selected(self, request, queryset):
+        done, refused = 0, []
+        for run in queryset:
+            try:
+                runs.billing_month_compute(month=run.month, by=request.user)
+                done += 1
+            except runs.BillingRefused as error:
+                refused.append(str(error))
+        report(request, done, refused)
+
+    @admin.action(description=_("Issue the selected months"), permissions=["issue"])
+    def issue_selected(self, request, queryset):
+        done, refused = 0, []
+        for run in queryset:
+            try:
+                runs.billing_month_issue(month=run.month, by=request.user)
+                done += 1
+            except runs.BillingRefused as error:
+                refused.append(str(error))
+        report(request, done, refused)
+
+    def has_run_permission(self, request):
+        return request.user.has_perm("billing.run_billing")
+
+    def has_issue_permission(self, request):
+        return request.user.has_perm("billing.issue_billing")
