@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
 from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import periods
@@ -818,6 +819,8 @@ class BulkImportKind(ImportKind):
     def __init__(self) -> None:
         self.creates: list[tuple] = []
         self.updates: list[tuple] = []
+        #: the keys of ``updates``, in the same order (the audit trail records whole rows)
+        self.updated_keys: list[tuple] = []
         self.unchanged = 0
 
     def resolve(self, rows: list[Row], problems: Problems) -> None:
@@ -854,16 +857,51 @@ class BulkImportKind(ImportKind):
                 self.unchanged += 1
             else:
                 self.updates.append((found[0], *values))
+                self.updated_keys.append(key)
 
     def write(self, rows: list[Row]) -> Counts:
         # Updates first: a new row may need the room an update makes (a file that ends an
         # open registration period and adds the next one), and PostgreSQL checks its
         # exclusion constraints row by row.
         bulk_update_values(self.model, self.value_fields, self.updates)
-        tick = report_every(self.progress, _("rows written"), len(self.creates))
-        bulk_insert(
-            self.model,
-            self.key_fields + self.value_fields,
-            (tick(n) or record for n, record in enumerate(self.creates, start=1)),
-        )
+        fields = self.key_fields + self.value_fields
+        history = getattr(self.model, "history", None)
+        if history is None:  # usage rows: bulk data, not tracked one by one
+            tick = report_every(self.progress, _("rows written"), len(self.creates))
+            bulk_insert(
+                self.model, fields, (tick(n) or record for n, record in enumerate(self.creates, start=1))
+            )
+        else:
+            ids = bulk_insert_returning_ids(self.model, fields, self.creates)
+            self.write_history(
+                history.model,
+                [
+                    *(("+", pk, record) for pk, record in zip(ids, self.creates, strict=True)),
+                    *(
+                        ("~", pk, key + tuple(values))
+                        for (pk, *values), key in zip(self.updates, self.updated_keys, strict=True)
+                    ),
+                ],
+            )
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)
+
+    def write_history(self, historical, changes: list[tuple[str, Any, tuple]]) -> None:
+        """The audit trail of rows written in bulk, as django-simple-history records a
+        save: each row's values, the time, the kind of change and who imported it."""
+        fields = ("id", *self.key_fields, *self.value_fields)
+        tracked = tuple(f.attname for f in historical.tracked_fields)
+        missing = set(tracked) - set(fields)
+        if missing:
+            raise ImproperlyConfigured(f"{self.name}: the audit trail needs {sorted(missing)}")
+        now = timezone.now()
+        user = self.user.pk if self.user is not None else None
+        order = [fields.index(name) for name in tracked]
+        bulk_insert(
+            historical,
+            (*tracked, "history_date", "history_type", "history_user_id", "history_change_reason"),
+            (
+                (*(row[i] for i in order), now, kind, user, None)
+                for kind, pk, values in changes
+                for row in [(pk, *values)]
+            ),
+        )

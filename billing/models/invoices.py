@@ -156,6 +156,16 @@ class LineType(models.TextChoices):
 class InvoiceImmutable(ValidationError):
     """R12: an issued invoice never changes."""
 
+    @classmethod
+    def changed(cls) -> InvoiceImmutable:
+        return cls(
+            _("R12: an issued invoice never changes; void it and issue a replacement."), code="immutable"
+        )
+
+    @classmethod
+    def deleted(cls) -> InvoiceImmutable:
+        return cls(_("R12: an issued invoice is never deleted; void it instead."), code="immutable")
+
 
 class InvoiceQuerySet(models.QuerySet):
     def live(self):
@@ -163,16 +173,14 @@ class InvoiceQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         if self.exclude(status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(
-                _("R12: an issued invoice never changes; void it and issue a replacement.")
-            )
+            raise InvoiceImmutable.changed()
         return super().update(**kwargs)
 
     update.queryset_only = True
 
     def delete(self):
         if self.exclude(status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
+            raise InvoiceImmutable.deleted()
         return super().delete()
 
     delete.queryset_only = True
@@ -308,9 +316,7 @@ class Invoice(VisibleTextModel):
             if stored == InvoiceStatus.VOID or (
                 stored == InvoiceStatus.ISSUED and not getattr(self, "_voiding", False)
             ):
-                raise InvoiceImmutable(
-                    _("R12: an issued invoice never changes; void it and issue a replacement.")
-                )
+                raise InvoiceImmutable.changed()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -320,7 +326,7 @@ class Invoice(VisibleTextModel):
             self.status != InvoiceStatus.DRAFT
             or Invoice.objects.filter(pk=self.pk).exclude(status=InvoiceStatus.DRAFT).exists()
         ):
-            raise InvoiceImmutable(_("R12: an issued invoice is never deleted; void it instead."))
+            raise InvoiceImmutable.deleted()
         return super().delete(*args, **kwargs)
 
     @property
@@ -374,18 +380,14 @@ ISSUE_FIELDS = ("status", "number", "issue_date", "due_date", "issued_at", "issu
 class InvoiceLineQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(
-                _("R12: an issued invoice never changes; void it and issue a replacement.")
-            )
+            raise InvoiceImmutable.changed()
         return super().update(**kwargs)
 
     update.queryset_only = True
 
     def delete(self):
         if self.exclude(invoice__status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(
-                _("R12: an issued invoice never changes; void it and issue a replacement.")
-            )
+            raise InvoiceImmutable.changed()
         return super().delete()
 
     delete.queryset_only = True
@@ -441,14 +443,10 @@ class InvoiceLine(VisibleTextModel):
 
     def save(self, *args, **kwargs):
         if Invoice.objects.filter(pk=self.invoice_id).exclude(status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(
-                _("R12: an issued invoice never changes; void it and issue a replacement.")
-            )
+            raise InvoiceImmutable.changed()
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if Invoice.objects.filter(pk=self.invoice_id).exclude(status=InvoiceStatus.DRAFT).exists():
-            raise InvoiceImmutable(
-                _("R12: an issued invoice never changes; void it and issue a replacement.")
-            )
+            raise InvoiceImmutable.changed()
         return super().delete(*args, **kwargs)

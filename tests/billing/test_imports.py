@@ -447,6 +447,22 @@ class TestAuthCounts:
 
 
 class TestOneTimeCharges:
+    def test_the_audit_trail_records_each_imported_charge_and_who_imported_it(self, tmp_path):
+        """Money-relevant rows written in bulk (COPY) still leave their history (issue 11)."""
+        run("one_time_charges", ONE_TIME_CHARGES, tmp_path)
+        changed = ONE_TIME_CHARGES.replace(",5000,", ",5500,")
+        assert "新規 0件、更新 1件、変更なし 1件" in run("one_time_charges", changed, tmp_path, user="eigyo2")
+        history = OneTimeCharge.history.order_by("history_id").values_list(
+            "description", "amount", "history_type", "history_user__username"
+        )
+        assert list(history) == [
+            ("設定変更作業", Decimal("5000"), "+", "eigyo1"),
+            ("端末追加設定", Decimal("12000"), "+", "eigyo1"),
+            ("設定変更作業", Decimal("5500"), "~", "eigyo2"),
+        ]
+        e1 = OneTimeCharge.objects.get(contract__code="E1")
+        assert e1.history.latest().instance.amount.amount == Decimal("5500")
+
     def test_good_file_then_a_second_run_changes_nothing(self, tmp_path):
         assert "one_time_charges: 2行: 新規 2件、更新 0件、変更なし 0件" in run(
             "one_time_charges", ONE_TIME_CHARGES, tmp_path
