@@ -3,8 +3,6 @@ one-time charges. They plug into the engine of ``contracts/csvimport.py``."""
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -35,6 +33,7 @@ from contracts.models import Contract
 from . import calculation
 from .models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
 from .models.rates import PRICE_FIELDS, PricingMode
+from .models.usage import overlap_error, overlapping_periods
 
 MAX_YEN = Decimal("9999999999")
 MAX_PRICE = Decimal("9999999999.9999")
@@ -378,8 +377,8 @@ class AccountKind(ContractRecordMixin, BulkImportKind):
         return stored
 
     def check_records(self, records, stored, problems):
-        """R10: an account's registration periods never overlap (deregistered_on is the
-        last registered day); stored periods count unless a row of the file replaces them."""
+        """R10: an account's registration periods never overlap (``overlapping_periods``,
+        the model's rule); stored periods count unless a row of the file replaces them."""
         periods = []
         replaced = set()  # stored periods that a row of the file rewrites
         for row, key, (deregistered,) in records:
@@ -392,26 +391,16 @@ class AccountKind(ContractRecordMixin, BulkImportKind):
                 continue
             if key in stored:
                 replaced.add(key)
-            periods.append((key[0], key[1], key[2], deregistered or dt.date.max, row.line))
+            periods.append((key[:2], key[2], deregistered, row.line))
         for key, (_pk, deregistered) in stored.items():
             if key not in replaced:
-                periods.append((key[0], key[1], key[2], deregistered or dt.date.max, 0))
-        periods.sort()
-        for previous, current in itertools.pairwise(periods):
-            if previous[:2] == current[:2] and current[2] <= previous[3]:
-                line = current[4] or previous[4]
-                problems.add(
-                    line,
-                    "registered_on",
-                    _(
-                        "account %(account)s is already registered from %(start)s until %(end)s (periods never overlap)"
-                    )
-                    % {
-                        "account": current[1],
-                        "start": previous[2].isoformat(),
-                        "end": "" if previous[3] == dt.date.max else previous[3].isoformat(),
-                    },
-                )
+                periods.append((key[:2], key[2], deregistered, None))
+        for earlier, later in overlapping_periods(periods):
+            line = later[3] or earlier[3]
+            if line is None:
+                continue  # two stored periods: not this file's doing
+            message = overlap_error(later[0][1], earlier[1], earlier[2])
+            problems.add(line, "registered_on", message.messages[0])
 
 
 @register

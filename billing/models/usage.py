@@ -64,32 +64,47 @@ class AccountRegistration(VisibleTextModel):
 
     def clean(self) -> None:
         """R10: the periods of one account never overlap, also when entered one by one
-        (the import checks whole files; PostgreSQL refuses them without a message)."""
+        (the import checks whole files with the same rule; PostgreSQL refuses them too)."""
         if self.contract_id is None or not self.account_id or self.registered_on is None:
             return
-        others = AccountRegistration.objects.filter(
-            Q(deregistered_on__isnull=True) | Q(deregistered_on__gte=self.registered_on),
-            contract_id=self.contract_id,
-            account_id=self.account_id,
-            registered_on__lte=self.deregistered_on or dt.date.max,
-        ).exclude(pk=self.pk)
-        other = others.order_by("registered_on").first()
-        if other is not None:
-            raise ValidationError(
-                {
-                    "registered_on": ValidationError(
-                        _(
-                            "account %(account)s is already registered from %(start)s until %(end)s (periods never overlap)"
-                        ),
-                        code="overlap",
-                        params={
-                            "account": self.account_id,
-                            "start": other.registered_on.isoformat(),
-                            "end": other.deregistered_on.isoformat() if other.deregistered_on else "",
-                        },
-                    )
-                }
-            )
+        account = (self.contract_id, self.account_id)
+        stored = (
+            AccountRegistration.objects.filter(contract_id=self.contract_id, account_id=self.account_id)
+            .exclude(pk=self.pk)
+            .values_list("registered_on", "deregistered_on")
+        )
+        periods = [
+            (account, self.registered_on, self.deregistered_on, self),
+            *((account, *p, None) for p in stored),
+        ]
+        for earlier, later in overlapping_periods(periods):
+            if self in (earlier[3], later[3]):
+                other = earlier if later[3] is self else later
+                raise ValidationError({"registered_on": overlap_error(self.account_id, other[1], other[2])})
+
+
+def overlapping_periods(periods):
+    """R10: the registration periods of one account never overlap or share a day (a
+    period starting the day after another ends is fine). ``periods`` are tuples
+    ``(account, registered_on, deregistered_on or None, anything)``; yields the pairs
+    ``(earlier, later)`` that break the rule, each later period with the earlier one of
+    its account that reaches furthest. The model (``AccountRegistration.clean``) and the
+    import (whole files against stored periods) both check with this."""
+    reach = None
+    for period in sorted(periods, key=lambda p: (p[0], p[1])):
+        account, first, last = period[:3]
+        if reach is not None and reach[0] == account and first <= (reach[2] or dt.date.max):
+            yield reach, period
+        if reach is None or reach[0] != account or (last or dt.date.max) > (reach[2] or dt.date.max):
+            reach = period
+
+
+def overlap_error(account_id: str, start: dt.date, end: dt.date | None) -> ValidationError:
+    return ValidationError(
+        _("account %(account)s is already registered from %(start)s until %(end)s (periods never overlap)"),
+        code="overlap",
+        params={"account": account_id, "start": start.isoformat(), "end": end.isoformat() if end else ""},
+    )
 
 
 class AuthCount(VisibleTextModel):

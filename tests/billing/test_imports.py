@@ -332,6 +332,20 @@ class TestAccounts:
         ]
         assert not AccountRegistration.objects.exists()
 
+    def test_an_overlap_behind_a_shorter_period_is_found_too(self, tmp_path):
+        """A long period overlaps two later ones; comparing neighbours only missed the second."""
+        text = (
+            "contract_code,account_id,registered_on,deregistered_on\n"
+            "E1,a1@example.jp,2026-04-01,\n"
+            "E1,a1@example.jp,2026-05-01,2026-05-10\n"
+            "E1,a1@example.jp,2026-06-01,\n"
+        )
+        already = "登録ID a1@example.jp は 2026-04-01〜 にすでに登録されています（登録期間は重複できません）"
+        assert run_failing("accounts", text, tmp_path) == [
+            f"line 3, column registered_on: {already}",
+            f"line 4, column registered_on: {already}",
+        ]
+
     def test_overlap_with_a_stored_period(self, tmp_path):
         run("accounts", ACCOUNTS, tmp_path)
         text = (
