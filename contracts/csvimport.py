@@ -8,7 +8,7 @@ nothing is written; every problem is reported as ``line N, column NAME: message`
 A kind (``ImportKind`` subclass) declares its columns and key and implements
 ``check`` and ``write``; ``register`` makes it available to the command. The
 contracts kinds are in ``contracts/imports.py``, the billing kinds in
-``billing/imports.py``. ``ModelImportKind`` does the usual "one row, one model
+``billing/imports/``. ``ModelImportKind`` does the usual "one row, one model
 instance, validated by ``full_clean``" work for the small kinds.
 """
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from billing.calculation import Tier
-from billing.imports import parse_tiers
+from billing.imports.rate_cards import parse_tiers
 from billing.models import RateCard
 from contracts.csvimport import CellError, ImportRejected, run_import
 from tests.contracts.factories import ContractFactory

@@ -1,0 +1,175 @@
+"""The usage import kinds (interfaces.md): accounts (R10), auth_counts (R11) and
+one_time_charges (Art. 7), many small rows written in bulk."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from billing.models import AccountRegistration, AuthCount, OneTimeCharge
+from billing.models.usage import overlap_error, overlapping_periods
+from contracts.csvimport import (
+    BulkImportKind,
+    Column,
+    Problems,
+    Row,
+    parse_code,
+    parse_date,
+    parse_decimal,
+    parse_text,
+    parse_whole,
+    register,
+)
+from contracts.models import Contract
+
+from .rate_cards import MAX_COUNT, MAX_YEN
+
+
+class ContractRecordMixin:
+    """Resolve ``contract_code`` to ids in one query."""
+
+    def resolve(self, rows: list[Row], problems: Problems) -> None:
+        codes = {row["contract_code"] for row in rows}
+        self.contract_ids = dict(Contract.objects.filter(code__in=codes).values_list("code", "id"))
+        for row in rows:
+            if row["contract_code"] not in self.contract_ids:
+                problems.add(
+                    row.line,
+                    "contract_code",
+                    _("unknown %(what)s %(code)r") % {"what": _("contract"), "code": row["contract_code"]},
+                )
+
+
+@register
+class AccountKind(ContractRecordMixin, BulkImportKind):
+    name = "accounts"
+    model = AccountRegistration
+    key = ("contract_code", "account_id", "registered_on")
+    key_fields = ("contract_id", "account_id", "registered_on")
+    value_fields = ("deregistered_on",)
+    columns = (
+        Column("contract_code", parse_code()),
+        Column("account_id", parse_text(128)),
+        Column("registered_on", parse_date),
+        Column("deregistered_on", parse_date, required=False),
+    )
+
+    def record(self, row):
+        contract_id = self.contract_ids.get(row["contract_code"])
+        if contract_id is None:
+            return None
+        return (contract_id, row["account_id"], row["registered_on"]), (row["deregistered_on"],)
+
+    def existing(self, records):
+        """The stored periods of the accounts in the file, and of no other: a file of new
+        accounts for a large tenant reads nothing, where reading every period of its
+        contracts held millions of rows in memory. On PostgreSQL the file's accounts go
+        to a temporary table (COPY) that the stored periods are matched against."""
+        if connection.vendor != "postgresql":
+            accounts = {key[:2] for _row, key, _values in records}
+            rows = (
+                row
+                for row in AccountRegistration.objects.filter(contract_id__in=self.contract_ids.values())
+                .values_list("id", "contract_id", "account_id", "registered_on", "deregistered_on")
+                .iterator(chunk_size=20000)
+                if row[1:3] in accounts
+            )
+            return {(c, a, r): (pk, d) for pk, c, a, r, d in rows}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE TEMPORARY TABLE import_accounts (contract_id bigint, account_id text) ON COMMIT DROP"
+            )
+            with cursor.cursor.copy("COPY import_accounts FROM STDIN") as copy:
+                for _row, key, _values in records:
+                    copy.write_row(key[:2])
+            cursor.execute("ANALYZE import_accounts")
+            cursor.execute(
+                """
+                SELECT r.id, r.contract_id, r.account_id, r.registered_on, r.deregistered_on
+                FROM billing_accountregistration r
+                WHERE EXISTS (SELECT 1 FROM import_accounts f
+                              WHERE f.contract_id = r.contract_id AND f.account_id = r.account_id)
+                """
+            )
+            stored = {(c, a, r): (pk, d) for pk, c, a, r, d in cursor.fetchall()}
+            cursor.execute("DROP TABLE import_accounts")
+        return stored
+
+    def check_records(self, records, stored, problems):
+        """R10: an account's registration periods never overlap (``overlapping_periods``,
+        the model's rule); stored periods count unless a row of the file replaces them."""
+        periods = []
+        replaced = set()  # stored periods that a row of the file rewrites
+        for row, key, (deregistered,) in records:
+            if deregistered is not None and deregistered < key[2]:
+                problems.add(
+                    row.line,
+                    "deregistered_on",
+                    _("before registered_on %(date)s") % {"date": key[2].isoformat()},
+                )
+                continue
+            if key in stored:
+                replaced.add(key)
+            periods.append((key[:2], key[2], deregistered, row.line))
+        for key, (_pk, deregistered) in stored.items():
+            if key not in replaced:
+                periods.append((key[:2], key[2], deregistered, None))
+        for earlier, later in overlapping_periods(periods):
+            line = later[3] or earlier[3]
+            if line is None:
+                continue  # two stored periods: not this file's doing
+            message = overlap_error(later[0][1], earlier[1], earlier[2])
+            problems.add(line, "registered_on", message.messages[0])
+
+
+@register
+class AuthCountKind(ContractRecordMixin, BulkImportKind):
+    name = "auth_counts"
+    model = AuthCount
+    key = ("contract_code", "date")
+    key_fields = ("contract_id", "date")
+    value_fields = ("success_count",)
+    columns = (
+        Column("contract_code", parse_code()),
+        Column("date", parse_date),
+        Column("success_count", parse_whole(max_value=MAX_COUNT)),
+    )
+
+    def record(self, row):
+        contract_id = self.contract_ids.get(row["contract_code"])
+        if contract_id is None:
+            return None
+        return (contract_id, row["date"]), (row["success_count"],)
+
+    def existing(self, records):
+        rows = AuthCount.objects.filter(contract_id__in=self.contract_ids.values()).values_list(
+            "id", "contract_id", "date", "success_count"
+        )
+        return {(c, d): (pk, n) for pk, c, d, n in rows.iterator(chunk_size=20000)}
+
+
+@register
+class OneTimeChargeKind(ContractRecordMixin, BulkImportKind):
+    name = "one_time_charges"
+    model = OneTimeCharge
+    key = ("contract_code", "due_on", "description")
+    key_fields = ("contract_id", "due_on", "description")
+    value_fields = ("amount", "amount_currency")
+    columns = (
+        Column("contract_code", parse_code()),
+        Column("description", parse_text(200)),
+        Column("amount", parse_decimal(places=0, max_value=MAX_YEN)),
+        Column("due_on", parse_date),
+    )
+
+    def record(self, row):
+        contract_id = self.contract_ids.get(row["contract_code"])
+        if contract_id is None:
+            return None
+        return (contract_id, row["due_on"], row["description"]), (row["amount"], "JPY")
+
+    def existing(self, records):
+        rows = OneTimeCharge.objects.filter(contract_id__in=self.contract_ids.values()).values_list(
+            "id", "contract_id", "due_on", "description", "amount", "amount_currency"
+        )
+        return {(c, d, text): (pk, amount, currency) for pk, c, d, text, amount, currency in rows}
