@@ -3,6 +3,8 @@ dry run and idempotence. Through the command, as operators run it."""
 
 import datetime as dt
 import io
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
@@ -10,6 +12,7 @@ from django.core.management.base import CommandError
 
 from contracts.models import Contract, Customer, IIJIDContract, ItemChange, Termination
 
+from ..processes import MANAGE, command_env
 from .factories import ContractFactory, CustomerFactory, ItemChangeFactory
 
 pytestmark = pytest.mark.django_db
@@ -286,3 +289,65 @@ class TestBadFiles:
     def test_missing_file_is_a_clear_error(self, tmp_path):
         with pytest.raises(CommandError, match="No such file"):
             call_command("import_csv", "customers", str(tmp_path / "nope.csv"))
+
+
+HEADER = "customer_code,name,billing_name\n"
+
+
+class ClosedAfter(io.StringIO):
+    """A pipe whose reader stops after ``lines`` writes."""
+
+    def __init__(self, lines):
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+    def fileno(self):
+        return 97
+
+
+class TestReaderStoppingEarly:
+    def test_the_summary_to_a_reader_that_is_gone_ends_quietly(self, tmp_path, monkeypatch):
+        redirected = []
+        monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+        path = tmp_path / "customers.csv"
+        path.write_text(CUSTOMERS)
+        err = io.StringIO()
+        call_command("import_csv", "customers", str(path), stdout=ClosedAfter(0), stderr=err)
+        assert (redirected, err.getvalue()) == ([97], "")
+        assert Customer.objects.count() == 2
+
+    def test_problems_to_a_reader_that_stops_still_end_in_the_refusal(self, tmp_path, monkeypatch):
+        """`import_csv … 2>&1 | head -1`: the exit status still says the file was refused."""
+        redirected = []
+        monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+        path = tmp_path / "customers.csv"
+        path.write_text(HEADER + "".join(f"C{n},,b\n" for n in range(20)))
+        err = ClosedAfter(1)
+        with pytest.raises(CommandError, match="問題が20件あるため"):
+            call_command("import_csv", "customers", str(path), stdout=io.StringIO(), stderr=err)
+        assert err.getvalue() == "line 2, column name: 値が必要です\n" and redirected == [97]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_csv_piped_into_a_reader_that_is_gone_ends_quietly(tmp_path):
+    """`import_csv customers FILE | true`: the summary meets a closed pipe when the
+    interpreter would flush it on exit."""
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMERS)
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, MANAGE, "import_csv", "customers", str(path)],
+            env=command_env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        process.stdout.close()
+        status = process.wait(timeout=120)
+    assert (status, errors.read_text()) == (0, "")
+    assert Customer.objects.count() == 2

@@ -4,12 +4,13 @@ import re
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing import benchmark
+from contracts.cli import SmartKeyCommand
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Measure bill_month, import_csv accounts, export_invoices and the admin changelists at "
         "one or more sizes, against the database's own lower bound (raw SQL, COPY). PostgreSQL "

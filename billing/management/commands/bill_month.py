@@ -1,14 +1,15 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.services import BillingRefused, billing_month_compute, billing_month_issue
-from contracts.periods import format_month, parse_month
+from contracts.cli import SmartKeyCommand, month_argument
+from contracts.periods import format_month
 from contracts.progress import terminal_progress
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Compute (or recompute) the draft invoices of a month; with --issue, issue the "
         "month's drafts (numbers, dates) so that they never change again."
@@ -23,10 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, month, issue, **options):
-        try:
-            month_date = parse_month(month)
-        except ValueError:
-            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
+        month_date = month_argument(month)
         try:
             if issue:
                 summary = billing_month_issue(month=month_date)

@@ -1,15 +1,15 @@
 import sys
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from contracts.cli import SmartKeyCommand, staff_member
 from contracts.csvimport import ENCODINGS, REGISTRY, ImportRejected, run_import
 from contracts.progress import terminal_progress
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Import one CSV file. The whole file is checked first; if any row is wrong every "
         "problem is printed and nothing is imported. Importing the same file twice changes "
@@ -37,11 +37,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, kind, file, dry_run, encoding, user, **options):
-        importer = None
-        if user:
-            importer = get_user_model().objects.filter(username=user, is_active=True, is_staff=True).first()
-            if importer is None:
-                raise CommandError(_("--user %(name)r is not an active staff member.") % {"name": user})
+        importer = staff_member(user)
         try:
             data = file.read_bytes()
         except OSError as error:

@@ -1,0 +1,128 @@
+"""What every management command of ours shares (``SmartKeyCommand``):
+
+- **A reader that stops early** (``bill_month 2026-10 | head -1``) is no error: once the
+  reader of standard output or error is gone, the command's writes to it are dropped and
+  the stream is pointed at /dev/null, so that neither a write nor the interpreter's last
+  flush ends in a BrokenPipe traceback. The command itself carries on and ends as it
+  would have (its work done, its exit status unchanged). Exports write their bytes through
+  ``write_bytes``, which does the same.
+- the arguments several commands take: a month (``YYYY-MM``) and ``--user USERNAME``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.utils.translation import gettext as _
+
+from .periods import parse_month
+
+
+class CommandOutput(OutputWrapper):
+    """Standard output or error of a command, quiet once its reader has stopped reading."""
+
+    #: the reader closed its end of the pipe; later writes are dropped
+    reader_gone = False
+
+    @classmethod
+    def wrapping(cls, wrapper: OutputWrapper) -> CommandOutput:
+        if isinstance(wrapper, cls):
+            return wrapper
+        output = cls(wrapper._out, wrapper.ending)
+        output._style_func = wrapper._style_func  # as Django chose it (colours on a terminal)
+        return output
+
+    def write(self, msg="", style_func=None, ending=None):
+        if self.reader_gone:
+            return
+        try:
+            super().write(msg, style_func, ending)
+        except BrokenPipeError:
+            self.stop()
+
+    def write_bytes(self, chunk: bytes, encoding: str) -> None:
+        """Write an export's bytes as they are (to the binary buffer of a real stream)."""
+        if self.reader_gone:
+            return
+        binary = getattr(self._out, "buffer", None)
+        try:
+            if binary is not None:
+                binary.write(chunk)
+            else:  # a text stream without a buffer (call_command's StringIO)
+                self._out.write(chunk.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding))
+        except BrokenPipeError:
+            self.stop()
+
+    def flush(self):
+        if self.reader_gone:
+            return
+        try:
+            super().flush()
+        except BrokenPipeError:
+            self.stop()
+
+    def stop(self) -> None:
+        """The reader is gone: drop what follows, and point the stream's file descriptor
+        at /dev/null, where whatever is still buffered goes when the interpreter flushes
+        it on exit (instead of a BrokenPipeError printed after the command ended)."""
+        self.reader_gone = True
+        try:
+            fileno = self._out.fileno()
+        except (AttributeError, OSError, ValueError):  # no descriptor (a StringIO)
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fileno)
+        finally:
+            os.close(devnull)
+
+
+class SmartKeyCommand(BaseCommand):
+    """The base of our commands; see the module's docstring."""
+
+    # Django assigns self.stdout and self.stderr (in __init__, and in execute for
+    # call_command's stdout=/stderr=); each assignment is wrapped here.
+    @property
+    def stdout(self) -> CommandOutput:
+        return self._stdout
+
+    @stdout.setter
+    def stdout(self, wrapper: OutputWrapper) -> None:
+        self._stdout = CommandOutput.wrapping(wrapper)
+
+    @property
+    def stderr(self) -> CommandOutput:
+        return self._stderr
+
+    @stderr.setter
+    def stderr(self, wrapper: OutputWrapper) -> None:
+        self._stderr = CommandOutput.wrapping(wrapper)
+
+    def execute(self, *args, **options):
+        try:
+            return super().execute(*args, **options)
+        finally:
+            # what is still buffered meets a reader that is gone here, not on exit
+            self.stdout.flush()
+            self.stderr.flush()
+
+
+def month_argument(value: str) -> dt.date:
+    """The first day of the month ``YYYY-MM``, or the CommandError a person can act on."""
+    try:
+        return parse_month(value)
+    except ValueError:
+        raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": value}) from None
+
+
+def staff_member(username: str | None):
+    """The active staff member named by ``--user``, None without the option."""
+    if not username:
+        return None
+    user = get_user_model().objects.filter(username=username, is_active=True, is_staff=True).first()
+    if user is None:
+        raise CommandError(_("--user %(name)r is not an active staff member.") % {"name": username})
+    return user

@@ -1,0 +1,99 @@
+"""bill_month as operators run it: a reader that stops early (`| head -1`)."""
+
+import datetime as dt
+import io
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from billing.models import BillingRun, Invoice
+from contracts.models import CONDITIONS, Contract
+
+from ..contracts.factories import ContractFactory, CustomerFactory
+from ..processes import MANAGE, command_env
+from .factories import RateCardFactory
+
+pytestmark = pytest.mark.django_db
+
+APRIL = dt.date(2026, 4, 1)
+
+
+def two_customers():
+    for _ in range(2):
+        RateCardFactory(contract=ContractFactory(in_service=True))
+
+
+class PipeClosedAfterFirstWrite:
+    """Standard output read by `| head -1`: the first write goes through, every later
+    one finds the pipe closed."""
+
+    def __init__(self):
+        self.written = ""
+
+    def write(self, text):
+        if self.written:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.written += text
+
+    def flush(self):
+        if len(self.written) > 1:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        return 99
+
+
+def test_a_reader_that_stops_early_ends_bill_month_quietly(monkeypatch):
+    two_customers()
+    redirected = []
+    monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+    out, err = PipeClosedAfterFirstWrite(), io.StringIO()
+    call_command("bill_month", "2026-04", stdout=out, stderr=err)
+    assert out.written == "2026-04の請求書を下書きとして計算しました。\n"
+    assert redirected == [99]  # once: later writes are dropped, not retried
+    assert err.getvalue() == ""
+    assert Invoice.objects.filter(billing_month=APRIL).count() == 2  # the month was computed
+
+
+# --- the real command, its output read by a process that stops early -----------------------
+
+
+def run_with_reader(args, *, read_lines: int, tmp_path):
+    """Run manage.py with its standard output read by a reader that takes ``read_lines``
+    lines and closes the pipe (0: closed before the command writes anything); standard
+    error goes to a file. Returns (exit status, lines read, standard error)."""
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, MANAGE, *args],
+            env=command_env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        lines = [process.stdout.readline() for _ in range(read_lines)]
+        process.stdout.close()
+        status = process.wait(timeout=300)
+    return status, lines, errors.read_text()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("read_lines", [0, 1])
+def test_bill_month_piped_into_head_ends_quietly(tmp_path, read_lines):
+    """`bill_month 2026-04 | head -1`: 1,500 exception lines (about 200 kB, more than a pipe
+    holds), of which the reader takes one line, or none."""
+    customers = CustomerFactory.create_batch(3)
+    Contract.objects.bulk_create(
+        Contract(code=f"NOCARD{n:04d}", customer=customers[n % 3], item="enterprise", applied_on=dt.date(2026, 3, 20),
+                 accepted_on=dt.date(2026, 3, 25), billing_start_on=dt.date(2026, 3, 25),
+                 **{c.date_field: dt.date(2026, 3, 25) for c in CONDITIONS})
+        for n in range(1500)
+    )  # fmt: skip
+    status, lines, errors = run_with_reader(
+        ["bill_month", "2026-04"], read_lines=read_lines, tmp_path=tmp_path
+    )
+    assert (status, errors) == (0, "")
+    assert lines == ["2026-04の請求書を下書きとして計算しました。\n"][:read_lines]
+    assert BillingRun.objects.get(month=APRIL).exceptions.count() == 1500

@@ -1,0 +1,77 @@
+"""What every command shares (contracts/cli.py): a reader that stops early, the month and
+--user arguments."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management.base import CommandError, OutputWrapper
+
+from contracts import cli
+
+from ..billing.factories import UserFactory
+
+
+class PipeClosedEarly(io.StringIO):
+    """A pipe whose reader stops after the first write."""
+
+    def write(self, text):
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+    def fileno(self):
+        return 99
+
+
+class TestCommandOutput:
+    def test_writes_after_the_reader_stopped_are_dropped_and_the_stream_points_at_devnull(self, monkeypatch):
+        redirected = []
+        monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+        stream = PipeClosedEarly()
+        output = cli.CommandOutput.wrapping(OutputWrapper(stream))
+        output.write("first")
+        output.write("second")
+        output.write("third")
+        output.flush()
+        assert stream.getvalue() == "first\n"
+        assert output.reader_gone and redirected == [99]
+
+    def test_a_stream_without_a_descriptor_is_left_alone(self, monkeypatch):
+        redirected = []
+        monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
+
+        class Gone:
+            def write(self, text):
+                raise BrokenPipeError(32, "Broken pipe")
+
+        output = cli.CommandOutput.wrapping(OutputWrapper(Gone()))
+        output.write("x")
+        output.write("y")
+        assert output.reader_gone and redirected == []
+
+    def test_bytes_are_written_as_they_are(self):
+        stream = io.StringIO()
+        output = cli.CommandOutput.wrapping(OutputWrapper(stream))
+        output.write_bytes("\ufeffa,\x1b\r\n".encode("utf-8-sig"), "utf-8-sig")
+        assert stream.getvalue() == "\ufeffa,\x1b\r\n"
+
+
+def test_a_month_argument():
+    assert cli.month_argument("2026-10") == dt.date(2026, 10, 1)
+    for value in ("2026-13", "2026/10", "10-2026", "\x1b[2J"):
+        with pytest.raises(CommandError) as raised:
+            cli.month_argument(value)
+        assert str(raised.value) == f"{value!r} は年月ではありません（YYYY-MM）。"
+
+
+@pytest.mark.django_db
+def test_a_staff_member_argument():
+    keiri = UserFactory(username="keiri1")
+    UserFactory(username="gone", is_active=False)
+    UserFactory(username="customer", is_staff=False)
+    assert cli.staff_member("keiri1") == keiri
+    assert cli.staff_member(None) is None
+    for name in ("gone", "customer", "nobody"):
+        with pytest.raises(CommandError, match=f"--user '{name}' は有効なスタッフではありません。"):
+            cli.staff_member(name)
