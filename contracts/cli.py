@@ -6,6 +6,11 @@
   flush ends in a BrokenPipe traceback. The command itself carries on and ends as it
   would have (its work done, its exit status unchanged). Exports write their bytes through
   ``write_bytes``, which does the same.
+- **Only visible text reaches the terminal**: invisible characters (``contracts/text.py``:
+  ESC sequences, BEL, bidirectional overrides; data stored before the rule refused them)
+  are shown as escapes (``\\x1b``, ``\\u202e``) in everything written through
+  ``self.stdout`` and ``self.stderr``; line breaks stay line breaks, and the bytes of an
+  export are left as they are.
 - the arguments several commands take: a month (``YYYY-MM``) and ``--user USERNAME``.
 """
 
@@ -13,16 +18,36 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import unicodedata
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils.translation import gettext as _
 
 from .periods import parse_month
+from .text import INVISIBLE_CATEGORIES, invisible_character
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible character but the line break written as its escape."""
+    if invisible_character(text) is None:  # nearly always: one fast check
+        return text
+    return "".join(
+        char if char == "\n" or unicodedata.category(char) not in INVISIBLE_CATEGORIES else _escape(char)
+        for char in text
+    )
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class CommandOutput(OutputWrapper):
-    """Standard output or error of a command, quiet once its reader has stopped reading."""
+    """Standard output or error of a command: visible text only, and quiet once its
+    reader has stopped reading."""
 
     #: the reader closed its end of the pipe; later writes are dropped
     reader_gone = False
@@ -39,7 +64,7 @@ class CommandOutput(OutputWrapper):
         if self.reader_gone:
             return
         try:
-            super().write(msg, style_func, ending)
+            super().write(visible(msg), style_func, ending)
         except BrokenPipeError:
             self.stop()
 

@@ -1,4 +1,5 @@
-"""bill_month as operators run it: a reader that stops early (`| head -1`)."""
+"""bill_month as operators run it: stored text shown visibly; a reader that stops early
+(`| head -1`)."""
 
 import datetime as dt
 import io
@@ -9,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from billing.models import BillingRun, Invoice
-from contracts.models import CONDITIONS, Contract
+from contracts.models import CONDITIONS, Contract, Customer
 
 from ..contracts.factories import ContractFactory, CustomerFactory
 from ..processes import MANAGE, command_env
@@ -20,9 +21,27 @@ pytestmark = pytest.mark.django_db
 APRIL = dt.date(2026, 4, 1)
 
 
+def bill(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command("bill_month", *args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
 def two_customers():
     for _ in range(2):
         RateCardFactory(contract=ContractFactory(in_service=True))
+
+
+def test_stored_control_characters_are_shown_as_escapes():
+    """A contract code and a customer name stored before invisible characters were
+    refused: the exception line shows the code as escapes, and the terminal is not cleared."""
+    customer = CustomerFactory()
+    Customer.objects.filter(pk=customer.pk).update(name="株式会社\x1b[2Jテスト")
+    contract = ContractFactory(in_service=True, customer=customer)
+    Contract.objects.filter(pk=contract.pk).update(code="SK\x1b[2J\u202e1")  # no rate card: an exception
+    output = bill("2026-04")
+    assert "\x1b" not in output and "\u202e" not in output
+    assert "  SK\\x1b[2J\\u202e1 [R8] (請求なし) " in output
 
 
 class PipeClosedAfterFirstWrite:

@@ -1,5 +1,5 @@
-"""What every command shares (contracts/cli.py): a reader that stops early, the month and
---user arguments."""
+"""What every command shares (contracts/cli.py): visible output, a reader that stops early,
+the month and --user arguments."""
 
 import datetime as dt
 import io
@@ -10,6 +10,23 @@ from django.core.management.base import CommandError, OutputWrapper
 from contracts import cli
 
 from ..billing.factories import UserFactory
+
+
+class TestVisible:
+    @pytest.mark.parametrize(
+        ("text", "shown"),
+        [
+            ("SK-1 株式会社アルファ", "SK-1 株式会社アルファ"),
+            ("\x1b[2J", "\\x1b[2J"),
+            ("a\x07b\x7fc\x9bd", "a\\x07b\\x7fc\\x9bd"),  # BEL, DEL, C1 CSI
+            ("\u202eevil\u200b", "\\u202eevil\\u200b"),  # bidirectional override, zero-width space
+            ("tag\U000e0041", "tag\\U000e0041"),
+            ("a\r\tb", "a\\x0d\\x09b"),
+            ("two\nlines\n", "two\nlines\n"),  # a line break stays one
+        ],
+    )
+    def test_invisible_characters_are_shown_as_escapes(self, text, shown):
+        assert cli.visible(text) == shown
 
 
 class PipeClosedEarly(io.StringIO):
@@ -49,6 +66,12 @@ class TestCommandOutput:
         output.write("x")
         output.write("y")
         assert output.reader_gone and redirected == []
+
+    def test_output_is_escaped_before_it_is_styled(self):
+        stream = io.StringIO()
+        output = cli.CommandOutput.wrapping(OutputWrapper(stream))
+        output.write("a\x1bb", style_func=lambda text: "[" + text + "]")
+        assert stream.getvalue() == "[a\\x1bb\n]"
 
     def test_bytes_are_written_as_they_are(self):
         stream = io.StringIO()

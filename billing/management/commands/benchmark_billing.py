@@ -70,7 +70,12 @@ class Command(SmartKeyCommand):
             database=database,
             repeat=repeat,
             keep=keep,
-            write=(lambda line: self.stdout.write("\r\033[K" + line)) if progress else self.stdout.write,
+            # over the progress line: a terminal control sequence, as a style (not escaped)
+            write=(
+                (lambda line: self.stdout.write(line, style_func=lambda text: "\r\033[K" + text))
+                if progress
+                else self.stdout.write
+            ),
             progress=progress or (lambda message: None),
         )
         try:

@@ -46,6 +46,7 @@ class Command(SmartKeyCommand):
             self.stdout.write(_("Exceptions to act on: %(count)d") % {"count": len(summary.exceptions)})
             for e in summary.exceptions:
                 billed = _("billed") if e.billed else _("NOT billed")
+                # stored text is shown as it is, but visibly (contracts.cli: escapes)
                 self.stdout.write(
                     f"  {e.contract.code if e.contract else '-'} [{e.rule}] ({billed}) {e.message} → {e.action}"
                 )
