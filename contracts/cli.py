@@ -16,13 +16,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import unicodedata
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
 
 from .periods import parse_month
 from .text import INVISIBLE_CATEGORIES, invisible_character
@@ -151,3 +154,22 @@ def staff_member(username: str | None):
     if user is None:
         raise CommandError(_("--user %(name)r is not an active staff member.") % {"name": username})
     return user
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """Record ``user`` as the author of the audit-trail entries (django-simple-history)
+    written meanwhile, as its middleware does for a request of the admin."""
+    if user is None:
+        yield
+        return
+    context = HistoricalRecords.context
+    previous = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del context.request
+        else:
+            context.request = previous

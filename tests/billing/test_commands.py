@@ -1,5 +1,5 @@
-"""bill_month as operators run it: stored text shown visibly; a reader that stops early
-(`| head -1`)."""
+"""bill_month as operators run it: who ran it (--user) on the run, the invoices and their
+audit trail; stored text shown visibly; a reader that stops early (`| head -1`)."""
 
 import datetime as dt
 import io
@@ -8,13 +8,14 @@ import sys
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from billing.models import BillingRun, Invoice
 from contracts.models import CONDITIONS, Contract, Customer
 
 from ..contracts.factories import ContractFactory, CustomerFactory
 from ..processes import MANAGE, command_env
-from .factories import RateCardFactory
+from .factories import RateCardFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,56 @@ def bill(*args, **kwargs) -> str:
 def two_customers():
     for _ in range(2):
         RateCardFactory(contract=ContractFactory(in_service=True))
+
+
+class TestUser:
+    def test_computing_and_issuing_record_the_user_on_the_run_the_invoices_and_their_history(self):
+        two_customers()
+        keiri = UserFactory(username="keiri1")
+        bill("2026-04", "--user", "keiri1")
+        run = BillingRun.objects.get(month=APRIL)
+        assert run.computed_by == keiri
+        assert run.history.latest().history_user == keiri
+
+        bill("2026-04", "--user", "keiri1")  # a recomputation deletes the drafts: recorded too
+        deleted = Invoice.history.filter(history_type="-")
+        assert deleted.count() == 2 and {h.history_user for h in deleted} == {keiri}
+
+        other = UserFactory(username="keiri2")
+        bill("2026-04", "--issue", "--user", "keiri2")
+        run.refresh_from_db()
+        assert (run.computed_by, run.issued_by) == (keiri, other)
+        assert run.history.latest().history_user == other
+        invoices = Invoice.objects.filter(run=run)
+        assert invoices.count() == 2
+        for invoice in invoices:
+            assert invoice.status == "issued" and invoice.issued_by == other
+            assert invoice.history.latest().history_user == other
+
+    def test_without_user_nobody_is_recorded(self):
+        two_customers()
+        bill("2026-04")
+        bill("2026-04", "--issue")
+        run = BillingRun.objects.get(month=APRIL)
+        assert (run.computed_by, run.issued_by, run.history.latest().history_user) == (None, None, None)
+
+    @pytest.mark.parametrize(
+        "user",
+        [
+            {"username": "nobody"},
+            {"username": "gone", "is_active": False},
+            {"username": "x", "is_staff": False},
+        ],
+    )
+    def test_only_an_active_staff_member_is_accepted_and_nothing_is_computed(self, user):
+        two_customers()
+        if user["username"] != "nobody":
+            UserFactory(**user)
+        with pytest.raises(
+            CommandError, match=rf"--user '{user['username']}' は有効なスタッフではありません。"
+        ):
+            bill("2026-04", "--user", user["username"])
+        assert not BillingRun.objects.exists()
 
 
 def test_stored_control_characters_are_shown_as_escapes():

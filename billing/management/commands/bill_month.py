@@ -4,7 +4,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.services import BillingRefused, billing_month_compute, billing_month_issue
-from contracts.cli import SmartKeyCommand, month_argument
+from contracts.cli import SmartKeyCommand, acting_as, month_argument, staff_member
 from contracts.periods import format_month
 from contracts.progress import terminal_progress
 
@@ -22,14 +22,23 @@ class Command(SmartKeyCommand):
             action="store_true",
             help="issue the month's reviewed drafts instead of computing them",
         )
+        parser.add_argument(
+            "--user",
+            help="username of the staff member running the month: recorded as who computed "
+            "or issued it, on the run, the invoices and their audit trail",
+        )
 
-    def handle(self, *args, month, issue, **options):
+    def handle(self, *args, month, issue, user, **options):
         month_date = month_argument(month)
+        by = staff_member(user)
         try:
-            if issue:
-                summary = billing_month_issue(month=month_date)
-            else:
-                summary = billing_month_compute(month=month_date, progress=terminal_progress(sys.stderr))
+            with acting_as(by):
+                if issue:
+                    summary = billing_month_issue(month=month_date, by=by)
+                else:
+                    summary = billing_month_compute(
+                        month=month_date, by=by, progress=terminal_progress(sys.stderr)
+                    )
         except BillingRefused as refused:
             raise CommandError(str(refused)) from None
 
