@@ -11,6 +11,11 @@
   are shown as escapes (``\\x1b``, ``\\u202e``) in everything written through
   ``self.stdout`` and ``self.stderr``; line breaks stay line breaks, and the bytes of an
   export are left as they are.
+- **A lost database connection** (an administrator's ``pg_terminate_backend``, a restart,
+  the network) ends as one line on standard error, not a traceback. Every command writes
+  in one transaction, which the server rolls back when the session ends: nothing was
+  written. (A connection lost during the COMMIT itself is the one case the client cannot
+  tell apart: it may have committed, and the message would then claim too much.)
 - the arguments several commands take: a month (``YYYY-MM``) and ``--user USERNAME``.
 """
 
@@ -18,15 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import unicodedata
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
+from .csvimport import connection_lost
 from .periods import parse_month
 from .text import INVISIBLE_CATEGORIES, invisible_character
 
@@ -130,12 +138,30 @@ class SmartKeyCommand(BaseCommand):
         self._stderr = CommandOutput.wrapping(wrapper)
 
     def execute(self, *args, **options):
+        psycopg_logger = logging.getLogger("psycopg")
+        psycopg_logger.addFilter(_ignored_end_of_copy)
         try:
             return super().execute(*args, **options)
+        except (OperationalError, InterfaceError) as error:
+            if not connection_lost(error):
+                raise
+            raise CommandError(
+                _(
+                    "The connection to the database was lost; nothing was written. Check that "
+                    "the database is running and run the command again."
+                )
+            ) from error
         finally:
+            psycopg_logger.removeFilter(_ignored_end_of_copy)
             # what is still buffered meets a reader that is gone here, not on exit
             self.stdout.flush()
             self.stderr.flush()
+
+
+def _ignored_end_of_copy(record: logging.LogRecord) -> bool:
+    """psycopg warns that it "ignored" the error of ending a COPY that an error (the
+    connection lost, say) interrupted; that error itself is what the command reports."""
+    return not str(record.msg).startswith("error ignored terminating")
 
 
 def month_argument(value: str) -> dt.date:

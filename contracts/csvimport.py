@@ -27,8 +27,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+import psycopg
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils.translation import gettext as _
 
 from . import periods
@@ -41,7 +50,6 @@ ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932")
 #: service exists since 2016).
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
-
 
 
 # --- problems ----------------------------------------------------------------------
@@ -545,7 +553,9 @@ def run_import(
 ) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
-    Raises ``ImportRejected`` with every problem found; nothing is written then.
+    Raises ``ImportRejected`` with every problem found; nothing is written then. A lost
+    connection to the database is no problem of the file: its ``OperationalError`` (or
+    ``InterfaceError``) is raised as it is (see ``connection_lost``).
     """
     kind_class = REGISTRY.get(kind_name)
     if kind_class is None:
@@ -569,7 +579,8 @@ def run_import(
     kind.user = user
     kind.progress = progress
     try:
-        with transaction.atomic():
+        # the kinds may use psycopg's own cursor (COPY): its errors become Django's here
+        with transaction.atomic(), connection.wrap_database_errors:
             _lock_kind(kind_name)
             if rows:
                 kind.check(rows, problems)
@@ -592,6 +603,8 @@ def run_import(
             ]
         ) from error
     except DatabaseError as error:
+        if connection_lost(error):
+            raise
         raise ImportRejected(
             [
                 Problem(
@@ -607,6 +620,29 @@ def run_import(
 def _one_line(error: Exception) -> str:
     """PostgreSQL's messages span lines (DETAIL:, HINT:); a problem is one line."""
     return " ".join(str(error).split())
+
+
+#: SQLSTATEs of a session that is gone: connection exceptions (class 08), and the server
+#: ending it (57P01 terminated by an administrator, 57P02 crash, 57P03 cannot connect now)
+_CONNECTION_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` (Django's, wrapping psycopg's) says that the connection to the
+    database is gone (ended by an administrator, a restart, the network) rather than that
+    the database refused what it was sent. The server says so with the SQLSTATE of its
+    last message; when it could say nothing (the connection closed under a COPY, say),
+    psycopg raises a plain OperationalError, with no SQLSTATE, where every refusal by the
+    server has one. (The connection object cannot tell afterwards: Django reconnects as
+    soon as the failed transaction is over.)"""
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.Error):
+        return False
+    if cause.sqlstate is None:
+        return isinstance(cause, psycopg.OperationalError)
+    return cause.sqlstate.startswith(_CONNECTION_LOST_SQLSTATES)
 
 
 def _lock_kind(kind_name: str) -> None:
@@ -737,7 +773,9 @@ def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Ite
         sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
-            with logged, cursor.cursor.copy(sql) as copy:
+            # psycopg's own cursor: its errors are Django's only when wrapped (as the
+            # statements of Django's cursor are), for the callers' ``except DatabaseError``
+            with logged, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
                 copy.write_row(first)
                 for record in records:
                     copy.write_row(record)
@@ -786,7 +824,8 @@ def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updat
                 f"CREATE TEMPORARY TABLE import_updates ON COMMIT DROP AS "
                 f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
             )
-            with cursor.cursor.copy(f"COPY import_updates (id, {', '.join(columns)}) FROM STDIN") as copy:
+            copying = cursor.cursor.copy(f"COPY import_updates (id, {', '.join(columns)}) FROM STDIN")
+            with connection.wrap_database_errors, copying as copy:
                 for record in updates:
                     copy.write_row(record)
             assignments = ", ".join(f"{c} = u.{c}" for c in columns)

@@ -1,11 +1,14 @@
 """What every command shares (contracts/cli.py): visible output, a reader that stops early,
-the month and --user arguments."""
+a lost database connection, the month and --user arguments."""
 
 import datetime as dt
 import io
+import sqlite3
 
+import psycopg
 import pytest
 from django.core.management.base import CommandError, OutputWrapper
+from django.db import OperationalError
 
 from contracts import cli
 
@@ -78,6 +81,63 @@ class TestCommandOutput:
         output = cli.CommandOutput.wrapping(OutputWrapper(stream))
         output.write_bytes("\ufeffa,\x1b\r\n".encode("utf-8-sig"), "utf-8-sig")
         assert stream.getvalue() == "\ufeffa,\x1b\r\n"
+
+
+class Failing(cli.SmartKeyCommand):
+    """A command whose handle raises the error it is given."""
+
+    def __init__(self, error):
+        super().__init__(stdout=io.StringIO(), stderr=io.StringIO())
+        self.error = error
+
+    def handle(self, *args, **options):
+        raise self.error
+
+
+def wrapped(cause):
+    """Django's OperationalError from the driver's, as Django's cursor wraps it."""
+    error = OperationalError(*cause.args)
+    error.__cause__ = cause
+    return error
+
+
+LOST = [
+    psycopg.errors.lookup("57P01")("terminating connection due to administrator command"),
+    psycopg.errors.lookup("57P02")("terminating connection because of crash of another server process"),
+    psycopg.errors.lookup("08006")("connection failure"),
+    # the client found the connection closed: no message from the server, no SQLSTATE
+    psycopg.OperationalError("sending copy data failed: server closed the connection unexpectedly"),
+    psycopg.OperationalError("the connection is closed"),
+]
+NOT_LOST = [
+    psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"),
+    psycopg.errors.SerializationFailure("could not serialize access due to concurrent update"),
+    psycopg.errors.DiskFull("could not extend file"),
+    sqlite3.OperationalError("database is locked"),
+]
+
+
+class TestLostConnection:
+    @pytest.mark.parametrize("cause", LOST, ids=lambda c: type(c).__name__ + (c.sqlstate or ""))
+    def test_a_lost_connection_is_one_line_saying_nothing_was_written(self, cause):
+        with pytest.raises(CommandError) as raised:
+            Failing(wrapped(cause)).execute(force_color=False, no_color=True, skip_checks=True)
+        assert str(raised.value) == (
+            "データベースとの接続が切れました。何も書き込んでいません。"
+            "データベースが動いていることを確かめてから、もう一度実行してください。"
+        )
+
+    @pytest.mark.parametrize("cause", NOT_LOST, ids=lambda c: type(c).__name__)
+    def test_another_database_error_is_not_called_a_lost_connection(self, cause):
+        """The database refused something, or is busy: the error is raised as it is."""
+        with pytest.raises(OperationalError):
+            Failing(wrapped(cause)).execute(force_color=False, no_color=True, skip_checks=True)
+
+    def test_an_error_django_did_not_wrap_is_not_called_a_lost_connection(self):
+        with pytest.raises(OperationalError):
+            Failing(OperationalError("could not serialize access")).execute(
+                force_color=False, no_color=True, skip_checks=True
+            )
 
 
 def test_a_month_argument():

@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -351,3 +352,46 @@ def test_import_csv_piped_into_a_reader_that_is_gone_ends_quietly(tmp_path):
         status = process.wait(timeout=120)
     assert (status, errors.read_text()) == (0, "")
     assert Customer.objects.count() == 2
+
+
+@pytest.mark.postgres
+class TestPsycopgErrors:
+    """COPY runs on psycopg's own cursor, which Django does not wrap: its errors are made
+    Django's, so that the engine's and the commands' `except DatabaseError` see them."""
+
+    def test_an_error_inside_a_copy_is_djangos(self):
+        from django.db import IntegrityError
+
+        from contracts.csvimport import bulk_insert
+
+        with pytest.raises(IntegrityError) as raised:
+            bulk_insert(Customer, ("code", "name", "billing_name"), [("C1", None, "x")])  # NOT NULL
+        assert isinstance(raised.value.__cause__, psycopg.errors.NotNullViolation)
+
+    @pytest.mark.parametrize(
+        ("cause", "outcome"),
+        [
+            (psycopg.errors.LockNotAvailable("canceling statement due to lock timeout"), "refused"),
+            (psycopg.OperationalError("sending copy data failed: server closed the connection"), "lost"),
+        ],
+    )
+    def test_a_kinds_own_copy_failing_is_a_problem_or_a_lost_connection(self, monkeypatch, cause, outcome):
+        from django.db import OperationalError
+
+        from contracts.csvimport import ImportRejected, run_import
+        from contracts.imports import CustomerKind
+
+        def check(self, rows, problems):
+            raise cause  # as a kind's COPY on psycopg's cursor would
+
+        monkeypatch.setattr(CustomerKind, "check", check)
+        if outcome == "refused":
+            with pytest.raises(ImportRejected) as rejected:
+                run_import("customers", b"customer_code,name,billing_name\nC1,a,b\n")
+            assert str(rejected.value.problems[0]) == (
+                "line 1: データベースでエラーが発生しました。何も書き込んでいません: canceling statement due to lock timeout"
+            )
+        else:
+            with pytest.raises(OperationalError) as raised:
+                run_import("customers", b"customer_code,name,billing_name\nC1,a,b\n")
+            assert raised.value.__cause__ is cause
