@@ -19,11 +19,13 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import heapq
 import itertools
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -54,6 +56,11 @@ LATEST_DATE = dt.date(2099, 12, 31)
 
 # --- problems ----------------------------------------------------------------------
 
+#: Problems reported in full; beyond them a file's problems are counted, and the report
+#: ends with one line saying how many more there were (a header of a million columns, or
+#: a million bad rows, would otherwise print a million lines).
+MAX_REPORTED_PROBLEMS = 100
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -68,11 +75,28 @@ class Problem:
 
 
 class ImportRejected(Exception):
-    """The file was not imported; ``problems`` says why, row by row."""
+    """The file was not imported; ``problems`` says why, row by row: the first
+    ``MAX_REPORTED_PROBLEMS`` in file order. ``count`` is how many were found in all."""
 
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(problems, key=lambda p: p.line)  # stable: file order within a line
-        super().__init__("\n".join(str(p) for p in self.problems))
+    def __init__(self, problems: Iterable[Problem], count: int | None = None):
+        ordered = sorted(problems, key=lambda p: p.line)  # stable: file order within a line
+        self.problems = ordered[:MAX_REPORTED_PROBLEMS]
+        self.count = max(len(ordered), count or 0)
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            lines.append(self.more_message())
+        super().__init__("\n".join(lines))
+
+    @property
+    def more(self) -> int:
+        """How many problems were found beyond those in ``problems``."""
+        return self.count - len(self.problems)
+
+    def more_message(self) -> str:
+        return _("… and at least %(count)s more problem(s) (only the first %(shown)d are shown)") % {
+            "count": f"{self.more:,}",
+            "shown": len(self.problems),
+        }
 
 
 class CellError(ValueError):
@@ -273,15 +297,70 @@ class Counts:
         }
 
 
-@dataclass
 class Problems:
-    items: list[Problem] = field(default_factory=list)
+    """The problems of one file, as they are found.
+
+    Only the first ``limit`` in file order (line, then the order found) are kept whole;
+    the others are counted, and their lines remembered (8 bytes each), so that a file of
+    a million bad rows costs megabytes, not a million messages. ``items`` is the list of
+    every problem as the kinds have always read it (``len``, slices, ``.line``); a problem
+    beyond the limit appears there by its line only."""
+
+    def __init__(self, limit: int = MAX_REPORTED_PROBLEMS) -> None:
+        self.limit = limit
+        self.count = 0
+        self._lines = array("q")  # the line of every problem, in the order found
+        self._heap: list[tuple[int, int, Problem]] = []  # the kept: (-line, -order, problem)
+        self._kept: dict[int, Problem] = {}  # order → problem, for ``items``
 
     def add(self, line: int, column: str | None, message: str) -> None:
-        self.items.append(Problem(line, column, str(message)))
+        order = self.count
+        self.count += 1
+        self._lines.append(line)
+        if len(self._heap) == self.limit and (-line, -order) < self._heap[0][:2]:
+            return  # later in the file than every problem kept: counted only
+        problem = Problem(line, column, str(message))
+        heapq.heappush(self._heap, (-line, -order, problem))
+        self._kept[order] = problem
+        if len(self._heap) > self.limit:
+            _line, dropped, _problem = heapq.heappop(self._heap)
+            del self._kept[-dropped]
+
+    @property
+    def full(self) -> bool:
+        """Whether the file is refused already and its report full: what follows is counted."""
+        return self.count >= self.limit
+
+    def rejected(self) -> ImportRejected:
+        return ImportRejected(self._kept.values(), count=self.count)
+
+    @property
+    def items(self) -> _ProblemItems:
+        return _ProblemItems(self, range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
 
     def __bool__(self) -> bool:
-        return bool(self.items)
+        return self.count > 0
+
+
+class _ProblemItems(Sequence):
+    """``Problems.items``: every problem in the order found, computed on demand."""
+
+    def __init__(self, problems: Problems, orders: range) -> None:
+        self._problems = problems
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _ProblemItems(self._problems, self._orders[index])
+        order = self._orders[index]
+        kept = self._problems._kept.get(order)
+        return kept if kept is not None else Problem(self._problems._lines[order], None, "")
 
 
 # --- kinds ---------------------------------------------------------------------------
@@ -424,7 +503,9 @@ def text_lines(text: str) -> Iterator[str]:
 def read_rows(
     kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
 ) -> list[Row]:
-    """Parse the header and every cell. Problems are collected, never raised."""
+    """Parse the header and every cell, and find rows with the same key. Problems are
+    collected, never raised. Once ``problems`` is full the file is refused anyway: later
+    rows are still read and their problems counted, but they are not kept."""
     by_name = {c.name: c for c in kind.columns}
     reader = csv.reader(text_lines(text), strict=True)
     try:
@@ -462,6 +543,7 @@ def read_rows(
     layout = [by_name[name] for name in names]
     width = len(layout)
     rows: list[Row] = []
+    first_lines: dict[tuple, int] = {}  # key → the line where it first appears
     line = 1
     tick = report_every(progress, _("rows read"), max(text.count("\n") - 1, 1))
     while True:
@@ -500,10 +582,23 @@ def read_rows(
             except CellError as error:
                 problems.add(line, column.name, str(error))
                 ok = False
+        if not ok:
+            continue
         for column in absent:
             values[column.name] = column.default
-        if ok:
-            rows.append(Row(line, values))
+        key = tuple(values[name] for name in kind.key)
+        first = first_lines.get(key)
+        if first is not None:
+            problems.add(
+                line,
+                kind.key[-1],
+                _("duplicate of line %(line)d (same %(key)s)") % {"line": first, "key": ", ".join(kind.key)},
+            )
+        if problems.full:
+            continue  # refused anyway: counted, not kept
+        if first is None:
+            first_lines[key] = line
+        rows.append(Row(line, values))
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
@@ -514,21 +609,6 @@ def _plain_name(name: str) -> bool:
     break or an invisible character would garble the line, so such a column is named by
     its position and its name shown in the message instead."""
     return 0 < len(name) <= 40 and name.isprintable() and ":" not in name
-
-
-def check_duplicate_keys(kind: type[ImportKind], rows: list[Row], problems: Problems) -> None:
-    first_line: dict[tuple, int] = {}
-    for row in rows:
-        key = tuple(row.values[name] for name in kind.key)
-        if key in first_line:
-            problems.add(
-                row.line,
-                kind.key[-1],
-                _("duplicate of line %(line)d (same %(key)s)")
-                % {"line": first_line[key], "key": ", ".join(kind.key)},
-            )
-        else:
-            first_line[key] = row.line
 
 
 # --- running -------------------------------------------------------------------------
@@ -553,7 +633,7 @@ def run_import(
 ) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
-    Raises ``ImportRejected`` with every problem found; nothing is written then. A lost
+    Raises ``ImportRejected`` with the problems found; nothing is written then. A lost
     connection to the database is no problem of the file: its ``OperationalError`` (or
     ``InterfaceError``) is raised as it is (see ``connection_lost``).
     """
@@ -573,8 +653,7 @@ def run_import(
     problems = Problems()
     rows = read_rows(kind_class, text, problems, progress)
     # Rows whose cells could not be read are left out; the others are still checked,
-    # so that one run reports every problem of the file.
-    check_duplicate_keys(kind_class, rows, problems)
+    # so that one run reports the problems of the whole file.
     kind = kind_class()
     kind.user = user
     kind.progress = progress
@@ -585,7 +664,7 @@ def run_import(
             if rows:
                 kind.check(rows, problems)
             if problems:
-                raise ImportRejected(problems.items)
+                raise problems.rejected()
             counts = kind.write(rows)
             if dry_run:
                 transaction.set_rollback(True)

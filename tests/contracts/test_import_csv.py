@@ -293,6 +293,59 @@ class TestBadFiles:
 
 
 HEADER = "customer_code,name,billing_name\n"
+SHOWN = "…ほかに少なくとも{more}件の問題があります（表示したのは最初の100件です）"
+
+
+class TestLimits:
+    """Bad input of any size, and a report of bounded size."""
+
+    def test_the_first_100_problems_are_shown_then_how_many_more(self, tmp_path):
+        text = HEADER + "".join(f"C{n},,b\n" for n in range(250))
+        path = tmp_path / "customers.csv"
+        path.write_text(text)
+        err = io.StringIO()
+        with pytest.raises(CommandError) as raised:
+            call_command("import_csv", "customers", str(path), stdout=io.StringIO(), stderr=err)
+        lines = err.getvalue().splitlines()
+        assert lines[:100] == [f"line {n}, column name: 値が必要です" for n in range(2, 102)]
+        assert lines[100:] == [SHOWN.format(more=150)]
+        assert str(raised.value) == f"{path}: 問題が250件あるため、何も取り込んでいません。"
+
+    def test_the_first_problems_in_file_order_whichever_check_finds_them(self, tmp_path):
+        """Line 2 names an unknown customer, which only the database check finds, after 150
+        rows with a bad date were read: it still comes first."""
+        CustomerFactory(code="C1", with_iijid=False)
+        text = "customer_code,iijid_contract_code,start_on\nC9,ID-0,2026-01-01\n" + "".join(
+            f"C1,ID-{n},2026-02-30\n" for n in range(1, 151)
+        )
+        lines = run_failing("iijid_contracts", text, tmp_path)
+        assert lines[0] == "line 2, column customer_code: 顧客 'C9' は登録されていません"
+        assert lines[1:100] == [
+            f"line {n}, column start_on: 2026-02-30 は存在しない日付です（2026年02月は28日まで）"
+            for n in range(3, 102)
+        ]
+        assert lines[100:] == [SHOWN.format(more=51)]
+
+    def test_more_unknown_references_than_shown_are_each_left_out_of_the_model_checks(self, tmp_path):
+        """150 rows naming unknown customers: the model kind skips each of them (it reads
+        the lines of the problems its reference check added), though only 100 are kept."""
+        text = "customer_code,iijid_contract_code,start_on\n" + "".join(
+            f"C{n},ID-{n},2026-01-01\n" for n in range(150)
+        )
+        lines = run_failing("iijid_contracts", text, tmp_path)
+        assert lines[:100] == [
+            f"line {n + 2}, column customer_code: 顧客 'C{n}' は登録されていません" for n in range(100)
+        ]
+        assert lines[100:] == [SHOWN.format(more=50)]
+        assert IIJIDContract.objects.count() == 0
+
+    def test_identical_rows_are_duplicates_counted_beyond_the_first_100(self, tmp_path):
+        lines = run_failing("customers", HEADER + "C1,a,b\n" * 1000, tmp_path)
+        assert lines[:100] == [
+            f"line {n}, column customer_code: 2行目と重複しています（customer_code が同じ）"
+            for n in range(3, 103)
+        ]
+        assert lines[100:] == [SHOWN.format(more=899)]
 
 
 class ClosedAfter(io.StringIO):

@@ -934,6 +934,22 @@ def rules() -> Iterator[BadFile]:
         yield BadFile(f"rules/{index:02d}-{kind}-{'-'.join(values)}", kind, text.encode(), line, column)
 
 
+def limits() -> Iterator[BadFile]:
+    """More problems than are shown (item 7 of issue 10)."""
+    for kind, column, value in (("accounts", "registered_on", "2026-02-30"), ("customers", "name", "")):
+        header, rows = header_of(kind), rows_of(kind)
+        bad = list(rows[0])
+        bad[header.index(column)] = value
+        many = [*rows, *([bad] * 150)]
+        yield BadFile(
+            f"limits/more-problems-than-shown/{kind}",
+            kind,
+            to_text(header, many).encode(),
+            len(rows) + 2,
+            column,
+        )
+
+
 def corpus() -> list[BadFile]:
     files = [
         *encodings(),
@@ -948,6 +964,7 @@ def corpus() -> list[BadFile]:
         *text_cells(),
         *duplicates(),
         *rules(),
+        *limits(),
     ]
     ids = [f.id for f in files]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -31,6 +31,8 @@ from .malformed_csv import BASE, KINDS, SEED
 pytestmark = pytest.mark.django_db
 
 PROBLEM = re.compile(r"^line \d+(, column [^:]+)?: .+")
+#: after the first 100 problems, the one line that counts the others
+MORE = re.compile(r"^…ほかに少なくとも[\d,]+件の問題があります（表示したのは最初の100件です）$")
 REFUSED = "何も取り込んでいません"
 #: the summary of an accepted file, e.g. "確認のみ（書き込みなし）。customers: 3行: 新規 2件、更新 1件、変更なし 0件"
 SUMMARY = re.compile(
@@ -110,6 +112,10 @@ def assert_refused_cleanly(outcome: Outcome, what: str) -> None:
     assert outcome.stdout == "", f"{what}: {outcome.stdout}"
     problems = outcome.problems()
     assert problems, f"{what}: refused without a problem on standard error"
+    if MORE.match(problems[-1]):
+        problems = problems[:-1]
+        assert len(problems) == 100, f"{what}: {len(problems)} problems before the count of the others"
+    assert len(problems) <= 100, f"{what}: {len(problems)} problems shown"
     unnumbered = [line for line in problems if not PROBLEM.match(line)]
     assert not unnumbered, f"{what}: not a line-numbered problem: {unnumbered[:3]}"
 
@@ -139,6 +145,7 @@ def test_the_corpus_is_large_and_covers_every_category():
         "control",
         "long",
         "rules",
+        "limits",
     }
     assert {bad.kind for bad in CORPUS} == set(KINDS)
     assert malformed_csv.corpus() == CORPUS  # generated, and the same every time

@@ -11,9 +11,9 @@ from contracts.progress import terminal_progress
 
 class Command(SmartKeyCommand):
     help = (
-        "Import one CSV file. The whole file is checked first; if any row is wrong every "
-        "problem is printed and nothing is imported. Importing the same file twice changes "
-        "nothing the second time."
+        "Import one CSV file. The whole file is checked first; if any row is wrong the "
+        "problems are printed (the first 100, then how many more) and nothing is imported. "
+        "Importing the same file twice changes nothing the second time."
     )
 
     def add_arguments(self, parser):
@@ -54,9 +54,11 @@ class Command(SmartKeyCommand):
         except ImportRejected as rejected:
             for problem in rejected.problems:
                 self.stderr.write(str(problem))
+            if rejected.more:
+                self.stderr.write(rejected.more_message())
             raise CommandError(
                 _("%(file)s: %(count)d problem(s); nothing was imported.")
-                % {"file": file, "count": len(rejected.problems)}
+                % {"file": file, "count": rejected.count}
             ) from None
         message = _("%(kind)s: %(rows)d rows: %(counts)s") % {
             "kind": kind,
