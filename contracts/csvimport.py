@@ -500,6 +500,15 @@ def text_lines(text: str) -> Iterator[str]:
     return (match.group() for match in _LINE_RE.finditer(text))
 
 
+#: The longest line read: the csv module's own limit for one value (131,072 characters),
+#: where the kinds' lines are a few hundred characters long. A longer line is one problem
+#: and is never split into cells (a line of a million commas would be a million cells).
+MAX_LINE_LENGTH = 131_072
+#: The widest header read: the widest kind has 10 columns. A few unknown columns are
+#: reported one by one; a wider header is one problem.
+MAX_HEADER_COLUMNS = 50
+
+
 def read_rows(
     kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
 ) -> list[Row]:
@@ -507,20 +516,38 @@ def read_rows(
     collected, never raised. Once ``problems`` is full the file is refused anyway: later
     rows are still read and their problems counted, but they are not kept."""
     by_name = {c.name: c for c in kind.columns}
-    reader = csv.reader(text_lines(text), strict=True)
+    expected = ", ".join(by_name)
+    reader = csv.reader(_lines_within_limit(kind, text, problems), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:
         problems.add(1, None, _("the header cannot be read as CSV: %(error)s") % {"error": error})
         return []
+    if problems:  # the header line is too long
+        return []
     if header is None or not any(h.strip() for h in header):
         problems.add(1, None, _("the file is empty: a header row is required"))
+        return []
+    if len(header) > MAX_HEADER_COLUMNS:
+        problems.add(
+            1,
+            None,
+            _(
+                "the header has %(count)s columns, more than the %(limit)d accepted: a %(kind)s "
+                "file has the columns %(columns)s"
+            )
+            % {
+                "count": f"{len(header):,}",
+                "limit": MAX_HEADER_COLUMNS,
+                "kind": kind.name,
+                "columns": expected,
+            },
+        )
         return []
     names = [h.strip() for h in header]
     seen: set[str] = set()
     for position, name in enumerate(names, start=1):
         if name not in by_name:
-            expected = ", ".join(by_name)
             if _plain_name(name):
                 problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
             else:
@@ -602,6 +629,31 @@ def read_rows(
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
+
+
+def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -> Iterator[str]:
+    """``text_lines``, with each line longer than ``MAX_LINE_LENGTH`` reported and given to
+    the reader as an empty line (which it counts, and skips)."""
+    for number, line in enumerate(text_lines(text), start=1):
+        if len(line) <= MAX_LINE_LENGTH or (length := len(line.rstrip("\r\n"))) <= MAX_LINE_LENGTH:
+            yield line
+            continue
+        sizes = {"length": f"{length:,}", "limit": f"{MAX_LINE_LENGTH:,}"}
+        if number == 1:
+            message = _(
+                "the header line is %(length)s characters long, more than the %(limit)s accepted: "
+                "a %(kind)s file has the columns %(columns)s"
+            ) % {**sizes, "kind": kind.name, "columns": ", ".join(c.name for c in kind.columns)}
+        else:
+            message = (
+                _(
+                    "the line is %(length)s characters long, more than the %(limit)s accepted: no "
+                    "value is that long; check that this is the right file"
+                )
+                % sizes
+            )
+        problems.add(number, None, message)
+        yield "\n"
 
 
 def _plain_name(name: str) -> bool:

@@ -347,6 +347,37 @@ class TestLimits:
         ]
         assert lines[100:] == [SHOWN.format(more=899)]
 
+    def test_a_header_wider_than_any_kind_is_one_problem(self, tmp_path):
+        header = HEADER.strip() + "".join(f",extra{n}" for n in range(48))
+        lines = run_failing("customers", header + "\n", tmp_path)
+        assert lines == [
+            "line 1: 見出し行に51列あり、上限の50列を超えています。customers の列は次のとおりです: customer_code, "
+            "name, billing_name, email, postal_code, address, payment_terms_days"
+        ]
+        fifty = HEADER.strip() + "".join(f",extra{n}" for n in range(47))  # 50: each unknown column
+        assert len(run_failing("customers", fifty + "\n", tmp_path)) == 47
+
+    def test_a_header_of_a_million_columns_is_one_problem(self, tmp_path):
+        header = HEADER.strip() + "".join(f",c{n}" for n in range(1_000_000))
+        lines = run_failing("customers", header + "\nC1,a,b\n", tmp_path)
+        assert lines == [
+            f"line 1: 見出し行が{len(header):,}文字あり、上限の131,072文字を超えています。customers の列は次のとおり"
+            "です: customer_code, name, billing_name, email, postal_code, address, payment_terms_days"
+        ]
+
+    def test_each_line_longer_than_a_line_may_be_is_one_problem_and_the_rest_is_read(self, tmp_path):
+        long = "C9,".ljust(200_000, "x") + ",b\n"
+        text = HEADER + "C1,a,b\n" + long + "C2,,b\n" + long * 2 + "C3," + "," * 300_000 + "\n"
+        lines = run_failing("customers", text, tmp_path)
+        too_long = "文字あり、上限の131,072文字を超えています。これほど長い値はありません。正しいファイルか確かめてください"
+        assert lines == [
+            f"line 3: この行は200,002{too_long}",
+            "line 4, column name: 値が必要です",
+            f"line 5: この行は200,002{too_long}",
+            f"line 6: この行は200,002{too_long}",
+            f"line 7: この行は300,003{too_long}",
+        ]
+
 
 class ClosedAfter(io.StringIO):
     """A pipe whose reader stops after ``lines`` writes."""
