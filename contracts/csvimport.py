@@ -521,7 +521,9 @@ def read_rows(
     try:
         header = next(reader, None)
     except csv.Error as error:
-        problems.add(1, None, _("the header cannot be read as CSV: %(error)s") % {"error": error})
+        problems.add(
+            1, None, _("the header cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+        )
         return []
     if problems:  # the header line is too long
         return []
@@ -581,7 +583,10 @@ def read_rows(
         except StopIteration:
             break
         except csv.Error as error:
-            problems.add(start, None, _("the row cannot be read as CSV: %(error)s") % {"error": error})
+            # after a quoting error the reader cannot know where the next row starts
+            problems.add(
+                start, None, _("the row cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+            )
             break
         line = start
         if not any(cell.strip() for cell in cells):
@@ -654,6 +659,40 @@ def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -
             )
         problems.add(number, None, message)
         yield "\n"
+
+
+_CSV_FIELD_LIMIT_RE = re.compile(r"field larger than field limit \((\d+)\)")
+_CSV_AFTER_QUOTE_RE = re.compile(r"'.' expected after '.'")
+
+
+def csv_message(error: csv.Error) -> str:
+    """What the csv module's error (English, in the parser's terms) means in the file,
+    and what to do about it. The reader (``strict=True``) raises these four."""
+    text = str(error)
+    if text == "unexpected end of data":
+        return _(
+            'a quote (") opened on this line or after it is never closed: the file ends inside '
+            "a quoted value; close the quote or remove it"
+        )
+    if match := _CSV_FIELD_LIMIT_RE.fullmatch(text):
+        # no line is that long (``MAX_LINE_LENGTH``): the value spans lines
+        return _(
+            'a value is longer than %(limit)s characters: a quote (") opened on this line or '
+            "after it is probably never closed; close the quote or remove it"
+        ) % {"limit": f"{int(match[1]):,}"}
+    if _CSV_AFTER_QUOTE_RE.fullmatch(text):
+        return _(
+            'text follows the closing quote of a value ("…"x): put the whole value in quotes, '
+            'and write a quote inside a value as two ("")'
+        )
+    if text.startswith("new-line character seen in unquoted field"):
+        return _(
+            'a line break inside a value without quotes: put the value in quotes ("…") or '
+            "remove the line break"
+        )
+    return _('the CSV is malformed here (%(error)s): check the quotes (") and commas of this line') % {
+        "error": text
+    }
 
 
 def _plain_name(name: str) -> bool:

@@ -1,6 +1,7 @@
 """import_csv for the contracts kinds: good files, each kind of bad row, encodings,
 dry run and idempotence. Through the command, as operators run it."""
 
+import csv
 import datetime as dt
 import io
 import subprocess
@@ -294,6 +295,94 @@ class TestBadFiles:
 
 HEADER = "customer_code,name,billing_name\n"
 SHOWN = "…ほかに少なくとも{more}件の問題があります（表示したのは最初の100件です）"
+NO_ENGLISH = ("unexpected", "expected after", "field limit", "new-line", "quoted field", "end of data")
+
+
+class TestCsvSyntax:
+    """Each error of the csv module's reader, in Japanese, on its line."""
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            (
+                HEADER + 'C1,a,b\nC2,"a,b\n',
+                'line 3: この行をCSVとして読めません: この行かそれ以降で開いた引用符（"）が閉じられないまま、'
+                "ファイルが終わっています。引用符を閉じるか、取り除いてください",
+            ),
+            (
+                HEADER + 'C1,"a"b,c\n',
+                "line 2: この行をCSVとして読めません: 引用符で囲んだ値の閉じ引用符の後ろに文字が続いています"
+                '（"…"x）。値全体を引用符で囲み、値の中の引用符は2つ重ねて（""）書いてください',
+            ),
+            (
+                HEADER + "C1,a,b\n" + 'C2,"' + ("x" * 1000 + "\n") * 200 + '",b\n',
+                "line 3: この行をCSVとして読めません: 値が131,072文字を超えています。この行かそれ以降で開いた"
+                '引用符（"）が閉じられていないようです。引用符を閉じるか、取り除いてください',
+            ),
+            (
+                '"customer_code,name,billing_name\nC1,a,b\n',
+                'line 1: 見出し行をCSVとして読めません: この行かそれ以降で開いた引用符（"）が閉じられないまま、'
+                "ファイルが終わっています。引用符を閉じるか、取り除いてください",
+            ),
+            (
+                'customer_code,"name"x,billing_name\nC1,a,b\n',
+                "line 1: 見出し行をCSVとして読めません: 引用符で囲んだ値の閉じ引用符の後ろに文字が続いています"
+                '（"…"x）。値全体を引用符で囲み、値の中の引用符は2つ重ねて（""）書いてください',
+            ),
+        ],
+        ids=[
+            "unexpected-end-of-data",
+            "text-after-quote",
+            "field-limit",
+            "header-end-of-data",
+            "header-quote",
+        ],
+    )
+    def test_each_reader_error_is_explained_in_japanese(self, tmp_path, text, expected):
+        assert run_failing("customers", text, tmp_path) == [expected]
+
+    @pytest.mark.parametrize(
+        ("lines", "expected"),
+        [
+            (
+                ["a\rb\n"],
+                '引用符で囲まれていない値の中に改行があります。値を引用符（"…"）で囲むか、改行を取り除いてください',
+            ),
+            (
+                ['"a\n'],
+                'この行かそれ以降で開いた引用符（"）が閉じられないまま、ファイルが終わっています。引用符を閉じるか、取り除いてください',
+            ),
+        ],
+    )
+    def test_the_messages_are_those_of_the_running_pythons_csv_module(self, lines, expected):
+        """The reader is never given a lone CR inside a line (text_lines splits there), but
+        the message is known: produced by the csv module itself, so a new Python that words
+        it differently is noticed here."""
+        from contracts.csvimport import csv_message
+
+        with pytest.raises(csv.Error) as raised:
+            list(csv.reader(iter(lines), strict=True))
+        assert csv_message(raised.value) == expected
+
+    def test_an_error_a_later_python_may_add_is_still_japanese_around_it(self):
+        from contracts.csvimport import csv_message
+
+        assert csv_message(csv.Error("something new")) == (
+            'CSVの形式がここで崩れています（something new）。この行の引用符（"）とカンマを確かめてください'
+        )
+
+    def test_no_message_of_the_corpus_shows_the_csv_modules_english(self, tmp_path):
+        from tests.e2e.malformed_csv import corpus
+
+        for bad in corpus():
+            if bad.kind != "customers" or bad.options:
+                continue
+            path = tmp_path / "bad.csv"
+            path.write_bytes(bad.data)
+            err = io.StringIO()
+            with pytest.raises(CommandError):
+                call_command("import_csv", "customers", str(path), stdout=io.StringIO(), stderr=err)
+            assert not any(word in err.getvalue() for word in NO_ENGLISH), (bad.id, err.getvalue())
 
 
 class TestLimits:
