@@ -451,7 +451,7 @@ def _unreadable(line: int, byte: int, candidates: list[str]) -> ImportRejected:
 #: Shift_JIS at all: 0x80 as U+0080 and 0xA0, 0xFD–0xFF as private-use characters.
 _CP932_STRAY = {"\x80": 0x80, "\uf8f0": 0xA0, "\uf8f1": 0xFD, "\uf8f2": 0xFE, "\uf8f3": 0xFF}
 _CP932_STRAY_RE = re.compile("[\x80\uf8f0-\uf8f3]")
-_LINE_END_RE = re.compile(rb"\r\n|\r|\n")
+_BYTE_LINE_RE = re.compile(rb"([^\r\n]*)(?:\r\n|\r|\n|\Z)")
 
 
 def _check_cp932(
@@ -465,7 +465,9 @@ def _check_cp932(
         raise _unreadable(_line_of(text, stray.start()), _CP932_STRAY[stray.group()], candidates)
     if utf8_error is None:
         return
-    for number, line in enumerate(_LINE_END_RE.split(data), start=1):
+    # one line at a time: a list of a large file's lines would cost more than the file
+    for number, match in enumerate(_BYTE_LINE_RE.finditer(data), start=1):
+        line = match.group(1)
         if line.isascii():
             continue
         try:
@@ -741,8 +743,10 @@ def run_import(
             ]
         )
     text = decode(data, encoding)
+    del data  # the caller may hold no other reference: a large file is then held once
     problems = Problems()
     rows = read_rows(kind_class, text, problems, progress)
+    del text
     # Rows whose cells could not be read are left out; the others are still checked,
     # so that one run reports the problems of the whole file.
     kind = kind_class()

@@ -1,11 +1,14 @@
 """import_csv for the contracts kinds: good files, each kind of bad row, encodings,
 dry run and idempotence. Through the command, as operators run it."""
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import os
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
@@ -466,6 +469,44 @@ class TestLimits:
             f"line 6: この行は200,002{too_long}",
             f"line 7: この行は300,003{too_long}",
         ]
+
+    def test_a_file_over_the_size_limit_is_refused_unless_allowed(self, tmp_path, settings):
+        settings.IMPORT_MAX_BYTES = 1024 * 1024
+        path = tmp_path / "customers.csv"
+        path.write_text(HEADER + "C1,a,b\n" + ",,\n" * 400_000)  # 1.1 MB: blank lines but one row
+        with pytest.raises(CommandError) as raised:
+            call_command("import_csv", "customers", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+        assert str(raised.value) == (
+            f"{path} は 1.1 MB あり、取り込める上限の 1.0 MB（IMPORT_MAX_BYTES）を超えています。ファイルを分けるか、"
+            "そのまま取り込むには --allow-large を付けてください。"
+        )
+        assert Customer.objects.count() == 0
+        output = run("customers", path.read_bytes(), tmp_path, "--allow-large")
+        assert "新規 1件" in output and Customer.objects.count() == 1
+
+    def test_a_file_of_exactly_the_limit_is_read(self, tmp_path, settings):
+        data = (HEADER + "C1,a,b\n").encode()
+        settings.IMPORT_MAX_BYTES = len(data)
+        assert "新規 1件" in run("customers", data, tmp_path)
+
+    def test_a_pipe_is_read_no_further_than_the_limit(self, tmp_path, settings):
+        """A named pipe (or a device) has no size to look at: it is read up to the limit."""
+        settings.IMPORT_MAX_BYTES = 1024 * 1024
+        fifo = tmp_path / "customers.csv"
+        os.mkfifo(fifo)
+
+        def feed():
+            with contextlib.suppress(BrokenPipeError), fifo.open("wb") as pipe:
+                pipe.write((HEADER + "C1,a,b\n" + ",,\n" * 1_000_000).encode())
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        try:
+            with pytest.raises(CommandError, match=r"は > 1\.0 MB あり.*--allow-large"):
+                call_command("import_csv", "customers", str(fifo), stdout=io.StringIO(), stderr=io.StringIO())
+        finally:
+            writer.join(timeout=30)
+        assert Customer.objects.count() == 0
 
 
 class ClosedAfter(io.StringIO):

@@ -1,12 +1,23 @@
+import os
+import stat
 import sys
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from contracts.cli import SmartKeyCommand, staff_member
 from contracts.csvimport import ENCODINGS, REGISTRY, ImportRejected, run_import
 from contracts.progress import terminal_progress
+
+#: The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): the
+#: whole file is checked before anything is written, in memory.
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+
+def max_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
 class Command(SmartKeyCommand):
@@ -35,17 +46,19 @@ class Command(SmartKeyCommand):
             default="auto",
             help="auto (default) reads UTF-8 with or without BOM, and CP932 (Shift_JIS)",
         )
+        parser.add_argument(
+            "--allow-large",
+            action="store_true",
+            help="import a file larger than IMPORT_MAX_BYTES (100 MB unless set); it is held "
+            "and checked in memory as a whole",
+        )
 
-    def handle(self, *args, kind, file, dry_run, encoding, user, **options):
+    def handle(self, *args, kind, file, dry_run, encoding, user, allow_large, **options):
         importer = staff_member(user)
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise CommandError(f"{file}: {error.strerror}") from error
         try:
             result = run_import(
                 kind,
-                data,
+                _read(file, None if allow_large else max_bytes()),  # no other reference kept
                 encoding=encoding,
                 dry_run=dry_run,
                 user=importer,
@@ -68,3 +81,36 @@ class Command(SmartKeyCommand):
         if dry_run:
             message = _("Dry run, nothing written. %(message)s") % {"message": message}
         self.stdout.write(message)
+
+
+def _read(file: Path, limit: int | None) -> bytes:
+    """The file's bytes. More than ``limit`` of them is a CommandError: found out before
+    reading a regular file, and after ``limit`` bytes of anything else (a pipe, a device)."""
+    try:
+        with file.open("rb") as handle:
+            if limit is None:
+                return handle.read()
+            info = os.fstat(handle.fileno())
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            if size is None or size <= limit:
+                data = handle.read(limit + 1)
+                if len(data) <= limit:
+                    return data
+    except OSError as error:
+        raise CommandError(f"{file}: {error.strerror}") from error
+    raise CommandError(
+        _(
+            "%(file)s is %(size)s MB, larger than the %(limit)s MB an import accepts "
+            "(IMPORT_MAX_BYTES): split it into smaller files, or add --allow-large to import "
+            "it as it is."
+        )
+        % {
+            "file": file,
+            "size": _megabytes(size) if size is not None else f"> {_megabytes(limit)}",
+            "limit": _megabytes(limit),
+        }
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f}"
