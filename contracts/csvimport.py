@@ -19,16 +19,27 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import heapq
 import itertools
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
+import psycopg
 from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    models,
+    transaction,
+)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +57,11 @@ LATEST_DATE = dt.date(2099, 12, 31)
 
 # --- problems ----------------------------------------------------------------------
 
+#: Problems reported in full; beyond them a file's problems are counted, and the report
+#: ends with one line saying how many more there were (a header of a million columns, or
+#: a million bad rows, would otherwise print a million lines).
+MAX_REPORTED_PROBLEMS = 100
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -60,11 +76,28 @@ class Problem:
 
 
 class ImportRejected(Exception):
-    """The file was not imported; ``problems`` says why, row by row."""
+    """The file was not imported; ``problems`` says why, row by row: the first
+    ``MAX_REPORTED_PROBLEMS`` in file order. ``count`` is how many were found in all."""
 
-    def __init__(self, problems: Iterable[Problem]):
-        self.problems = sorted(problems, key=lambda p: p.line)  # stable: file order within a line
-        super().__init__("\n".join(str(p) for p in self.problems))
+    def __init__(self, problems: Iterable[Problem], count: int | None = None):
+        ordered = sorted(problems, key=lambda p: p.line)  # stable: file order within a line
+        self.problems = ordered[:MAX_REPORTED_PROBLEMS]
+        self.count = max(len(ordered), count or 0)
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            lines.append(self.more_message())
+        super().__init__("\n".join(lines))
+
+    @property
+    def more(self) -> int:
+        """How many problems were found beyond those in ``problems``."""
+        return self.count - len(self.problems)
+
+    def more_message(self) -> str:
+        return _("… and at least %(count)s more problem(s) (only the first %(shown)d are shown)") % {
+            "count": f"{self.more:,}",
+            "shown": len(self.problems),
+        }
 
 
 class CellError(ValueError):
@@ -265,15 +298,70 @@ class Counts:
         }
 
 
-@dataclass
 class Problems:
-    items: list[Problem] = field(default_factory=list)
+    """The problems of one file, as they are found.
+
+    Only the first ``limit`` in file order (line, then the order found) are kept whole;
+    the others are counted, and their lines remembered (8 bytes each), so that a file of
+    a million bad rows costs megabytes, not a million messages. ``items`` is the list of
+    every problem as the kinds have always read it (``len``, slices, ``.line``); a problem
+    beyond the limit appears there by its line only."""
+
+    def __init__(self, limit: int = MAX_REPORTED_PROBLEMS) -> None:
+        self.limit = limit
+        self.count = 0
+        self._lines = array("q")  # the line of every problem, in the order found
+        self._heap: list[tuple[int, int, Problem]] = []  # the kept: (-line, -order, problem)
+        self._kept: dict[int, Problem] = {}  # order → problem, for ``items``
 
     def add(self, line: int, column: str | None, message: str) -> None:
-        self.items.append(Problem(line, column, str(message)))
+        order = self.count
+        self.count += 1
+        self._lines.append(line)
+        if len(self._heap) == self.limit and (-line, -order) < self._heap[0][:2]:
+            return  # later in the file than every problem kept: counted only
+        problem = Problem(line, column, str(message))
+        heapq.heappush(self._heap, (-line, -order, problem))
+        self._kept[order] = problem
+        if len(self._heap) > self.limit:
+            _line, dropped, _problem = heapq.heappop(self._heap)
+            del self._kept[-dropped]
+
+    @property
+    def full(self) -> bool:
+        """Whether the file is refused already and its report full: what follows is counted."""
+        return self.count >= self.limit
+
+    def rejected(self) -> ImportRejected:
+        return ImportRejected(self._kept.values(), count=self.count)
+
+    @property
+    def items(self) -> _ProblemItems:
+        return _ProblemItems(self, range(self.count))
+
+    def __len__(self) -> int:
+        return self.count
 
     def __bool__(self) -> bool:
-        return bool(self.items)
+        return self.count > 0
+
+
+class _ProblemItems(Sequence):
+    """``Problems.items``: every problem in the order found, computed on demand."""
+
+    def __init__(self, problems: Problems, orders: range) -> None:
+        self._problems = problems
+        self._orders = orders
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return _ProblemItems(self._problems, self._orders[index])
+        order = self._orders[index]
+        kept = self._problems._kept.get(order)
+        return kept if kept is not None else Problem(self._problems._lines[order], None, "")
 
 
 # --- kinds ---------------------------------------------------------------------------
@@ -364,7 +452,7 @@ def _unreadable(line: int, byte: int, candidates: list[str]) -> ImportRejected:
 #: Shift_JIS at all: 0x80 as U+0080 and 0xA0, 0xFD–0xFF as private-use characters.
 _CP932_STRAY = {"\x80": 0x80, "\uf8f0": 0xA0, "\uf8f1": 0xFD, "\uf8f2": 0xFE, "\uf8f3": 0xFF}
 _CP932_STRAY_RE = re.compile("[\x80\uf8f0-\uf8f3]")
-_LINE_END_RE = re.compile(rb"\r\n|\r|\n")
+_BYTE_LINE_RE = re.compile(rb"([^\r\n]*)(?:\r\n|\r|\n|\Z)")
 
 
 def _check_cp932(
@@ -378,7 +466,9 @@ def _check_cp932(
         raise _unreadable(_line_of(text, stray.start()), _CP932_STRAY[stray.group()], candidates)
     if utf8_error is None:
         return
-    for number, line in enumerate(_LINE_END_RE.split(data), start=1):
+    # one line at a time: a list of a large file's lines would cost more than the file
+    for number, match in enumerate(_BYTE_LINE_RE.finditer(data), start=1):
+        line = match.group(1)
         if line.isascii():
             continue
         try:
@@ -413,25 +503,56 @@ def text_lines(text: str) -> Iterator[str]:
     return (match.group() for match in _LINE_RE.finditer(text))
 
 
+#: The longest line read: the csv module's own limit for one value (131,072 characters),
+#: where the kinds' lines are a few hundred characters long. A longer line is one problem
+#: and is never split into cells (a line of a million commas would be a million cells).
+MAX_LINE_LENGTH = 131_072
+#: The widest header read: the widest kind has 10 columns. A few unknown columns are
+#: reported one by one; a wider header is one problem.
+MAX_HEADER_COLUMNS = 50
+
+
 def read_rows(
     kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
 ) -> list[Row]:
-    """Parse the header and every cell. Problems are collected, never raised."""
+    """Parse the header and every cell, and find rows with the same key. Problems are
+    collected, never raised. Once ``problems`` is full the file is refused anyway: later
+    rows are still read and their problems counted, but they are not kept."""
     by_name = {c.name: c for c in kind.columns}
-    reader = csv.reader(text_lines(text), strict=True)
+    expected = ", ".join(by_name)
+    reader = csv.reader(_lines_within_limit(kind, text, problems), strict=True)
     try:
         header = next(reader, None)
     except csv.Error as error:
-        problems.add(1, None, _("the header cannot be read as CSV: %(error)s") % {"error": error})
+        problems.add(
+            1, None, _("the header cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+        )
+        return []
+    if problems:  # the header line is too long
         return []
     if header is None or not any(h.strip() for h in header):
         problems.add(1, None, _("the file is empty: a header row is required"))
+        return []
+    if len(header) > MAX_HEADER_COLUMNS:
+        problems.add(
+            1,
+            None,
+            _(
+                "the header has %(count)s columns, more than the %(limit)d accepted: a %(kind)s "
+                "file has the columns %(columns)s"
+            )
+            % {
+                "count": f"{len(header):,}",
+                "limit": MAX_HEADER_COLUMNS,
+                "kind": kind.name,
+                "columns": expected,
+            },
+        )
         return []
     names = [h.strip() for h in header]
     seen: set[str] = set()
     for position, name in enumerate(names, start=1):
         if name not in by_name:
-            expected = ", ".join(by_name)
             if _plain_name(name):
                 problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
             else:
@@ -454,6 +575,7 @@ def read_rows(
     layout = [by_name[name] for name in names]
     width = len(layout)
     rows: list[Row] = []
+    first_lines: dict[tuple, int] = {}  # key → the line where it first appears
     line = 1
     tick = report_every(progress, _("rows read"), max(text.count("\n") - 1, 1))
     while True:
@@ -464,7 +586,10 @@ def read_rows(
         except StopIteration:
             break
         except csv.Error as error:
-            problems.add(start, None, _("the row cannot be read as CSV: %(error)s") % {"error": error})
+            # after a quoting error the reader cannot know where the next row starts
+            problems.add(
+                start, None, _("the row cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+            )
             break
         line = start
         if not any(cell.strip() for cell in cells):
@@ -492,13 +617,85 @@ def read_rows(
             except CellError as error:
                 problems.add(line, column.name, str(error))
                 ok = False
+        if not ok:
+            continue
         for column in absent:
             values[column.name] = column.default
-        if ok:
-            rows.append(Row(line, values))
+        key = tuple(values[name] for name in kind.key)
+        first = first_lines.get(key)
+        if first is not None:
+            problems.add(
+                line,
+                kind.key[-1],
+                _("duplicate of line %(line)d (same %(key)s)") % {"line": first, "key": ", ".join(kind.key)},
+            )
+        if problems.full:
+            continue  # refused anyway: counted, not kept
+        if first is None:
+            first_lines[key] = line
+        rows.append(Row(line, values))
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
+
+
+def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -> Iterator[str]:
+    """``text_lines``, with each line longer than ``MAX_LINE_LENGTH`` reported and given to
+    the reader as an empty line (which it counts, and skips)."""
+    for number, line in enumerate(text_lines(text), start=1):
+        if len(line) <= MAX_LINE_LENGTH or (length := len(line.rstrip("\r\n"))) <= MAX_LINE_LENGTH:
+            yield line
+            continue
+        sizes = {"length": f"{length:,}", "limit": f"{MAX_LINE_LENGTH:,}"}
+        if number == 1:
+            message = _(
+                "the header line is %(length)s characters long, more than the %(limit)s accepted: "
+                "a %(kind)s file has the columns %(columns)s"
+            ) % {**sizes, "kind": kind.name, "columns": ", ".join(c.name for c in kind.columns)}
+        else:
+            message = (
+                _(
+                    "the line is %(length)s characters long, more than the %(limit)s accepted: no "
+                    "value is that long; check that this is the right file"
+                )
+                % sizes
+            )
+        problems.add(number, None, message)
+        yield "\n"
+
+
+_CSV_FIELD_LIMIT_RE = re.compile(r"field larger than field limit \((\d+)\)")
+_CSV_AFTER_QUOTE_RE = re.compile(r"'.' expected after '.'")
+
+
+def csv_message(error: csv.Error) -> str:
+    """What the csv module's error (English, in the parser's terms) means in the file,
+    and what to do about it. The reader (``strict=True``) raises these four."""
+    text = str(error)
+    if text == "unexpected end of data":
+        return _(
+            'a quote (") opened on this line or after it is never closed: the file ends inside '
+            "a quoted value; close the quote or remove it"
+        )
+    if match := _CSV_FIELD_LIMIT_RE.fullmatch(text):
+        # no line is that long (``MAX_LINE_LENGTH``): the value spans lines
+        return _(
+            'a value is longer than %(limit)s characters: a quote (") opened on this line or '
+            "after it is probably never closed; close the quote or remove it"
+        ) % {"limit": f"{int(match[1]):,}"}
+    if _CSV_AFTER_QUOTE_RE.fullmatch(text):
+        return _(
+            'text follows the closing quote of a value ("…"x): put the whole value in quotes, '
+            'and write a quote inside a value as two ("")'
+        )
+    if text.startswith("new-line character seen in unquoted field"):
+        return _(
+            'a line break inside a value without quotes: put the value in quotes ("…") or '
+            "remove the line break"
+        )
+    return _('the CSV is malformed here (%(error)s): check the quotes (") and commas of this line') % {
+        "error": text
+    }
 
 
 def _plain_name(name: str) -> bool:
@@ -506,21 +703,6 @@ def _plain_name(name: str) -> bool:
     break or an invisible character would garble the line, so such a column is named by
     its position and its name shown in the message instead."""
     return 0 < len(name) <= 40 and name.isprintable() and ":" not in name
-
-
-def check_duplicate_keys(kind: type[ImportKind], rows: list[Row], problems: Problems) -> None:
-    first_line: dict[tuple, int] = {}
-    for row in rows:
-        key = tuple(row.values[name] for name in kind.key)
-        if key in first_line:
-            problems.add(
-                row.line,
-                kind.key[-1],
-                _("duplicate of line %(line)d (same %(key)s)")
-                % {"line": first_line[key], "key": ", ".join(kind.key)},
-            )
-        else:
-            first_line[key] = row.line
 
 
 # --- running -------------------------------------------------------------------------
@@ -545,7 +727,9 @@ def run_import(
 ) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
-    Raises ``ImportRejected`` with every problem found; nothing is written then.
+    Raises ``ImportRejected`` with the problems found; nothing is written then. A lost
+    connection to the database is no problem of the file: its ``OperationalError`` (or
+    ``InterfaceError``) is raised as it is (see ``connection_lost``).
     """
     kind_class = REGISTRY.get(kind_name)
     if kind_class is None:
@@ -560,21 +744,23 @@ def run_import(
             ]
         )
     text = decode(data, encoding)
+    del data  # the caller may hold no other reference: a large file is then held once
     problems = Problems()
     rows = read_rows(kind_class, text, problems, progress)
+    del text
     # Rows whose cells could not be read are left out; the others are still checked,
-    # so that one run reports every problem of the file.
-    check_duplicate_keys(kind_class, rows, problems)
+    # so that one run reports the problems of the whole file.
     kind = kind_class()
     kind.user = user
     kind.progress = progress
     try:
-        with transaction.atomic():
+        # the kinds may use psycopg's own cursor (COPY): its errors become Django's here
+        with transaction.atomic(), connection.wrap_database_errors:
             _lock_kind(kind_name)
             if rows:
                 kind.check(rows, problems)
             if problems:
-                raise ImportRejected(problems.items)
+                raise problems.rejected()
             counts = kind.write(rows)
             if dry_run:
                 transaction.set_rollback(True)
@@ -592,6 +778,8 @@ def run_import(
             ]
         ) from error
     except DatabaseError as error:
+        if connection_lost(error):
+            raise
         raise ImportRejected(
             [
                 Problem(
@@ -607,6 +795,29 @@ def run_import(
 def _one_line(error: Exception) -> str:
     """PostgreSQL's messages span lines (DETAIL:, HINT:); a problem is one line."""
     return " ".join(str(error).split())
+
+
+#: SQLSTATEs of a session that is gone: connection exceptions (class 08), and the server
+#: ending it (57P01 terminated by an administrator, 57P02 crash, 57P03 cannot connect now)
+_CONNECTION_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` (Django's, wrapping psycopg's) says that the connection to the
+    database is gone (ended by an administrator, a restart, the network) rather than that
+    the database refused what it was sent. The server says so with the SQLSTATE of its
+    last message; when it could say nothing (the connection closed under a COPY, say),
+    psycopg raises a plain OperationalError, with no SQLSTATE, where every refusal by the
+    server has one. (The connection object cannot tell afterwards: Django reconnects as
+    soon as the failed transaction is over.)"""
+    if not isinstance(error, (OperationalError, InterfaceError)):
+        return False
+    cause = error.__cause__
+    if not isinstance(cause, psycopg.Error):
+        return False
+    if cause.sqlstate is None:
+        return isinstance(cause, psycopg.OperationalError)
+    return cause.sqlstate.startswith(_CONNECTION_LOST_SQLSTATES)
 
 
 def _lock_kind(kind_name: str) -> None:
@@ -738,7 +949,9 @@ def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Ite
         sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
-            with logged, cursor.cursor.copy(sql) as copy:
+            # psycopg's own cursor: its errors are Django's only when wrapped (as the
+            # statements of Django's cursor are), for the callers' ``except DatabaseError``
+            with logged, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
                 copy.write_row(first)
                 for record in records:
                     copy.write_row(record)
@@ -787,7 +1000,8 @@ def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updat
                 f"CREATE TEMPORARY TABLE import_updates ON COMMIT DROP AS "
                 f"SELECT id, {', '.join(columns)} FROM {table} WITH NO DATA"
             )
-            with cursor.cursor.copy(f"COPY import_updates (id, {', '.join(columns)}) FROM STDIN") as copy:
+            copying = cursor.cursor.copy(f"COPY import_updates (id, {', '.join(columns)}) FROM STDIN")
+            with connection.wrap_database_errors, copying as copy:
                 for record in updates:
                     copy.write_row(record)
             assignments = ", ".join(f"{c} = u.{c}" for c in columns)

@@ -937,6 +937,41 @@ def rules() -> Iterator[BadFile]:
         yield BadFile(f"rules/{index:02d}-{kind}-{'-'.join(values)}", kind, text.encode(), line, column)
 
 
+def limits() -> Iterator[BadFile]:
+    """Beyond what any file of any kind holds: each is a handful of problems, not one per
+    column or per row (item 7 of issue 10)."""
+    header, rows = header_of("customers"), rows_of("customers")
+    wide = [*header, *(f"remark{n}" for n in range(50 - len(header) + 1))]
+    yield BadFile(
+        "limits/header-wider-than-accepted",
+        "customers",
+        to_text(wide, [r + ["x"] * (len(wide) - len(r)) for r in rows]).encode(),
+        1,
+    )
+    yield BadFile(
+        "limits/header-longer-than-a-line",
+        "accounts",
+        (",".join(header_of("accounts")) + ",x" * 70_000 + "\n").encode(),
+        1,
+    )
+    long = "E1," + "A" * 140_000 + ",2026-11-01,\n"
+    yield BadFile(
+        "limits/lines-longer-than-a-line", "accounts", (base_text("accounts") + long * 3).encode(), 5
+    )
+    for kind, column, value in (("accounts", "registered_on", "2026-02-30"), ("customers", "name", "")):
+        header, rows = header_of(kind), rows_of(kind)
+        bad = list(rows[0])
+        bad[header.index(column)] = value
+        many = [*rows, *([bad] * 150)]
+        yield BadFile(
+            f"limits/more-problems-than-shown/{kind}",
+            kind,
+            to_text(header, many).encode(),
+            len(rows) + 2,
+            column,
+        )
+
+
 def corpus() -> list[BadFile]:
     files = [
         *encodings(),
@@ -951,6 +986,7 @@ def corpus() -> list[BadFile]:
         *text_cells(),
         *duplicates(),
         *rules(),
+        *limits(),
     ]
     ids = [f.id for f in files]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

@@ -26,12 +26,15 @@ from contracts.models import Customer
 from contracts.text import invisible_character
 from tests.billing.approvals import import_rate_cards
 
+from .. import processes
 from . import malformed_csv
 from .malformed_csv import BASE, KINDS, SEED
 
 pytestmark = pytest.mark.django_db
 
 PROBLEM = re.compile(r"^line \d+(, column [^:]+)?: .+")
+#: after the first 100 problems, the one line that counts the others
+MORE = re.compile(r"^…ほかに少なくとも[\d,]+件の問題があります（表示したのは最初の100件です）$")
 REFUSED = "何も取り込んでいません"
 #: the summary of an accepted file, e.g. "確認のみ（書き込みなし）。customers: 3行: 新規 2件、更新 1件、変更なし 0件"
 SUMMARY = re.compile(
@@ -116,6 +119,10 @@ def assert_refused_cleanly(outcome: Outcome, what: str) -> None:
     assert outcome.stdout == "", f"{what}: {outcome.stdout}"
     problems = outcome.problems()
     assert problems, f"{what}: refused without a problem on standard error"
+    if MORE.match(problems[-1]):
+        problems = problems[:-1]
+        assert len(problems) == 100, f"{what}: {len(problems)} problems before the count of the others"
+    assert len(problems) <= 100, f"{what}: {len(problems)} problems shown"
     unnumbered = [line for line in problems if not PROBLEM.match(line)]
     assert not unnumbered, f"{what}: not a line-numbered problem: {unnumbered[:3]}"
 
@@ -145,6 +152,7 @@ def test_the_corpus_is_large_and_covers_every_category():
         "control",
         "long",
         "rules",
+        "limits",
     }
     assert {bad.kind for bad in CORPUS} == set(KINDS)
     assert malformed_csv.corpus() == CORPUS  # generated, and the same every time
@@ -302,3 +310,39 @@ def test_random_bytes_are_accepted_or_refused_cleanly(seeded, tmp_path, kind, da
 def test_mutated_files_are_accepted_or_refused_cleanly(seeded, tmp_path, file, dry_run):
     kind, data = file
     assert_clean_outcome(tmp_path, kind, data, dry_run)
+
+
+# --- memory ------------------------------------------------------------------------------
+
+#: what ``import_csv`` may take to refuse any of the files below: Django and the project
+#: take about 60 MB, the file (up to 20 MB here) is held as bytes and as text
+MEMORY_BOUND = 250 * 1024 * 1024
+ACCOUNTS = "contract_code,account_id,registered_on,deregistered_on\n"
+HUGE = {
+    "a-header-of-a-million-columns": ACCOUNTS.strip()
+    + "".join(f",c{n}" for n in range(1_000_000))
+    + "\nE1,A1,2026-10-01,\n",
+    "a-million-bad-rows": ACCOUNTS + "E1,A1,2026-02-30,\n" * 1_000_000,
+    "300-thousand-identical-rows": ACCOUNTS + "E1,A1,2026-10-01,\n" * 300_000,
+    "a-hundred-lines-longer-than-a-line": ACCOUNTS + ("E1," + "A" * 200_000 + ",2026-10-01,\n") * 100,
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", HUGE)
+def test_a_huge_bad_file_is_refused_in_bounded_memory_with_at_most_101_problem_lines(tmp_path, name):
+    """In a process of its own, as an operator runs it. Before the limits, the header of a
+    million columns printed 1,000,001 lines (120 MB) at a peak of 0.9 GB, the million bad
+    rows as many lines at 0.8 GB, the identical rows 1.7 GB (a million of them)."""
+    path = tmp_path / "huge.csv"
+    path.write_text(HUGE[name])
+    result, peak = processes.manage_measured("import_csv", "accounts", str(path), stats=tmp_path / "rss")
+    lines = result.stderr.splitlines()
+    assert result.returncode == 1 and result.stdout == "", result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert lines[-1].startswith("CommandError: ") and REFUSED in lines[-1]
+    problems = lines[:-1]
+    assert 1 <= len(problems) <= 101
+    assert all(PROBLEM.match(line) for line in problems[:100])
+    assert len(problems) < 101 or MORE.match(problems[-1]), problems[-1]
+    assert peak < MEMORY_BOUND, f"{name}: peak RSS {peak / 2**20:.0f} MB"

@@ -232,3 +232,104 @@ def test_two_imports_of_the_same_file_at_once_leave_no_duplicates(tmp_path):
     summaries = sorted(out for out, _err in outputs)
     assert "新規 0件、更新 0件、変更なし 20000件" in summaries[0]
     assert "新規 20000件、更新 0件、変更なし 0件" in summaries[1]
+
+
+# --- a connection that drops part-way (issue 10, item 4) --------------------------------
+
+LOST = (
+    "CommandError: データベースとの接続が切れました。何も書き込んでいません。"
+    "データベースが動いていることを確かめてから、もう一度実行してください。"
+)
+
+
+def wait_for_statement(app_name, process, query_like, timeout=60, waiting=False):
+    """Until the command's session is running (or, with ``waiting``, blocked on a lock in)
+    a statement matching ``query_like``."""
+    deadline = time.monotonic() + timeout
+    state = " AND wait_event_type = 'Lock'" if waiting else " AND state = 'active'"
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND query ILIKE %s"
+                + state,
+                [app_name, query_like],
+            )
+            if cursor.fetchone()[0]:
+                return
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.005)
+    raise AssertionError(f"the command never reached {query_like}")
+
+
+def terminate(app_name):
+    """What an administrator's pg_terminate_backend, a restart or a failover does to the
+    command's sessions."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", [app_name]
+        )
+        assert cursor.fetchall(), "no session to terminate"
+
+
+def assert_one_line_saying_the_connection_was_lost(process):
+    out, err = process.communicate(timeout=120)
+    assert (process.returncode, out) == (1, ""), err
+    assert "Traceback" not in err, err
+    assert err.splitlines() == [LOST], err
+
+
+def test_import_whose_connection_drops_during_its_copy_says_so_in_one_line(tmp_path):
+    """psycopg's own error, raised inside the COPY of the rows (which runs on psycopg's
+    cursor, not Django's), used to escape the importer as a traceback."""
+    contracts = make_month(customers=5, accounts_per_contract=0)
+    path = tmp_path / "accounts.csv"
+    with path.open("w") as handle:
+        handle.write("contract_code,account_id,registered_on,deregistered_on\n")
+        for n in range(200_000):
+            handle.write(f"{contracts[n % 5].code},Z{n},2026-10-01,\n")
+
+    process = start("smartkey-lost-copy", "import_csv", "accounts", str(path))
+    # the rows are flowing (not the file's keys into a temporary table, while checking)
+    wait_for_statement("smartkey-lost-copy", process, 'COPY "billing_accountregistration"%')
+    terminate("smartkey-lost-copy")
+    assert_one_line_saying_the_connection_was_lost(process)
+    assert AccountRegistration.objects.count() == 0
+
+
+def test_import_whose_connection_drops_while_it_checks_says_so_in_one_line(tmp_path):
+    """Not "line 1: the database failed …" as if the file were wrong."""
+    contracts = make_month(customers=2, accounts_per_contract=0)
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "contract_code,account_id,registered_on\n" + "".join(f"{c.code},A1,2026-10-01\n" for c in contracts)
+    )
+    with side_session() as side:
+        side.execute("LOCK TABLE billing_accountregistration IN ACCESS EXCLUSIVE MODE")
+        process = start("smartkey-lost-check", "import_csv", "accounts", str(path))
+        wait_for_statement("smartkey-lost-check", process, "%billing_accountregistration%", waiting=True)
+        terminate("smartkey-lost-check")
+    assert_one_line_saying_the_connection_was_lost(process)
+    assert AccountRegistration.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "statement"),
+    [
+        # the audit trail of the drafts it replaces, written with COPY (psycopg's cursor)
+        ("billing_historicalinvoice", "COPY%"),
+        # the run's very last write, through Django's cursor
+        ("billing_historicalbillingrun", 'INSERT INTO "billing_historicalbillingrun"%'),
+    ],
+    ids=["copy", "insert"],
+)
+def test_bill_month_whose_connection_drops_part_way_says_so_in_one_line(table, statement):
+    make_month(customers=20, accounts_per_contract=20)
+    run("bill_month", "2026-10")
+    before = invoice_state()
+    with side_session() as side:
+        side.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        process = start("smartkey-lost-bill", "bill_month", "2026-10")
+        wait_until_written("smartkey-lost-bill", process, statement, waiting=True)
+        terminate("smartkey-lost-bill")
+    assert_one_line_saying_the_connection_was_lost(process)
+    assert invoice_state() == before  # the same drafts: nothing deleted, nothing added

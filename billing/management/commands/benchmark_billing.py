@@ -4,12 +4,13 @@ import re
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from billing.devtools import benchmark
+from contracts.cli import SmartKeyCommand
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Measure bill_month, import_csv accounts, export_invoices and the admin changelists at "
         "one or more sizes, against the database's own lower bound (raw SQL, COPY). PostgreSQL "
@@ -69,7 +70,12 @@ class Command(BaseCommand):
             database=database,
             repeat=repeat,
             keep=keep,
-            write=(lambda line: self.stdout.write("\r\033[K" + line)) if progress else self.stdout.write,
+            # over the progress line: a terminal control sequence, as a style (not escaped)
+            write=(
+                (lambda line: self.stdout.write(line, style_func=lambda text: "\r\033[K" + text))
+                if progress
+                else self.stdout.write
+            ),
             progress=progress or (lambda message: None),
         )
         try:

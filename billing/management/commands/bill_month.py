@@ -1,14 +1,15 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
-from contracts.periods import format_month, parse_month
+from contracts.cli import SmartKeyCommand, acting_as, month_argument, staff_member
+from contracts.periods import format_month
 from contracts.progress import terminal_progress
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Compute (or recompute) the draft invoices of a month; with --issue, issue the "
         "month's drafts (numbers, dates) so that they never change again."
@@ -21,17 +22,23 @@ class Command(BaseCommand):
             action="store_true",
             help="issue the month's reviewed drafts instead of computing them",
         )
+        parser.add_argument(
+            "--user",
+            help="username of the staff member running the month: recorded as who computed "
+            "or issued it, on the run, the invoices and their audit trail",
+        )
 
-    def handle(self, *args, month, issue, **options):
+    def handle(self, *args, month, issue, user, **options):
+        month_date = month_argument(month)
+        by = staff_member(user)
         try:
-            month_date = parse_month(month)
-        except ValueError:
-            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
-        try:
-            if issue:
-                summary = billing_month_issue(month=month_date)
-            else:
-                summary = billing_month_compute(month=month_date, progress=terminal_progress(sys.stderr))
+            with acting_as(by):
+                if issue:
+                    summary = billing_month_issue(month=month_date, by=by)
+                else:
+                    summary = billing_month_compute(
+                        month=month_date, by=by, progress=terminal_progress(sys.stderr)
+                    )
         except BillingRefused as refused:
             raise CommandError(str(refused)) from None
 
@@ -48,6 +55,7 @@ class Command(BaseCommand):
             self.stdout.write(_("Exceptions to act on: %(count)d") % {"count": len(summary.exceptions)})
             for e in summary.exceptions:
                 billed = _("billed") if e.billed else _("NOT billed")
+                # stored text is shown as it is, but visibly (contracts.cli: escapes)
                 self.stdout.write(
                     f"  {e.contract.code if e.contract else '-'} [{e.rule}] ({billed}) {e.message} → {e.action}"
                 )

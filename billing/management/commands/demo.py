@@ -3,10 +3,10 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from billing.roles import ACCOUNTING, SALES, VIEWER
+from contracts.cli import SmartKeyCommand
 from contracts.models import Customer
 
 #: the demo's staff: an administrator and one user per role (two in Sales, for approvals)
@@ -19,7 +19,7 @@ DEMO_USERS = (
 )
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Set up the demo: migrate, generate demo data once, (re)set the demo administrator's "
         "password and print it, then serve the admin on 127.0.0.1."

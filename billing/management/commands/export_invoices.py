@@ -1,17 +1,16 @@
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.exports.csvfile import ENCODINGS, EncodingReport
 from billing.exports.invoices import LAYOUTS, export
-from contracts.periods import parse_month
+from contracts.cli import SmartKeyCommand, month_argument
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = "Write the month's invoices as CSV (UTF-8 with BOM by default, CRLF line ends)."
 
     def add_arguments(self, parser):
@@ -31,10 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, month, output, layout, encoding, **options):
-        try:
-            month_date = parse_month(month)
-        except ValueError:
-            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
+        month_date = month_argument(month)
         report = EncodingReport()
         self._write(export(month_date, layout=layout, encoding=encoding, report=report), output, encoding)
         self._report(report)
@@ -46,29 +42,17 @@ class Command(BaseCommand):
             self._write_file(output, chunks)
             return
         try:
-            self._write_stdout(chunks, encoding)
-        except BrokenPipeError:
-            # the reader stopped early (`| head`): not an error of ours, and no traceback
-            # (standard output goes to /dev/null, so the interpreter's last flush succeeds)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            for chunk in chunks:
+                self.stdout.write_bytes(chunk, encoding)
+                if self.stdout.reader_gone:
+                    break  # `| head`: the rest would go to /dev/null (contracts.cli)
+            self.stdout.flush()
         finally:
             chunks.close()
 
     def _report(self, report: EncodingReport) -> None:
         for row in report.replaced:
             self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
-
-    def _write_stdout(self, chunks, encoding: str) -> None:
-        stream = getattr(self.stdout, "_out", sys.stdout)
-        binary = getattr(stream, "buffer", None)
-        for chunk in chunks:
-            if binary is not None:
-                binary.write(chunk)
-            else:
-                stream.write(chunk.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding))
-        if binary is not None:
-            binary.flush()
 
     def _write_file(self, output: Path, chunks) -> None:
         """Write to a temporary file beside the target and rename it at the end, so that

@@ -6,7 +6,8 @@ from django.utils.translation import gettext as _
 from billing.exports.csvfile import EncodingReport
 from billing.exports.journal import FORMATS, export_journal
 from billing.models import BillingRun, RunStatus
-from contracts.periods import format_month, parse_month
+from contracts.cli import month_argument
+from contracts.periods import format_month
 
 from .export_invoices import Command as ExportInvoicesCommand
 
@@ -29,10 +30,7 @@ class Command(ExportInvoicesCommand):
         parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
 
     def handle(self, *args, month, fmt, output, **options):
-        try:
-            month_date = parse_month(month)
-        except ValueError:
-            raise CommandError(_("%(value)r is not a month (YYYY-MM).") % {"value": month}) from None
+        month_date = month_argument(month)
         if not BillingRun.objects.filter(month=month_date, status=RunStatus.ISSUED).exists():
             raise CommandError(
                 _(

@@ -2,10 +2,11 @@ import datetime as dt
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.devtools.demo import DemoSize, demo_data_generate, demo_today
+from contracts.cli import SmartKeyCommand
 from contracts.models import Customer
 from contracts.periods import format_month, month_start
 from contracts.progress import terminal_progress
@@ -18,7 +19,7 @@ def _date(value: str) -> dt.date:
         raise CommandError(_("%(value)r is not a date (YYYY-MM-DD).") % {"value": value}) from None
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Generate deterministic demo data (same arguments, same data): customers, contracts of "
         "both items, approved rate cards, accounts with churn, daily authentication counts."

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.roles import sync_roles
+from contracts.cli import SmartKeyCommand
 
 
-class Command(BaseCommand):
+class Command(SmartKeyCommand):
     help = (
         "Create the Sales, Accounting and Viewer groups with exactly their permissions (safe to run twice)."
     )

@@ -1,19 +1,30 @@
+import os
+import stat
 import sys
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.conf import settings
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from contracts.cli import SmartKeyCommand, staff_member
 from contracts.csvimport import ENCODINGS, REGISTRY, ImportRejected, run_import
 from contracts.progress import terminal_progress
 
+#: The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): the
+#: whole file is checked before anything is written, in memory.
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
-class Command(BaseCommand):
+
+def max_bytes() -> int:
+    return getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+class Command(SmartKeyCommand):
     help = (
-        "Import one CSV file. The whole file is checked first; if any row is wrong every "
-        "problem is printed and nothing is imported. Importing the same file twice changes "
-        "nothing the second time."
+        "Import one CSV file. The whole file is checked first; if any row is wrong the "
+        "problems are printed (the first 100, then how many more) and nothing is imported. "
+        "Importing the same file twice changes nothing the second time."
     )
 
     def add_arguments(self, parser):
@@ -35,21 +46,19 @@ class Command(BaseCommand):
             default="auto",
             help="auto (default) reads UTF-8 with or without BOM, and CP932 (Shift_JIS)",
         )
+        parser.add_argument(
+            "--allow-large",
+            action="store_true",
+            help="import a file larger than IMPORT_MAX_BYTES (100 MB unless set); it is held "
+            "and checked in memory as a whole",
+        )
 
-    def handle(self, *args, kind, file, dry_run, encoding, user, **options):
-        importer = None
-        if user:
-            importer = get_user_model().objects.filter(username=user, is_active=True, is_staff=True).first()
-            if importer is None:
-                raise CommandError(_("--user %(name)r is not an active staff member.") % {"name": user})
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise CommandError(f"{file}: {error.strerror}") from error
+    def handle(self, *args, kind, file, dry_run, encoding, user, allow_large, **options):
+        importer = staff_member(user)
         try:
             result = run_import(
                 kind,
-                data,
+                _read(file, None if allow_large else max_bytes()),  # no other reference kept
                 encoding=encoding,
                 dry_run=dry_run,
                 user=importer,
@@ -58,9 +67,11 @@ class Command(BaseCommand):
         except ImportRejected as rejected:
             for problem in rejected.problems:
                 self.stderr.write(str(problem))
+            if rejected.more:
+                self.stderr.write(rejected.more_message())
             raise CommandError(
                 _("%(file)s: %(count)d problem(s); nothing was imported.")
-                % {"file": file, "count": len(rejected.problems)}
+                % {"file": file, "count": rejected.count}
             ) from None
         message = _("%(kind)s: %(rows)d rows: %(counts)s") % {
             "kind": kind,
@@ -70,3 +81,36 @@ class Command(BaseCommand):
         if dry_run:
             message = _("Dry run, nothing written. %(message)s") % {"message": message}
         self.stdout.write(message)
+
+
+def _read(file: Path, limit: int | None) -> bytes:
+    """The file's bytes. More than ``limit`` of them is a CommandError: found out before
+    reading a regular file, and after ``limit`` bytes of anything else (a pipe, a device)."""
+    try:
+        with file.open("rb") as handle:
+            if limit is None:
+                return handle.read()
+            info = os.fstat(handle.fileno())
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            if size is None or size <= limit:
+                data = handle.read(limit + 1)
+                if len(data) <= limit:
+                    return data
+    except OSError as error:
+        raise CommandError(f"{file}: {error.strerror}") from error
+    raise CommandError(
+        _(
+            "%(file)s is %(size)s MB, larger than the %(limit)s MB an import accepts "
+            "(IMPORT_MAX_BYTES): split it into smaller files, or add --allow-large to import "
+            "it as it is."
+        )
+        % {
+            "file": file,
+            "size": _megabytes(size) if size is not None else f"> {_megabytes(limit)}",
+            "limit": _megabytes(limit),
+        }
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f}"
