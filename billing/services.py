@@ -745,7 +745,11 @@ def _next_number(run: BillingRun) -> str:
 
 def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> None:
     """Give drafts their numbers (in the given order), dates and issuer snapshot. The
-    history of each invoice records the issue (django-simple-history)."""
+    history of each invoice records the issue (django-simple-history).
+
+    The run's counter is written first: on PostgreSQL an invoice is issued only with a
+    number the counter has already reached (0007). The caller saves the run afterwards
+    as before (its status, and the audit trail's record of the run)."""
     issuer_fields = issuer()
     now = timezone.now()
     for invoice in invoices:
@@ -757,6 +761,7 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
         invoice.issued_by = by
         for name, value in issuer_fields.items():
             setattr(invoice, name, value)
+    BillingRun.objects.filter(pk=run.pk).update(last_invoice_number=run.last_invoice_number)
     bulk_update_with_history(
         invoices,
         Invoice,
