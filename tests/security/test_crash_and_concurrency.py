@@ -102,6 +102,7 @@ def kill_and_wait(app_name, process):
 
 def make_month(customers=60, accounts_per_contract=400):
     """Enterprise contracts in service all of October 2026, each with an approved card."""
+    author = get_user_model().objects.create_user("author")
     approver = get_user_model().objects.create_user("approver")
     rows = Customer.objects.bulk_create(
         Customer(code=f"C{n:04d}", name=f"顧客{n}", billing_name=f"顧客{n} 御中") for n in range(customers)
@@ -116,7 +117,7 @@ def make_month(customers=60, accounts_per_contract=400):
         for n, c in enumerate(rows)
     )  # fmt: skip
     RateCard.objects.bulk_create(
-        RateCard(contract=c, valid_from=D(2026, 1, 1), base_fee=10000, account_unit_price=300,
+        RateCard(contract=c, valid_from=D(2026, 1, 1), base_fee=10000, account_unit_price=300, created_by=author,
                  approved_by=approver, approved_on=D(2026, 1, 3), notified_on=D(2026, 1, 4))
         for c in contracts
     )  # fmt: skip
