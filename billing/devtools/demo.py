@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from billing.models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
 from billing.models.rates import PricingMode
-from contracts.csvimport import bulk_insert
+from contracts.csvimport import bulk_insert, bulk_update_values
 from contracts.models import CONDITIONS, Contract, Customer, IIJIDContract, Item, ItemChange, Termination
 from contracts.periods import add_months, month_end, month_start, termination_effective_on
 from contracts.progress import Progress
@@ -303,6 +303,11 @@ def _rate_cards(plans: list[_Plan], sales, approver) -> tuple[int, int]:
             else:
                 card.auth_pricing = modes[(n // 3) % len(modes)]
             cards.append(card)
+    # entered first, approved once the tiers are in (PostgreSQL refuses tiers of an
+    # approved card: billing 0007)
+    approvals = [(card.approved_by, card.approved_on) for card in cards]
+    for card in cards:
+        card.approved_by = card.approved_on = None
     RateCard.objects.bulk_create(cards, batch_size=2000)
     tiers = [
         AuthTier(rate_card=card, up_to=up_to, unit_price=Decimal(price), flat_fee=Decimal(flat))
@@ -311,6 +316,11 @@ def _rate_cards(plans: list[_Plan], sales, approver) -> tuple[int, int]:
         for up_to, price, flat in PRICE_TABLES[card.auth_pricing]
     ]
     AuthTier.objects.bulk_create(tiers, batch_size=2000)
+    bulk_update_values(
+        RateCard,
+        ("approved_by_id", "approved_on"),
+        [(card.pk, by.pk, on) for card, (by, on) in zip(cards, approvals, strict=True) if by is not None],
+    )
     return len(cards), len(tiers)
 
 

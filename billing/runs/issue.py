@@ -34,13 +34,14 @@ def invoice_number(month: dt.date, sequence: int) -> str:
 
 
 def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> None:
-    """Give drafts the next numbers of the run's series, in the given order. The run's
-    counter is written first, then the invoices (PostgreSQL checks every number against
-    the counter); the history of each invoice records the issue."""
+    """Give drafts the next numbers of the run's series, in the given order; the history
+    of each invoice records the issue. The run's counter is written first: PostgreSQL
+    issues an invoice only with a number the counter has already reached (billing 0007).
+    The caller saves the run afterwards (its status, and the audit trail's record of it)."""
     seller = issuer()
     first = run.last_invoice_number + 1
     run.last_invoice_number += len(invoices)
-    run.save(update_fields=["last_invoice_number", "status", "issued_at", "issued_by"])
+    BillingRun.objects.filter(pk=run.pk).update(last_invoice_number=run.last_invoice_number)
     for sequence, invoice in enumerate(invoices, start=first):
         invoice.issue(
             number=invoice_number(run.month, sequence),
@@ -75,10 +76,13 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
     )
     if not drafts:
         raise BillingRefused(_("%(month)s has no draft invoices to issue.") % {"month": label})
+    _issue(drafts, run=run, by=by, today=today)
+    # issued after its invoices: PostgreSQL refuses new numbers in an issued month but
+    # for replacements (billing 0007)
     run.status = RunStatus.ISSUED
     run.issued_at = timezone.now()
     run.issued_by = by
-    _issue(drafts, run=run, by=by, today=today)
+    run.save(update_fields=["status", "issued_at", "issued_by", "last_invoice_number"])
     return persist.summary(run)
 
 
@@ -107,4 +111,5 @@ def invoice_void_and_replace(
     (replacement_id,) = persist.save_invoices(run, drafts, replaces=invoice)
     replacement = Invoice.objects.select_related("customer").get(pk=replacement_id)
     _issue([replacement], run=run, by=by, today=today)
+    run.save(update_fields=["last_invoice_number"])
     return replacement

@@ -103,6 +103,12 @@ DATABASES = {
     ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# PostgreSQL: the role the application connects as when it does not own the tables (README,
+# "Database roles"). Each migrate, run as the owner, grants it what the application needs.
+DATABASE_APP_ROLE = environment.string("DATABASE_APP_ROLE", default="")
+# import_csv: the largest file imported without --allow-large (the whole file is checked
+# before anything is written, in memory)
+IMPORT_MAX_BYTES = environment.whole_number("IMPORT_MAX_BYTES", default=100 * 1024 * 1024, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

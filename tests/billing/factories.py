@@ -72,6 +72,15 @@ class RateCardFactory(DjangoModelFactory):
         unapproved = factory.Trait(approved_by=None, approved_on=None)
         unnotified = factory.Trait(notified_on=None)
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """Saved unapproved; ``tiers`` approves it once its tiers are in, as the product
+        does (on PostgreSQL the tiers of an approved card never change: billing 0007)."""
+        approval = {name: kwargs.pop(name) for name in ("approved_by", "approved_on")}
+        card = super()._create(model_class, *args, **kwargs)
+        card._approval = approval
+        return card
+
     @factory.post_generation
     def tiers(card, create, extracted, **kwargs):
         if not create:
@@ -85,6 +94,10 @@ class RateCardFactory(DjangoModelFactory):
                 unit_price=Decimal(unit_price),
                 flat_fee=Decimal(flat[0]) if flat else Decimal("0"),
             )
+        if any(value is not None for value in card._approval.values()):
+            for name, value in card._approval.items():
+                setattr(card, name, value)
+            card.save(update_fields=list(card._approval))
 
 
 class AccountRegistrationFactory(DjangoModelFactory):

@@ -11,13 +11,11 @@ from contracts.cli import SmartKeyCommand, staff_member
 from contracts.csvimport import ENCODINGS, REGISTRY, ImportRejected, run_import
 from contracts.progress import terminal_progress
 
-#: The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): the
-#: whole file is checked before anything is written, in memory.
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-
 
 def max_bytes() -> int:
-    return getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+    """The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): the
+    whole file is checked before anything is written, in memory."""
+    return settings.IMPORT_MAX_BYTES
 
 
 class Command(SmartKeyCommand):
