@@ -138,3 +138,18 @@ def test_the_model_keeps_an_issued_runs_month_counter_and_status():
         with pytest.raises(ValidationError, match="R12"):
             run.save()
     assert BillingRun.objects.filter(status="issued", last_invoice_number=1, month=D(2026, 10, 1)).exists()
+
+
+def test_a_staff_member_is_deactivated_never_deleted(client):
+    """Their name stays on their approvals, issues and the append-only audit trail."""
+    staff = get_user_model().objects.create_user("leaver", password="x", is_staff=True)
+    customer = CustomerFactory()
+    customer.billing_name = "変更 御中"
+    customer._history_user = staff  # they appear in the audit trail
+    customer.save()
+    assert customer.history.latest().history_user == staff
+    as_role(client, "administrator")
+    url = reverse("admin:auth_user_delete", args=[staff.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert get_user_model().objects.filter(pk=staff.pk).exists()

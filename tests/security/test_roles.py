@@ -277,14 +277,14 @@ RIGHTS = {
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
         "billingrun": "v", "invoice": "v",
     },
-    # an administrator administers users; runs and invoices change only through their
-    # actions, and nothing is deleted that billing depends on… but rate cards and usage
-    # rows carry Django's default delete for administrators
+    # an administrator administers users (deactivates, never deletes: their names stay on
+    # what they did); runs and invoices change only through their actions; rate cards and
+    # usage rows carry Django's default delete for administrators
     ADMIN: {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
         "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v",
-        "user": "vacd", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+        "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
 
