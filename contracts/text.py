@@ -1,6 +1,6 @@
 """What counts as acceptable text in the back office, for every path that stores it:
 admin forms and the shell (``contracts.models.VisibleTextModel``), CSV imports
-(``csvimport.parse_text``) and the settings (``config/settings/environment.py``) share
+(``contracts.csvimport.cells.parse_text``) and the settings (``config/settings/environment.py``) share
 this one rule. Pure functions: importable before the settings exist.
 
 Refused, by Unicode category: controls (C0, DEL, C1), format characters (zero-width

@@ -1,0 +1,81 @@
+"""The CSV import engine behind ``manage.py import_csv``, the one way every kind is imported.
+
+The engine decodes a file (``decoding``), checks the header and parses every cell with its
+column's parser (``reading``, ``cells``), rejects duplicate keys, lets the kind check the
+rows against the database and the model rules, and only then writes, in one transaction
+(``engine``). Any problem anywhere means nothing is written; every problem is reported as
+``line N, column NAME: message`` (``problems``). ``bulk`` holds the COPY helpers that the
+usage kinds and the monthly run write with.
+
+A kind (``ImportKind`` subclass) declares its columns and key and implements ``check`` and
+``write``; ``register`` makes it available to the command. The contracts kinds are in
+``contracts/imports.py``, the billing kinds in ``billing/imports/``.
+"""
+
+from .bulk import bulk_insert, bulk_insert_returning_ids, bulk_update_values
+from .cells import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    Column,
+    parse_choice,
+    parse_code,
+    parse_date,
+    parse_decimal,
+    parse_month,
+    parse_text,
+    parse_whole,
+    parse_yes_no,
+)
+from .decoding import ENCODINGS, decode, text_lines
+from .engine import (
+    REGISTRY,
+    BulkImportKind,
+    Counts,
+    ImportKind,
+    ImportResult,
+    ModelImportKind,
+    connection_lost,
+    register,
+    run_import,
+)
+from .problems import MAX_REPORTED_PROBLEMS, CellError, ImportRejected, Problem, Problems
+from .reading import MAX_HEADER_COLUMNS, MAX_LINE_LENGTH, Row, csv_message, read_rows
+
+__all__ = [
+    "EARLIEST_DATE",
+    "ENCODINGS",
+    "LATEST_DATE",
+    "MAX_HEADER_COLUMNS",
+    "MAX_LINE_LENGTH",
+    "MAX_REPORTED_PROBLEMS",
+    "REGISTRY",
+    "BulkImportKind",
+    "CellError",
+    "Column",
+    "Counts",
+    "ImportKind",
+    "ImportRejected",
+    "ImportResult",
+    "ModelImportKind",
+    "Problem",
+    "Problems",
+    "Row",
+    "bulk_insert",
+    "bulk_insert_returning_ids",
+    "bulk_update_values",
+    "connection_lost",
+    "csv_message",
+    "decode",
+    "parse_choice",
+    "parse_code",
+    "parse_date",
+    "parse_decimal",
+    "parse_month",
+    "parse_text",
+    "parse_whole",
+    "parse_yes_no",
+    "read_rows",
+    "register",
+    "run_import",
+    "text_lines",
+]

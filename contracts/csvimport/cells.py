@@ -1,0 +1,192 @@
+"""Column parsers: each cell of a file is read by its column's parser, which returns a
+value or raises ``CellError`` with a message for the person who made the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from contracts import periods
+from contracts.text import invisible_character, refusal_message
+
+from .problems import CellError
+
+#: Business dates outside this range are typing mistakes, not data (R13, R14: the
+#: service exists since 2016).
+EARLIEST_DATE = dt.date(2000, 1, 1)
+LATEST_DATE = dt.date(2099, 12, 31)
+
+
+def parse_text(max_length: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(
+                _("at most %(max)d characters (got %(got)d)") % {"max": max_length, "got": len(value)}
+            )
+        # text that looks like a formula (@cosme株式会社) is text: exports neutralise it
+        char = invisible_character(value)
+        if char is not None:
+            raise CellError(refusal_message(char))
+        return value
+
+    return parse
+
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def parse_code(max_length: int = 32) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > max_length or not _CODE_RE.match(value):
+            raise CellError(
+                _("%(value)r is not a code (letters, digits, '-', '_', '.', at most %(max)d)")
+                % {"value": value[:40], "max": max_length}
+            )
+        return value
+
+    return parse
+
+
+# re.ASCII: ``\d`` would also take full-width (２０２６) and other scripts' digits.
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
+
+
+@functools.lru_cache(maxsize=4096)  # usage files repeat a few hundred dates a million times
+def parse_date(value: str) -> dt.date:
+    match = _DATE_RE.match(value)
+    if not match:
+        raise CellError(_("%(value)r is not a date (YYYY-MM-DD or YYYY/MM/DD)") % {"value": value[:40]})
+    year, month, day = int(match[1]), int(match[3]), int(match[4])
+    if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
+    try:
+        result = dt.date(year, month, day)
+    except ValueError:
+        if 1 <= month <= 12:
+            last = periods.days_in_month(dt.date(year, month, 1))
+            raise CellError(
+                _("%(value)s does not exist (%(year)d-%(month)02d has %(days)d days)")
+                % {"value": value, "year": year, "month": month, "days": last}
+            ) from None
+        raise CellError(
+            _("%(value)s does not exist (month %(month)d)") % {"value": value, "month": month}
+        ) from None
+    return _in_range(result, value)
+
+
+def _outside(value: str) -> CellError:
+    return CellError(
+        _("%(value)s is outside %(first)s–%(last)s")
+        % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+    )
+
+
+def _in_range(result: dt.date, value: str) -> dt.date:
+    if not EARLIEST_DATE <= result <= LATEST_DATE:
+        raise _outside(value)
+    return result
+
+
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$", re.ASCII)
+
+
+def parse_month(value: str) -> dt.date:
+    match = _MONTH_RE.match(value)
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise CellError(_("%(value)r is not a month (YYYY-MM)") % {"value": value[:40]})
+    if not EARLIEST_DATE.year <= int(match[1]) <= LATEST_DATE.year:
+        raise _outside(value)  # before building a date: year 0 has none
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
+
+
+def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal]:
+    """A non-negative amount with at most ``places`` decimals, no separators."""
+
+    def parse(value: str) -> Decimal:
+        if not _DECIMAL_RE.match(value):
+            # "negative" only for a number: the message shows the value as it is
+            if value.startswith("-") and _DECIMAL_RE.match(value[1:]):
+                raise CellError(_("%(value)s is negative; amounts are 0 or more") % {"value": value[:40]})
+            raise CellError(
+                _("%(value)r is not an amount (digits and an optional decimal point, no separators)")
+                % {"value": value[:40]}
+            )
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern above excludes it
+            raise CellError(_("%(value)r is not a number") % {"value": value[:40]}) from None
+        if number > max_value:
+            raise CellError(_("%(value)s is larger than %(max)s") % {"value": value[:40], "max": max_value})
+        if -number.as_tuple().exponent > places:
+            raise CellError(
+                _("%(value)s has more than %(places)d decimals") % {"value": value, "places": places}
+            )
+        return number
+
+    return parse
+
+
+_WHOLE_RE = re.compile(r"^\d+$", re.ASCII)
+
+
+def parse_whole(*, max_value: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not _WHOLE_RE.match(value):
+            if value.startswith("-") and _WHOLE_RE.match(value[1:]):
+                raise CellError(_("%(value)s is negative; a count is 0 or more") % {"value": value[:40]})
+            raise CellError(_("%(value)r is not a whole number") % {"value": value[:40]})
+        digits = value.lstrip("0")
+        # int() refuses more than 4,300 digits; a number that long is too large anyway
+        number = max_value + 1 if len(digits) > len(str(max_value)) else int(digits or "0")
+        if number > max_value:
+            raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
+        return number
+
+    return parse
+
+
+def parse_choice(choices: Iterable[str]) -> Callable[[str], str]:
+    allowed = tuple(choices)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise CellError(
+                _("%(value)r is not one of: %(choices)s")
+                % {"value": value[:40], "choices": ", ".join(allowed)}
+            )
+        return value
+
+    return parse
+
+
+def parse_yes_no(value: str) -> bool:
+    lowered = value.lower()
+    if lowered == "yes":
+        return True
+    if lowered == "no":
+        return False
+    raise CellError(_("%(value)r is not yes or no") % {"value": value[:40]})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], Any]
+    #: an empty cell is an error (otherwise it means "none": ``default``)
+    required: bool = True
+    default: Any = None
+
+    @property
+    def may_be_absent(self) -> bool:
+        """Optional columns may also be left out of the header altogether."""
+        return not self.required

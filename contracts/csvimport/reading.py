@@ -1,0 +1,228 @@
+"""Reading a file into rows: the header checked, every cell parsed by its column, every
+problem collected with its line and column, memory bounded whatever the input."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+from contracts.progress import Progress, report_every
+
+from .decoding import text_lines
+from .problems import CellError, Problems
+
+if TYPE_CHECKING:
+    from .engine import ImportKind
+
+
+@dataclass(slots=True)  # slots: a file may have a million rows
+class Row:
+    line: int
+    values: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+MAX_LINE_LENGTH = 131_072
+#: The widest header read: the widest kind has 10 columns. A few unknown columns are
+#: reported one by one; a wider header is one problem.
+MAX_HEADER_COLUMNS = 50
+
+
+def read_rows(
+    kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
+) -> list[Row]:
+    """Parse the header and every cell, and find rows with the same key. Problems are
+    collected, never raised. Once ``problems`` is full the file is refused anyway: later
+    rows are still read and their problems counted, but they are not kept."""
+    by_name = {c.name: c for c in kind.columns}
+    expected = ", ".join(by_name)
+    reader = csv.reader(_lines_within_limit(kind, text, problems), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        problems.add(
+            1, None, _("the header cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+        )
+        return []
+    if problems:  # the header line is too long
+        return []
+    if header is None or not any(h.strip() for h in header):
+        problems.add(1, None, _("the file is empty: a header row is required"))
+        return []
+    if len(header) > MAX_HEADER_COLUMNS:
+        problems.add(
+            1,
+            None,
+            _(
+                "the header has %(count)s columns, more than the %(limit)d accepted: a %(kind)s "
+                "file has the columns %(columns)s"
+            )
+            % {
+                "count": f"{len(header):,}",
+                "limit": MAX_HEADER_COLUMNS,
+                "kind": kind.name,
+                "columns": expected,
+            },
+        )
+        return []
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if name not in by_name:
+            if _plain_name(name):
+                problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
+            else:
+                problems.add(
+                    1,
+                    f"#{position}",
+                    _("unknown column %(name)s (expected: %(columns)s)")
+                    % {"name": repr(name[:40]), "columns": expected},
+                )
+        elif name in seen:
+            problems.add(1, name, _("the column appears twice"))
+        seen.add(name)
+    for column in kind.columns:
+        if column.name not in seen and not column.may_be_absent:
+            problems.add(1, column.name, _("required column is missing"))
+    if problems:
+        return []
+
+    absent = [c for c in kind.columns if c.name not in seen]
+    layout = [by_name[name] for name in names]
+    width = len(layout)
+    rows: list[Row] = []
+    first_lines: dict[tuple, int] = {}  # key → the line where it first appears
+    line = 1
+    tick = report_every(progress, _("rows read"), max(text.count("\n") - 1, 1))
+    while True:
+        start = reader.line_num + 1
+        tick(start - 1)
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            # after a quoting error the reader cannot know where the next row starts
+            problems.add(
+                start, None, _("the row cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+            )
+            break
+        line = start
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines (and Excel's ",,,") carry nothing
+        if len(cells) != width:
+            problems.add(
+                line,
+                None,
+                _("%(got)d values, but the header has %(width)d columns")
+                % {"got": len(cells), "width": width},
+            )
+            continue
+        values: dict[str, Any] = {}
+        ok = True
+        for column, raw in zip(layout, cells, strict=True):
+            cell = raw.strip()
+            if not cell:
+                if column.required:
+                    problems.add(line, column.name, _("a value is required"))
+                    ok = False
+                values[column.name] = column.default
+                continue
+            try:
+                values[column.name] = column.parse(cell)
+            except CellError as error:
+                problems.add(line, column.name, str(error))
+                ok = False
+        if not ok:
+            continue
+        for column in absent:
+            values[column.name] = column.default
+        key = tuple(values[name] for name in kind.key)
+        first = first_lines.get(key)
+        if first is not None:
+            problems.add(
+                line,
+                kind.key[-1],
+                _("duplicate of line %(line)d (same %(key)s)") % {"line": first, "key": ", ".join(kind.key)},
+            )
+        if problems.full:
+            continue  # refused anyway: counted, not kept
+        if first is None:
+            first_lines[key] = line
+        rows.append(Row(line, values))
+    if not rows and not problems:
+        problems.add(max(line, 2), None, _("the file has a header but no rows"))
+    return rows
+
+
+def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -> Iterator[str]:
+    """``text_lines``, with each line longer than ``MAX_LINE_LENGTH`` reported and given to
+    the reader as an empty line (which it counts, and skips)."""
+    for number, line in enumerate(text_lines(text), start=1):
+        if len(line) <= MAX_LINE_LENGTH or (length := len(line.rstrip("\r\n"))) <= MAX_LINE_LENGTH:
+            yield line
+            continue
+        sizes = {"length": f"{length:,}", "limit": f"{MAX_LINE_LENGTH:,}"}
+        if number == 1:
+            message = _(
+                "the header line is %(length)s characters long, more than the %(limit)s accepted: "
+                "a %(kind)s file has the columns %(columns)s"
+            ) % {**sizes, "kind": kind.name, "columns": ", ".join(c.name for c in kind.columns)}
+        else:
+            message = (
+                _(
+                    "the line is %(length)s characters long, more than the %(limit)s accepted: no "
+                    "value is that long; check that this is the right file"
+                )
+                % sizes
+            )
+        problems.add(number, None, message)
+        yield "\n"
+
+
+_CSV_FIELD_LIMIT_RE = re.compile(r"field larger than field limit \((\d+)\)")
+_CSV_AFTER_QUOTE_RE = re.compile(r"'.' expected after '.'")
+
+
+def csv_message(error: csv.Error) -> str:
+    """What the csv module's error (English, in the parser's terms) means in the file,
+    and what to do about it. The reader (``strict=True``) raises these four."""
+    text = str(error)
+    if text == "unexpected end of data":
+        return _(
+            'a quote (") opened on this line or after it is never closed: the file ends inside '
+            "a quoted value; close the quote or remove it"
+        )
+    if match := _CSV_FIELD_LIMIT_RE.fullmatch(text):
+        # no line is that long (``MAX_LINE_LENGTH``): the value spans lines
+        return _(
+            'a value is longer than %(limit)s characters: a quote (") opened on this line or '
+            "after it is probably never closed; close the quote or remove it"
+        ) % {"limit": f"{int(match[1]):,}"}
+    if _CSV_AFTER_QUOTE_RE.fullmatch(text):
+        return _(
+            'text follows the closing quote of a value ("…"x): put the whole value in quotes, '
+            'and write a quote inside a value as two ("")'
+        )
+    if text.startswith("new-line character seen in unquoted field"):
+        return _(
+            'a line break inside a value without quotes: put the value in quotes ("…") or '
+            "remove the line break"
+        )
+    return _('the CSV is malformed here (%(error)s): check the quotes (") and commas of this line') % {
+        "error": text
+    }
+
+
+def _plain_name(name: str) -> bool:
+    """Whether a header cell can stand as NAME in ``line 1, column NAME: …``; a colon, a line
+    break or an invisible character would garble the line, so such a column is named by
+    its position and its name shown in the message instead."""
+    return 0 < len(name) <= 40 and name.isprintable() and ":" not in name
