@@ -19,6 +19,7 @@ from contracts.csvimport import (
     ModelImportKind,
     Problems,
     Row,
+    described,
     parse_choice,
     parse_code,
     parse_date,
@@ -66,6 +67,9 @@ def parse_tiers(value: str) -> list[calculation.Tier]:
         except CellError as error:
             raise CellError(_("tier %(n)d: %(error)s") % {"n": number, "error": error}) from None
     return tiers
+
+
+described(parse_tiers, "tiers `UP_TO:UNIT_PRICE[:FLAT_FEE]` joined by `;`, the last with an empty UP_TO")
 
 
 @register

@@ -24,6 +24,12 @@ EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
 
 
+def described(parse, text: str):
+    """Give a parser the description the interfaces document shows (``manage.py interfaces``)."""
+    parse.format = text
+    return parse
+
+
 def parse_text(max_length: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > max_length:
@@ -36,31 +42,31 @@ def parse_text(max_length: int) -> Callable[[str], str]:
             raise CellError(refusal_message(char))
         return value
 
-    return parse
+    return described(parse, f"text, at most {max_length} characters, no control characters")
 
 
-_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
 
 
 def parse_code(max_length: int = 32) -> Callable[[str], str]:
     def parse(value: str) -> str:
-        if len(value) > max_length or not _CODE_RE.match(value):
+        if len(value) > max_length or not _CODE_RE.fullmatch(value):
             raise CellError(
                 _("%(value)r is not a code (letters, digits, '-', '_', '.', at most %(max)d)")
                 % {"value": value[:40], "max": max_length}
             )
         return value
 
-    return parse
+    return described(parse, f"code: letters, digits, '-', '_', '.' (at most {max_length})")
 
 
 # re.ASCII: ``\d`` would also take full-width (２０２６) and other scripts' digits.
-_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
+_DATE_RE = re.compile(r"(\d{4})([-/])(\d{1,2})\2(\d{1,2})", re.ASCII)
 
 
 @functools.lru_cache(maxsize=4096)  # usage files repeat a few hundred dates a million times
 def parse_date(value: str) -> dt.date:
-    match = _DATE_RE.match(value)
+    match = _DATE_RE.fullmatch(value)
     if not match:
         raise CellError(_("%(value)r is not a date (YYYY-MM-DD or YYYY/MM/DD)") % {"value": value[:40]})
     year, month, day = int(match[1]), int(match[3]), int(match[4])
@@ -81,6 +87,9 @@ def parse_date(value: str) -> dt.date:
     return _in_range(result, value)
 
 
+described(parse_date, f"date YYYY-MM-DD or YYYY/MM/DD, {EARLIEST_DATE.year}–{LATEST_DATE.year}")
+
+
 def _outside(value: str) -> CellError:
     return CellError(
         _("%(value)s is outside %(first)s–%(last)s")
@@ -94,11 +103,11 @@ def _in_range(result: dt.date, value: str) -> dt.date:
     return result
 
 
-_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$", re.ASCII)
+_MONTH_RE = re.compile(r"(\d{4})[-/](\d{1,2})", re.ASCII)
 
 
 def parse_month(value: str) -> dt.date:
-    match = _MONTH_RE.match(value)
+    match = _MONTH_RE.fullmatch(value)
     if not match or not 1 <= int(match[2]) <= 12:
         raise CellError(_("%(value)r is not a month (YYYY-MM)") % {"value": value[:40]})
     if not EARLIEST_DATE.year <= int(match[1]) <= LATEST_DATE.year:
@@ -106,16 +115,19 @@ def parse_month(value: str) -> dt.date:
     return dt.date(int(match[1]), int(match[2]), 1)
 
 
-_DECIMAL_RE = re.compile(r"^\d+(\.\d+)?$", re.ASCII)
+described(parse_month, "month YYYY-MM (also YYYY/MM)")
+
+
+_DECIMAL_RE = re.compile(r"\d+(\.\d+)?", re.ASCII)
 
 
 def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal]:
     """A non-negative amount with at most ``places`` decimals, no separators."""
 
     def parse(value: str) -> Decimal:
-        if not _DECIMAL_RE.match(value):
+        if not _DECIMAL_RE.fullmatch(value):
             # "negative" only for a number: the message shows the value as it is
-            if value.startswith("-") and _DECIMAL_RE.match(value[1:]):
+            if value.startswith("-") and _DECIMAL_RE.fullmatch(value[1:]):
                 raise CellError(_("%(value)s is negative; amounts are 0 or more") % {"value": value[:40]})
             raise CellError(
                 _("%(value)r is not an amount (digits and an optional decimal point, no separators)")
@@ -133,16 +145,17 @@ def parse_decimal(*, places: int, max_value: Decimal) -> Callable[[str], Decimal
             )
         return number
 
-    return parse
+    kind = "whole yen" if places == 0 else f"yen, up to {places} decimals"
+    return described(parse, f"{kind}, 0 to {max_value}, no separators")
 
 
-_WHOLE_RE = re.compile(r"^\d+$", re.ASCII)
+_WHOLE_RE = re.compile(r"\d+", re.ASCII)
 
 
 def parse_whole(*, max_value: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        if not _WHOLE_RE.match(value):
-            if value.startswith("-") and _WHOLE_RE.match(value[1:]):
+        if not _WHOLE_RE.fullmatch(value):
+            if value.startswith("-") and _WHOLE_RE.fullmatch(value[1:]):
                 raise CellError(_("%(value)s is negative; a count is 0 or more") % {"value": value[:40]})
             raise CellError(_("%(value)r is not a whole number") % {"value": value[:40]})
         digits = value.lstrip("0")
@@ -152,7 +165,7 @@ def parse_whole(*, max_value: int) -> Callable[[str], int]:
             raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
         return number
 
-    return parse
+    return described(parse, f"whole number, 0 to {max_value}")
 
 
 def parse_choice(choices: Iterable[str]) -> Callable[[str], str]:
@@ -166,7 +179,7 @@ def parse_choice(choices: Iterable[str]) -> Callable[[str], str]:
             )
         return value
 
-    return parse
+    return described(parse, "one of " + ", ".join(f"`{choice}`" for choice in allowed))
 
 
 def parse_yes_no(value: str) -> bool:
@@ -176,6 +189,9 @@ def parse_yes_no(value: str) -> bool:
     if lowered == "no":
         return False
     raise CellError(_("%(value)r is not yes or no") % {"value": value[:40]})
+
+
+described(parse_yes_no, "`yes` or `no`")
 
 
 @dataclass(frozen=True)
