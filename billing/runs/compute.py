@@ -163,10 +163,10 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
             % {"month": periods.format_month(month)}
         )
     with account_days_reader(month) as read_account_days:
-        persist.drafts_delete(run)
+        persist.drafts_delete(run, by=by)
         run.exceptions.all().delete()
         drafts, exceptions = compute(month, read_account_days, progress=progress)
-    persist.save_invoices(run, drafts)
+    persist.save_invoices(run, drafts, by=by)
     persist.save_exceptions(run, exceptions)
     run.computed_at = timezone.now()
     run.computed_by = by

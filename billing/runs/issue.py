@@ -108,7 +108,7 @@ def invoice_void_and_replace(
         return None
     # lines go in while the replacement is a draft (PostgreSQL refuses lines on an
     # issued invoice); then it is issued with the month's next number
-    (replacement_id,) = persist.save_invoices(run, drafts, replaces=invoice)
+    (replacement_id,) = persist.save_invoices(run, drafts, replaces=invoice, by=by)
     replacement = Invoice.objects.select_related("customer").get(pk=replacement_id)
     _issue([replacement], run=run, by=by, today=today)
     run.save(update_fields=["last_invoice_number"])

@@ -14,47 +14,55 @@ from django.utils.translation import gettext as _
 from billing import calculation
 from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus, RunException
 from contracts import periods
-from contracts.csvimport import bulk_insert, bulk_insert_returning_ids
+from contracts.csvimport import bulk_insert, bulk_insert_history, bulk_insert_returning_ids
 
 from .drafts import CURRENCY, BillingRefused, ExceptionDraft, InvoiceDraft, RunSummary
 
 
-def save_invoices(run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None) -> list[int]:
+def save_invoices(
+    run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None, by=None
+) -> list[int]:
     """Write the drafts as draft invoices with their lines; returns the invoices' ids, in
     the order of ``drafts``. Plain rows, no model instance per invoice or line: on
     PostgreSQL both go in with ``COPY``."""
     now = timezone.now()
-    ids = bulk_insert_returning_ids(
-        Invoice,
-        INVOICE_FIELDS,
-        [
-            (
-                run.pk,
-                draft.customer.pk,
-                run.month,
-                InvoiceStatus.DRAFT.value,
-                draft.customer.code,
-                draft.customer.billing_name,
-                draft.customer.postal_code,
-                draft.customer.address,
-                "",
-                "",
-                "",
-                draft.subtotal,
-                CURRENCY,
-                calculation.TAX_RATE,
-                draft.tax,
-                CURRENCY,
-                draft.subtotal + draft.tax,
-                CURRENCY,
-                replaces.pk if replaces is not None else None,
-                now,
-                "",
-            )
-            for draft in drafts
-        ],
-    )
+    records = [
+        (
+            run.pk,
+            draft.customer.pk,
+            run.month,
+            InvoiceStatus.DRAFT.value,
+            draft.customer.code,
+            draft.customer.billing_name,
+            draft.customer.postal_code,
+            draft.customer.address,
+            "",
+            "",
+            "",
+            draft.subtotal,
+            CURRENCY,
+            calculation.TAX_RATE,
+            draft.tax,
+            CURRENCY,
+            draft.subtotal + draft.tax,
+            CURRENCY,
+            replaces.pk if replaces is not None else None,
+            now,
+            "",
+        )
+        for draft in drafts
+    ]
+    ids = bulk_insert_returning_ids(Invoice, INVOICE_FIELDS, records)
     bulk_insert(InvoiceLine, LINE_FIELDS, line_records(ids, drafts))
+    # the audit trail of each new draft, in bulk too (lines have none)
+    bulk_insert_history(
+        Invoice,
+        [
+            ("+", {"id": pk, **dict(zip(INVOICE_FIELDS, record, strict=True))})
+            for pk, record in zip(ids, records, strict=True)
+        ],
+        user=by or _request_user(),
+    )
     return ids
 
 
@@ -148,7 +156,7 @@ def save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> None:
     )
 
 
-def drafts_delete(run: BillingRun) -> None:
+def drafts_delete(run: BillingRun, by=None) -> None:
     """Delete the run's draft invoices and their lines, in a fixed number of queries.
 
     ``QuerySet.delete()`` sends a post_delete signal per invoice, on which the audit trail
@@ -159,16 +167,18 @@ def drafts_delete(run: BillingRun) -> None:
     invoice), and lines have no history."""
     drafts = Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk")
     InvoiceLine.objects.filter(invoice__in=drafts).delete()
-    historical = Invoice.history.model
-    tracked = tuple(f.attname for f in historical.tracked_fields)
-    user = historical.get_default_history_user(Invoice())
-    record = (timezone.now(), "-", user.pk if user is not None else None, None)
-    bulk_insert(
-        historical,
-        (*tracked, "history_date", "history_type", "history_user_id", "history_change_reason"),
-        [values + record for values in drafts.values_list(*tracked)],
+    tracked = tuple(f.attname for f in Invoice.history.model.tracked_fields)
+    bulk_insert_history(
+        Invoice,
+        [("-", dict(zip(tracked, values, strict=True))) for values in drafts.values_list(*tracked)],
+        user=by or _request_user(),
     )
     drafts._raw_delete(drafts.db)
+
+
+def _request_user():
+    """The user of the admin request under way, as django-simple-history finds it."""
+    return Invoice.history.model.get_default_history_user(Invoice())
 
 
 def locked_run(month: dt.date, *, create: bool) -> BillingRun:

@@ -11,6 +11,7 @@ from django.db import (
     connection,
     models,
 )
+from django.utils import timezone
 
 
 def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Iterable[tuple]) -> None:
@@ -93,3 +94,20 @@ def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updat
             setattr(obj, name, value)
         objects.append(obj)
     model.objects.bulk_update(objects, list(fields), batch_size=2000)
+
+
+def bulk_insert_history(model: type[models.Model], rows: Iterable[tuple[str, dict]], *, user=None) -> None:
+    """The audit trail (django-simple-history) of rows written in bulk, as it records a
+    save or a delete one by one: each row's values, the time, the kind of change ("+", "~"
+    or "-") and who did it. ``rows`` are ``(kind, {attname: value})``; a tracked field
+    missing from a row's values is stored as NULL (a column the bulk write left to its
+    default)."""
+    historical = model.history.model
+    tracked = tuple(f.attname for f in historical.tracked_fields)
+    now = timezone.now()
+    user_id = user.pk if user is not None else None
+    bulk_insert(
+        historical,
+        (*tracked, "history_date", "history_type", "history_user_id", "history_change_reason"),
+        ((*(values.get(name) for name in tracked), now, kind, user_id, None) for kind, values in rows),
+    )

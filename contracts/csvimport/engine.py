@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import psycopg
-from django.core.exceptions import NON_FIELD_ERRORS, ImproperlyConfigured, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -20,12 +20,11 @@ from django.db import (
     models,
     transaction,
 )
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.progress import Progress, report_every
 
-from .bulk import bulk_insert, bulk_insert_returning_ids, bulk_update_values
+from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values
 from .cells import Column
 from .decoding import decode
 from .problems import ImportRejected, Problem, Problems
@@ -363,35 +362,19 @@ class BulkImportKind(ImportKind):
             )
         else:
             ids = bulk_insert_returning_ids(self.model, fields, self.creates)
-            self.write_history(
-                history.model,
+            named = ("id", *fields)
+            bulk_insert_history(
+                self.model,
                 [
-                    *(("+", pk, record) for pk, record in zip(ids, self.creates, strict=True)),
                     *(
-                        ("~", pk, key + tuple(values))
+                        ("+", dict(zip(named, (pk, *record), strict=True)))
+                        for pk, record in zip(ids, self.creates, strict=True)
+                    ),
+                    *(
+                        ("~", dict(zip(named, (pk, *key, *values), strict=True)))
                         for (pk, *values), key in zip(self.updates, self.updated_keys, strict=True)
                     ),
                 ],
+                user=self.user,
             )
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)
-
-    def write_history(self, historical, changes: list[tuple[str, Any, tuple]]) -> None:
-        """The audit trail of rows written in bulk, as django-simple-history records a
-        save: each row's values, the time, the kind of change and who imported it."""
-        fields = ("id", *self.key_fields, *self.value_fields)
-        tracked = tuple(f.attname for f in historical.tracked_fields)
-        missing = set(tracked) - set(fields)
-        if missing:
-            raise ImproperlyConfigured(f"{self.name}: the audit trail needs {sorted(missing)}")
-        now = timezone.now()
-        user = self.user.pk if self.user is not None else None
-        order = [fields.index(name) for name in tracked]
-        bulk_insert(
-            historical,
-            (*tracked, "history_date", "history_type", "history_user_id", "history_change_reason"),
-            (
-                (*(row[i] for i in order), now, kind, user, None)
-                for kind, pk, values in changes
-                for row in [(pk, *values)]
-            ),
-        )

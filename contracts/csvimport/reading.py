@@ -41,62 +41,13 @@ def read_rows(
     """Parse the header and every cell, and find rows with the same key. Problems are
     collected, never raised. Once ``problems`` is full the file is refused anyway: later
     rows are still read and their problems counted, but they are not kept."""
-    by_name = {c.name: c for c in kind.columns}
-    expected = ", ".join(by_name)
     reader = csv.reader(_lines_within_limit(kind, text, problems), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        problems.add(
-            1, None, _("the header cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
-        )
+    names = _read_header(kind, reader, problems)
+    if names is None:
         return []
-    if problems:  # the header line is too long
-        return []
-    if header is None or not any(h.strip() for h in header):
-        problems.add(1, None, _("the file is empty: a header row is required"))
-        return []
-    if len(header) > MAX_HEADER_COLUMNS:
-        problems.add(
-            1,
-            None,
-            _(
-                "the header has %(count)s columns, more than the %(limit)d accepted: a %(kind)s "
-                "file has the columns %(columns)s"
-            )
-            % {
-                "count": f"{len(header):,}",
-                "limit": MAX_HEADER_COLUMNS,
-                "kind": kind.name,
-                "columns": expected,
-            },
-        )
-        return []
-    names = [h.strip() for h in header]
-    seen: set[str] = set()
-    for position, name in enumerate(names, start=1):
-        if name not in by_name:
-            if _plain_name(name):
-                problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
-            else:
-                problems.add(
-                    1,
-                    f"#{position}",
-                    _("unknown column %(name)s (expected: %(columns)s)")
-                    % {"name": repr(name[:40]), "columns": expected},
-                )
-        elif name in seen:
-            problems.add(1, name, _("the column appears twice"))
-        seen.add(name)
-    for column in kind.columns:
-        if column.name not in seen and not column.may_be_absent:
-            problems.add(1, column.name, _("required column is missing"))
-    if problems:
-        return []
-
-    absent = [c for c in kind.columns if c.name not in seen]
+    by_name = {c.name: c for c in kind.columns}
+    absent = [c for c in kind.columns if c.name not in names]
     layout = [by_name[name] for name in names]
-    width = len(layout)
     rows: list[Row] = []
     first_lines: dict[tuple, int] = {}  # key → the line where it first appears
     line = 1
@@ -115,32 +66,8 @@ def read_rows(
             )
             break
         line = start
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines (and Excel's ",,,") carry nothing
-        if len(cells) != width:
-            problems.add(
-                line,
-                None,
-                _("%(got)d values, but the header has %(width)d columns")
-                % {"got": len(cells), "width": width},
-            )
-            continue
-        values: dict[str, Any] = {}
-        ok = True
-        for column, raw in zip(layout, cells, strict=True):
-            cell = raw.strip()
-            if not cell:
-                if column.required:
-                    problems.add(line, column.name, _("a value is required"))
-                    ok = False
-                values[column.name] = column.default
-                continue
-            try:
-                values[column.name] = column.parse(cell)
-            except CellError as error:
-                problems.add(line, column.name, str(error))
-                ok = False
-        if not ok:
+        values = _parse_row(line, cells, layout, problems)
+        if values is None:
             continue
         for column in absent:
             values[column.name] = column.default
@@ -160,6 +87,91 @@ def read_rows(
     if not rows and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
     return rows
+
+
+def _read_header(kind: type[ImportKind], reader, problems: Problems) -> list[str] | None:
+    """The header's column names, or None after adding the problems that refuse the file:
+    not CSV, empty, too wide, an unknown or repeated column, a required one missing."""
+    by_name = {c.name: c for c in kind.columns}
+    expected = ", ".join(by_name)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        problems.add(
+            1, None, _("the header cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
+        )
+        return None
+    if problems:  # the header line is too long
+        return None
+    if header is None or not any(h.strip() for h in header):
+        problems.add(1, None, _("the file is empty: a header row is required"))
+        return None
+    if len(header) > MAX_HEADER_COLUMNS:
+        problems.add(
+            1,
+            None,
+            _(
+                "the header has %(count)s columns, more than the %(limit)d accepted: a %(kind)s "
+                "file has the columns %(columns)s"
+            )
+            % {
+                "count": f"{len(header):,}",
+                "limit": MAX_HEADER_COLUMNS,
+                "kind": kind.name,
+                "columns": expected,
+            },
+        )
+        return None
+    names = [h.strip() for h in header]
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        if name not in by_name:
+            if _plain_name(name):
+                problems.add(1, name, _("unknown column (expected: %(columns)s)") % {"columns": expected})
+            else:
+                problems.add(
+                    1,
+                    f"#{position}",
+                    _("unknown column %(name)s (expected: %(columns)s)")
+                    % {"name": repr(name[:40]), "columns": expected},
+                )
+        elif name in seen:
+            problems.add(1, name, _("the column appears twice"))
+        seen.add(name)
+    for column in kind.columns:
+        if column.name not in seen and not column.may_be_absent:
+            problems.add(1, column.name, _("required column is missing"))
+    return None if problems else names
+
+
+def _parse_row(line: int, cells: list[str], layout: list, problems: Problems) -> dict[str, Any] | None:
+    """The row's values by column, or None: blank (Excel's ",,,"), or with problems added."""
+    if not any(cell.strip() for cell in cells):
+        return None
+    if len(cells) != len(layout):
+        problems.add(
+            line,
+            None,
+            _("%(got)d values, but the header has %(width)d columns")
+            % {"got": len(cells), "width": len(layout)},
+        )
+        return None
+    values: dict[str, Any] = {}
+    ok = True
+    for column, raw in zip(layout, cells, strict=True):
+        cell = raw.strip()
+        if not cell:
+            if column.required:
+                problems.add(line, column.name, _("a value is required"))
+                ok = False
+            values[column.name] = column.default
+            continue
+        try:
+            values[column.name] = column.parse(cell)
+        except CellError as error:
+            problems.add(line, column.name, str(error))
+            ok = False
+    return values if ok else None
 
 
 def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -> Iterator[str]:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from billing.models import Invoice, RateCard
 from billing.runs import billing_month_compute, billing_month_issue, invoice_void_and_replace
 from contracts.models import Contract, ItemChange, Termination
+from tests.billing.factories import RateCardFactory
 from tests.contracts.admin_forms import contract_form
 from tests.contracts.factories import ContractFactory
 
@@ -78,3 +79,22 @@ def test_approval_issue_and_void_record_user_and_time(django_user_model):
     assert (voided.history_user, voided.status, voided.void_reason) == (accountant, "void", "宛名の誤り")
     assert replacement.history.latest().history_user == accountant
     assert replacement.number == "SK-202610-0002" and replacement.replaces_id == invoice.pk
+
+
+def test_drafts_written_in_bulk_leave_their_audit_trail(django_user_model):
+    """A monthly run writes its drafts with COPY; each still has its history, created and
+    (when recomputed) deleted, with who computed."""
+    accountant = django_user_model.objects.create_user("keiri")
+    RateCardFactory(contract=ContractFactory(in_service=True), base_fee=1000, account_unit_price=10)
+    billing_month_compute(month=D(2026, 10, 1), by=accountant)
+    first = Invoice.objects.get()
+    created = Invoice.history.get(id=first.pk)
+    assert (created.history_type, created.history_user, created.total.amount) == ("+", accountant, 1100)
+    billing_month_compute(month=D(2026, 10, 1), by=accountant)
+    assert list(
+        Invoice.history.filter(id=first.pk).values_list("history_type", flat=True).order_by("history_id")
+    ) == [
+        "+",
+        "-",
+    ]
+    assert Invoice.history.filter(id=Invoice.objects.get().pk, history_type="+").exists()
