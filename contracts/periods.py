@@ -10,6 +10,8 @@ import calendar
 import datetime as dt
 import re
 
+import jpholiday
+
 #: Art. 6: termination takes effect when 30 days have elapsed from the day the
 #: notice reached the company. Civil Code art. 140: the day of arrival is not
 #: counted, so the 30 days elapse on arrival + 30 days.
@@ -64,3 +66,25 @@ def termination_effective_on(notice_received_on: dt.date, requested_on: dt.date 
     if requested_on is None:
         return elapsed
     return max(elapsed, requested_on)
+
+
+def is_bank_holiday(day: dt.date) -> bool:
+    """Japanese banks close on Saturdays, Sundays, national holidays (jpholiday, which
+    follows the Cabinet Office's list, substitute holidays included) and from 12-31 to
+    01-03 (R18)."""
+    return (
+        day.weekday() >= 5
+        or jpholiday.is_holiday(day)
+        or (day.month, day.day) in ((12, 31), (1, 1), (1, 2), (1, 3))
+    )
+
+
+def bank_business_day(day: dt.date, *, roll: str = "previous") -> dt.date:
+    """``day`` if banks are open on it; otherwise the bank business day before it
+    (``roll="previous"``) or after it (``roll="next"``)."""
+    if roll not in ("previous", "next"):
+        raise ValueError(f"roll must be 'previous' or 'next', not {roll!r}")
+    step = dt.timedelta(days=-1 if roll == "previous" else 1)
+    while is_bank_holiday(day):
+        day += step
+    return day

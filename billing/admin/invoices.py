@@ -43,6 +43,7 @@ class MonthFilter(admin.SimpleListFilter):
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
+    fk_name = "invoice"
     extra = 0
     can_delete = False
     fields = ("contract", "line_type", "item", "description", "quantity", "unit_price", "amount")

@@ -1,7 +1,10 @@
 """Billing models: rate cards (Annex 1, R8), usage (R10, R11), one-time charges (Art. 7),
 monthly runs and invoices (R12)."""
 
+from .credit_notes import CreditNote, CreditNoteLine, CreditNoteSeries
 from .invoices import BillingRun, Invoice, InvoiceLine, InvoiceStatus, LineType, RunException, RunStatus
+from .journals import JournalEntryExport, JournalExport
+from .late import LateChange
 from .rates import AuthTier, PricingMode, RateCard
 from .usage import AccountRegistration, AuthCount, OneTimeCharge
 
@@ -10,9 +13,15 @@ __all__ = [
     "AuthCount",
     "AuthTier",
     "BillingRun",
+    "CreditNote",
+    "CreditNoteLine",
+    "CreditNoteSeries",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "JournalEntryExport",
+    "JournalExport",
+    "LateChange",
     "LineType",
     "OneTimeCharge",
     "PricingMode",

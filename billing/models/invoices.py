@@ -151,6 +151,8 @@ class LineType(models.TextChoices):
     AUTH_API_FEE = "auth_api_fee", _("Authentication API usage fee")
     ONE_TIME_FEE = "one_time_fee", _("One-time fee")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    #: a credit note's own line (R16), never on an invoice
+    CREDIT_NOTE = "credit_note", _("Credit note")
 
 
 class InvoiceImmutable(ValidationError):
@@ -218,6 +220,11 @@ class Invoice(VisibleTextModel):
     issuer_name = models.CharField(_("issuer"), max_length=200, blank=True)
     issuer_address = models.CharField(_("issuer address"), max_length=300, blank=True)
     issuer_registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
+    # the customer's own name as it stood when the invoice was made: the journals' 補助科目
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    #: the account to pay into (振込先, R18) as it stood when the invoice was issued:
+    #: {"bank", "branch", "type", "number", "holder"}
+    payee = models.JSONField(_("pay into"), null=True, blank=True)
 
     subtotal = YenField(_("subtotal (taxable, 10%)"))
     tax_rate = models.DecimalField(
@@ -420,6 +427,25 @@ class InvoiceLine(VisibleTextModel):
         related_name="+",
         verbose_name=_("rate card"),
     )
+    # R15: an adjustment settles a late change of a closed month, for one component
+    adjusted_month = models.DateField(
+        _("adjusted month"), null=True, blank=True, help_text=_("The closed month this adjustment corrects.")
+    )
+    adjusted_line_type = models.CharField(
+        _("adjusted component"), max_length=20, choices=LineType.choices, blank=True
+    )
+    adjusted_invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("original invoice"),
+        help_text=_("The live invoice of the adjusted month, if the customer had one."),
+    )
+    #: what the adjusted month had billed for the component when the adjustment was
+    #: computed; issuing checks it is still so (a difference is never billed twice)
+    adjusted_basis = YenField(_("billed before the adjustment"), null=True, blank=True)
 
     objects = InvoiceLineQuerySet.as_manager()
 
@@ -435,6 +461,17 @@ class InvoiceLine(VisibleTextModel):
                 condition=Q(amount__gte=0) | Q(line_type=LineType.ADJUSTMENT),
                 name="invoice_line_amount_not_negative",
                 violation_error_message=_("Only an adjustment can be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    line_type=LineType.ADJUSTMENT, adjusted_month__isnull=False, adjusted_basis__isnull=False
+                )
+                & ~Q(adjusted_line_type="")
+                | ~Q(line_type=LineType.ADJUSTMENT) & Q(adjusted_month__isnull=True, adjusted_line_type=""),
+                name="invoice_line_adjustment_names_its_month",
+                violation_error_message=_(
+                    "R15: an adjustment names the closed month and the component it corrects."
+                ),
             ),
         ]
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from billing.bank import payee
 from billing.models import BillingRun, Invoice, InvoiceStatus, RunStatus
 from billing.models.invoices import ISSUE_FIELDS
 from billing.qualified_invoice import issuer
@@ -21,11 +23,18 @@ from .compute import account_days_reader, compute
 from .drafts import BillingRefused, RunSummary
 
 
-def due_date_for(customer: Customer, issue_date: dt.date) -> dt.date:
-    """R12: the end of the month following the issue date, unless the customer has terms."""
+def due_date_for(customer: Customer, billing_month: dt.date, issue_date: dt.date) -> dt.date:
+    """R18: the last day of the month after the billing month (月末締め翌月末払い), or after
+    the issue date when that day has already passed; the issue date plus the customer's
+    ``payment_terms_days`` when it has terms. A day on which banks are closed moves to the
+    bank business day before it (the setting ``DUE_DATE_ROLL`` may say "next")."""
     if customer.payment_terms_days is not None:
-        return issue_date + dt.timedelta(days=customer.payment_terms_days)
-    return periods.month_end(periods.next_month(issue_date))
+        due = issue_date + dt.timedelta(days=customer.payment_terms_days)
+    else:
+        due = periods.month_end(periods.next_month(billing_month))
+        if due < issue_date:
+            due = periods.month_end(periods.next_month(issue_date))
+    return periods.bank_business_day(due, roll=settings.DUE_DATE_ROLL)
 
 
 def invoice_number(month: dt.date, sequence: int) -> str:
@@ -38,7 +47,8 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
     of each invoice records the issue. The run's counter is written first: PostgreSQL
     issues an invoice only with a number the counter has already reached (billing 0007).
     The caller saves the run afterwards (its status, and the audit trail's record of it)."""
-    seller = issuer()
+    # the issuer and the account to pay into, as they stand today (R12, R18)
+    seller = {**issuer(), "payee": payee()}
     first = run.last_invoice_number + 1
     run.last_invoice_number += len(invoices)
     BillingRun.objects.filter(pk=run.pk).update(last_invoice_number=run.last_invoice_number)
@@ -46,7 +56,7 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
         invoice.issue(
             number=invoice_number(run.month, sequence),
             on=today,
-            due_date=due_date_for(invoice.customer, today),
+            due_date=due_date_for(invoice.customer, run.month, today),
             by=by,
             issuer=seller,
             save=False,

@@ -21,7 +21,6 @@ _NOT_BILLED_FROM = (
     "terms_version",
     "created_at",
     "updated_at",
-    "customer__name",
     "customer__email",
     "customer__created_at",
     "customer__updated_at",

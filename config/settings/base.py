@@ -10,6 +10,8 @@ from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF, UNSAFE_HASHES
 
+from billing.bank import ACCOUNT_TYPES
+
 from . import client_address, environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -150,6 +152,17 @@ ISSUER_ADDRESS = environment.text(
 ISSUER_REGISTRATION_NUMBER = environment.registration_number(
     "ISSUER_REGISTRATION_NUMBER", default="T2010001034531"
 )
+
+# R18: the account invoices ask to be paid into (振込先), printed on every invoice; the
+# defaults are the demo's, production reads each from the environment with no default.
+PAYEE_BANK = environment.text("PAYEE_BANK", default="みずほ銀行")
+PAYEE_BRANCH = environment.text("PAYEE_BRANCH", default="飯田橋支店")
+PAYEE_ACCOUNT_TYPE = environment.choice("PAYEE_ACCOUNT_TYPE", tuple(ACCOUNT_TYPES), default="普通")
+PAYEE_ACCOUNT_NUMBER = environment.account_number("PAYEE_ACCOUNT_NUMBER", default="1234567")
+PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER", default="ｶ)ｲﾝﾀｰﾈﾂﾄｲﾆｼｱﾃｲﾌﾞ")
+# R18: a due date on which banks are closed moves to the bank business day before it
+# (previous) or after it (next)
+DUE_DATE_ROLL = environment.choice("DUE_DATE_ROLL", ("previous", "next"), default="previous")
 
 # Content-Security-Policy (django-csp): scripts, styles and images from this site only;
 # no inline script and no event-handler attribute (templates/ has none: their behaviour

@@ -32,6 +32,7 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from billing.bank import is_zengin_name
 from billing.qualified_invoice import REGISTRATION_NUMBER_PATTERN, is_valid_registration_number
 from contracts.text import invisible_character
 
@@ -222,3 +223,32 @@ def log_level(name: str = "LOG_LEVEL", default: str = "INFO") -> str:
             f"は {'、'.join(_LOG_LEVELS)} のいずれかで設定してください（{value!r} が設定されています）。",
         )
     return value.strip().upper()
+
+
+def choice(name: str, choices: tuple[str, ...], default=_MISSING) -> str:
+    value = _read(name, default)
+    if value not in choices:
+        raise error(
+            name, f"は {'、'.join(choices)} のいずれかで設定してください（{value!r} が設定されています）。"
+        )
+    return value
+
+
+def account_number(name: str, default=_MISSING) -> str:
+    """A bank account number: 7 ASCII digits, as the Zengin formats carry it."""
+    value = _read(name, default)
+    if not re.fullmatch(r"[0-9]{7}", value):
+        raise error(name, f"は7桁の半角数字で設定してください（{value!r} が設定されています）。")
+    return value
+
+
+def zengin_name(name: str, default=_MISSING) -> str:
+    """An account holder's name as the bank prints it: half-width katakana, upper-case
+    letters, digits and the signs of the Zengin formats (e.g. ｶ)ｲﾝﾀｰﾈｯﾄｲﾆｼｱﾃｨﾌﾞ)."""
+    value = _read(name, default)
+    if not is_zengin_name(value):
+        raise error(
+            name,
+            f"は半角カナ・英大文字・数字（全銀協の文字）で設定してください（{value!r} が設定されています）。",
+        )
+    return value

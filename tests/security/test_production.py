@@ -30,6 +30,11 @@ DOCUMENTED_ENVIRONMENT = {
     "ISSUER_NAME": "株式会社インターネットイニシアティブ",
     "ISSUER_ADDRESS": "東京都千代田区富士見2-10-2",
     "ISSUER_REGISTRATION_NUMBER": "T2010001034531",
+    "PAYEE_BANK": "みずほ銀行",
+    "PAYEE_BRANCH": "飯田橋支店",
+    "PAYEE_ACCOUNT_TYPE": "普通",
+    "PAYEE_ACCOUNT_NUMBER": "1234567",
+    "PAYEE_ACCOUNT_HOLDER": "ｶ)ｲﾝﾀｰﾈﾂﾄｲﾆｼｱﾃｲﾌﾞ",
 }
 #: every variable the settings read; none of the test runner's own reaches the subprocesses
 VARIABLES = {
@@ -44,6 +49,9 @@ VARIABLES = {
     "SECURE_HSTS_PRELOAD",
     "LOG_LEVEL",
     "TRUSTED_PROXY_COUNT",
+    "DATABASE_APP_ROLE",
+    "IMPORT_MAX_BYTES",
+    "DUE_DATE_ROLL",
 }
 MISSING = None
 
@@ -100,6 +108,15 @@ BROKEN = [
     ("TRUSTED_PROXY_COUNT", "one"),
     ("TRUSTED_PROXY_COUNT", "1.5"),
     ("TRUSTED_PROXY_COUNT", "１"),  # a full-width digit
+    ("PAYEE_BANK", MISSING),
+    ("PAYEE_BRANCH", ""),
+    ("PAYEE_ACCOUNT_TYPE", "ordinary"),
+    ("PAYEE_ACCOUNT_NUMBER", "123456"),  # 7 digits
+    ("PAYEE_ACCOUNT_NUMBER", "12345678"),
+    ("PAYEE_ACCOUNT_NUMBER", "１２３４５６７"),
+    ("PAYEE_ACCOUNT_HOLDER", "カ）インターネットイニシアティブ"),  # full-width: not as banks print it
+    ("PAYEE_ACCOUNT_HOLDER", MISSING),
+    ("DUE_DATE_ROLL", "before"),
 ]
 
 
