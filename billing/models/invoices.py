@@ -366,6 +366,15 @@ class Invoice(VisibleTextModel):
         """R12: a correction voids the issued invoice; it stays visible with its reason."""
         if self.status != InvoiceStatus.ISSUED:
             raise ValidationError(_("R12: only an issued invoice can be voided."), code="not_issued")
+        if self.credit_notes.exists():
+            raise ValidationError(
+                _(
+                    "R16: invoice %(number)s has credit notes, which stay against it; correct it with "
+                    "another credit note instead of voiding it."
+                )
+                % {"number": self.number},
+                code="has_credit_notes",
+            )
         if not reason.strip():
             raise ValidationError(_("R12: say why the invoice is voided."), code="reason_required")
         self.status = InvoiceStatus.VOID

@@ -4,12 +4,14 @@
 - ``fees``: one small function per fee rule and the exceptions for people;
 - ``compute``: a contract's lines, a month's drafts (``billing_month_compute``);
 - ``persist``: writing drafts, lines and exceptions, the run's row lock;
-- ``issue``: numbers, dates, the issuer's snapshot; void and replace.
+- ``issue``: numbers, dates, the issuer's snapshot; void and replace;
+- ``credit_notes``: credit notes against issued invoices (R16).
 
-Admin actions and commands call the three services below; they hold no rules.
+Admin actions and commands call the services below; they hold no rules.
 """
 
 from .compute import billing_month_compute
+from .credit_notes import credit_note_issue
 from .drafts import DOCUMENT_LANGUAGE, BillingRefused, RunSummary
 from .issue import billing_month_issue, due_date_for, invoice_void_and_replace
 
@@ -19,6 +21,7 @@ __all__ = [
     "RunSummary",
     "billing_month_compute",
     "billing_month_issue",
+    "credit_note_issue",
     "due_date_for",
     "invoice_void_and_replace",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +20,21 @@ class BillingRefused(Exception):
     """The month cannot be (re)computed or issued; the message says why and what to do."""
 
 
+@dataclass(frozen=True)
+class Adjusts:
+    """What an adjustment line corrects (R15): a component of a closed month, what that
+    month had billed for it when the adjustment was computed, and its live invoice."""
+
+    month: dt.date
+    line_type: str
+    basis: Decimal
+    invoice_id: int | None = None
+
+    def columns(self) -> tuple:
+        """The line's ``adjusted_*`` columns, in ``persist.LINE_FIELDS`` order."""
+        return (self.month, self.line_type, self.invoice_id, self.basis, CURRENCY)
+
+
 @dataclass
 class LineDraft:
     contract: Contract
@@ -30,6 +46,7 @@ class LineDraft:
     unit_price: Decimal | None
     amount: Decimal | None
     rate_card: RateCard | None = None
+    adjusts: Adjusts | None = None
 
 
 @dataclass

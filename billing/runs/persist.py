@@ -109,6 +109,11 @@ LINE_FIELDS = (
     "amount_currency",
     "tax_rate",
     "rate_card_id",
+    "adjusted_month",
+    "adjusted_line_type",
+    "adjusted_invoice_id",
+    "adjusted_basis",
+    "adjusted_basis_currency",
 )
 
 
@@ -132,6 +137,7 @@ def line_records(invoice_ids: list[int], drafts: list[InvoiceDraft]):
                 CURRENCY,
                 calculation.TAX_RATE,
                 line.rate_card.pk if line.rate_card is not None else None,
+                *(line.adjusts.columns() if line.adjusts is not None else (None, "", None, None, CURRENCY)),
             )
 
 
