@@ -24,7 +24,12 @@ from django.urls import reverse
 
 from billing.models import AuthTier, BillingRun, Invoice, RateCard
 from billing.roles import grant_app_role, sync_roles_after_migrate
-from billing.runs import billing_month_compute, billing_month_issue, invoice_void_and_replace
+from billing.runs import (
+    billing_month_compute,
+    billing_month_issue,
+    credit_note_issue,
+    invoice_void_and_replace,
+)
 from contracts.csvimport import run_import
 from tests.billing.approvals import import_rate_cards
 from tests.billing.factories import OneTimeChargeFactory, RateCardFactory, UserFactory
@@ -217,6 +222,14 @@ def world():
     billing_month_compute(month=OCT)
     billing_month_issue(month=OCT, today=D(2026, 11, 2))
     billing_month_compute(month=NOV)
+    # a credit note, so that every audit trail has a row to attack
+    credit_note_issue(
+        invoice=Invoice.objects.get(number="SK-202610-0001"),
+        amount=1,
+        reason="値引き",
+        by=None,
+        today=D(2026, 11, 3),
+    )
     spare = CustomerFactory(code="C3")
     return World(
         issued=Invoice.objects.get(number="SK-202610-0001"),
@@ -361,8 +374,8 @@ def attacks(w: World) -> dict[str, tuple[list[str], str]]:
                 "CREATE TEMPORARY TABLE billing_invoice (id bigint, status varchar(10))",
                 f"INSERT INTO pg_temp.billing_invoice VALUES ({w.issued.pk}, 'draft')",
                 "INSERT INTO billing_invoiceline (invoice_id, contract_id, position, line_type, item, description,"
-                " quantity, amount, amount_currency, tax_rate)"
-                f" SELECT {w.issued.pk}, contract_id, 9, 'adjustment', item, 'x', 1, -1000, 'JPY', 0.10"
+                " quantity, amount, amount_currency, tax_rate, adjusted_line_type)"
+                f" SELECT {w.issued.pk}, contract_id, 9, 'one_time_fee', item, 'x', 1, 1000, 'JPY', 0.10, ''"
                 f" FROM billing_invoiceline WHERE invoice_id = {w.issued.pk} LIMIT 1",
             ],
             "R12: lines are added to draft invoices only",
