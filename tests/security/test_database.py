@@ -224,7 +224,7 @@ def world():
     billing_month_compute(month=NOV)
     # a credit note, so that every audit trail has a row to attack
     credit_note_issue(
-        invoice=Invoice.objects.get(number="SK-202610-0001"),
+        invoice=Invoice.objects.get(number="SK-202610-0002"),
         amount=1,
         reason="値引き",
         by=None,
