@@ -222,14 +222,6 @@ def world():
     billing_month_compute(month=OCT)
     billing_month_issue(month=OCT, today=D(2026, 11, 2))
     billing_month_compute(month=NOV)
-    # a credit note, so that every audit trail has a row to attack
-    credit_note_issue(
-        invoice=Invoice.objects.get(number="SK-202610-0002"),
-        amount=1,
-        reason="値引き",
-        by=None,
-        today=D(2026, 11, 3),
-    )
     spare = CustomerFactory(code="C3")
     return World(
         issued=Invoice.objects.get(number="SK-202610-0001"),
@@ -477,6 +469,8 @@ def test_every_table_of_the_apps_has_its_triggers():
 @pytest.mark.postgres
 @pytest.mark.parametrize("table", _tables_of("contracts", "billing", historical=True))
 def test_the_audit_trail_is_append_only_for_every_role(world, app_role, table):
+    if table == "billing_historicalcreditnote":  # a credit note, so that its trail has a row
+        credit_note_issue(invoice=world.issued, amount=1, reason="値引き", by=None, today=D(2026, 11, 3))
     assert sql(f"SELECT count(*) FROM {table}")[0][0] > 0
     for role in (app_role, None):
         with acting_as(role):
