@@ -12,7 +12,9 @@ class BillingConfig(AppConfig):
 
         from . import imports, qualified_invoice  # noqa: F401  (import kinds, system checks)
         from .roles import sync_roles_after_migrate
+        from .runs import late
 
+        late.connect()  # R15: changes of issued months are noted for the next run
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         _show_empty_money_as_empty()
 

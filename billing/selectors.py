@@ -29,13 +29,15 @@ def _dialect():
     }
 
 
-def windows_cte(month: dt.date, customer_ids=None) -> tuple[str, list]:
+def windows_cte(month: dt.date, customer_ids=None, contract_ids=None) -> tuple[str, list]:
     """``windows AS (contract_id, first_day, last_day)``: R7's window of every contract in
-    service in ``month`` (of the given customers only, if ``customer_ids`` is given), as
-    SQL and its parameters, compiled from ``Contract.objects.with_service_window``."""
+    service in ``month`` (of the given customers or contracts only, if given), as SQL and
+    its parameters, compiled from ``Contract.objects.with_service_window``."""
     contracts = Contract.objects.with_service_window(month)
     if customer_ids is not None:
         contracts = contracts.filter(customer_id__in=list(customer_ids))
+    if contract_ids is not None:
+        contracts = contracts.filter(pk__in=list(contract_ids))
     sql, params = contracts.order_by().values("id", "window_first", "window_last").query.sql_with_params()
     return f"windows (contract_id, first_day, last_day) AS ({sql})", list(params)
 
@@ -66,13 +68,14 @@ def _per_account_days_sql(d, contract_filter: str = "", *, lateral: bool = False
             GROUP BY r.contract_id, r.account_id"""
 
 
-def account_day_histograms(month: dt.date, customer_ids=None) -> dict[int, dict[int, int]]:
+def account_day_histograms(month: dt.date, customer_ids=None, contract_ids=None) -> dict[int, dict[int, int]]:
     """R10: for each contract, {days of use in the month: number of accounts}; of the
-    given customers' contracts only, if ``customer_ids`` is given (a replacement invoice)."""
-    if customer_ids is not None and not customer_ids:
+    given customers' contracts only, if ``customer_ids`` is given (a replacement invoice),
+    or of the given contracts (late changes of a closed month, R15)."""
+    if (customer_ids is not None and not customer_ids) or (contract_ids is not None and not contract_ids):
         return {}
     d = _dialect()
-    windows, params = windows_cte(month, customer_ids)
+    windows, params = windows_cte(month, customer_ids, contract_ids)
     if connection.vendor == "postgresql":
         # One small aggregation per contract (LATERAL), its histogram included, rather
         # than one over all the accounts of the month, which outgrows work_mem and spills
@@ -132,8 +135,16 @@ class AuthTotals:
     days_outside_service: int
 
 
-def auth_count_totals(month: dt.date) -> dict[int, AuthTotals]:
-    windows, params = windows_cte(month)
+def auth_count_totals(month: dt.date, contract_ids=None) -> dict[int, AuthTotals]:
+    """R11: each contract's authentications of the month (of the given contracts only, if
+    ``contract_ids`` is given), in service and outside it."""
+    if contract_ids is not None and not contract_ids:
+        return {}
+    windows, params = windows_cte(month, contract_ids=contract_ids)
+    only = ""
+    if contract_ids is not None:
+        contract_ids = list(contract_ids)
+        only = f"AND a.contract_id IN ({', '.join(['%s'] * len(contract_ids))})"
     inside = "(w.first_day IS NOT NULL AND a.date >= w.first_day AND a.date <= w.last_day)"
     sql = f"""
         WITH {windows}
@@ -143,10 +154,10 @@ def auth_count_totals(month: dt.date) -> dict[int, AuthTotals]:
                SUM(CASE WHEN {inside} THEN 0 ELSE 1 END)
         FROM billing_authcount a
         LEFT JOIN windows w ON w.contract_id = a.contract_id
-        WHERE a.date >= %s AND a.date <= %s
+        WHERE a.date >= %s AND a.date <= %s {only}
         GROUP BY a.contract_id
     """
-    params += [periods.month_start(month), periods.month_end(month)]
+    params += [periods.month_start(month), periods.month_end(month), *(contract_ids or ())]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {

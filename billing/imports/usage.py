@@ -25,6 +25,21 @@ from contracts.models import Contract
 from .rate_cards import MAX_COUNT, MAX_YEN
 
 
+def spans_per_contract(rows) -> list[tuple]:
+    """``(contract_id, first, last or None)`` per contract, covering every ``(contract_id,
+    first, last)`` of ``rows``: one span per contract, whatever the number of rows (a
+    contract's changes in one file are noted together)."""
+    spans: dict[int, list] = {}
+    for contract_id, first, last in rows:
+        span = spans.get(contract_id)
+        if span is None:
+            spans[contract_id] = [first, last]
+            continue
+        span[0] = min(span[0], first)
+        span[1] = None if span[1] is None or last is None else max(span[1], last)
+    return [(contract_id, first, last) for contract_id, (first, last) in spans.items()]
+
+
 class ContractRecordMixin:
     """Resolve ``contract_code`` to ids in one query."""
 
@@ -95,6 +110,17 @@ class AccountKind(ContractRecordMixin, BulkImportKind):
             cursor.execute("DROP TABLE import_accounts")
         return stored
 
+    def written_spans(self):
+        def rows():
+            for contract_id, _account, registered, deregistered in self.creates:
+                yield contract_id, registered, deregistered
+            for key, (_pk, new), (old,) in zip(
+                self.updated_keys, self.updates, self.replaced_values, strict=True
+            ):
+                yield key[0], key[2], None if new is None or old is None else max(new, old)
+
+        return spans_per_contract(rows())
+
     def check_records(self, records, stored, problems):
         """R10: an account's registration periods never overlap (``overlapping_periods``,
         the model's rule); stored periods count unless a row of the file replaces them."""
@@ -141,6 +167,11 @@ class AuthCountKind(ContractRecordMixin, BulkImportKind):
             return None
         return (contract_id, row["date"]), (row["success_count"],)
 
+    def written_spans(self):
+        rows = ((c, day, day) for c, day, _count in self.creates)
+        updated = ((key[0], key[1], key[1]) for key in self.updated_keys)
+        return spans_per_contract([*rows, *updated])
+
     def existing(self, records):
         rows = AuthCount.objects.filter(contract_id__in=self.contract_ids.values()).values_list(
             "id", "contract_id", "date", "success_count"
@@ -167,6 +198,11 @@ class OneTimeChargeKind(ContractRecordMixin, BulkImportKind):
         if contract_id is None:
             return None
         return (contract_id, row["due_on"], row["description"]), (row["amount"], "JPY")
+
+    def written_spans(self):
+        rows = ((c, due, due) for c, due, *_rest in self.creates)
+        updated = ((key[0], key[1], key[1]) for key in self.updated_keys)
+        return spans_per_contract([*rows, *updated])
 
     def existing(self, records):
         rows = OneTimeCharge.objects.filter(contract_id__in=self.contract_ids.values()).values_list(

@@ -164,6 +164,12 @@ class CreditNoteLine(models.Model):
     line_type = models.CharField(_("line type"), max_length=20, choices=LineType.choices)
     description = models.CharField(_("description"), max_length=300)
     amount = YenField(_("credited amount"))
+    # a month that netted to a credit (R15): the month and component the line billed, so
+    # that later adjustments count what this credit note settled
+    billed_month = models.DateField(_("billed month"), null=True, blank=True)
+    billed_line_type = models.CharField(
+        _("billed component"), max_length=20, choices=LineType.choices, blank=True, db_default=""
+    )
 
     class Meta:
         verbose_name = _("credit note line")

@@ -221,7 +221,7 @@ class Invoice(VisibleTextModel):
     issuer_address = models.CharField(_("issuer address"), max_length=300, blank=True)
     issuer_registration_number = models.CharField(_("registration number"), max_length=14, blank=True)
     # the customer's own name as it stood when the invoice was made: the journals' 補助科目
-    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True, db_default="")
     #: the account to pay into (振込先, R18) as it stood when the invoice was issued:
     #: {"bank", "branch", "type", "number", "holder"}
     payee = models.JSONField(_("pay into"), null=True, blank=True)
@@ -300,9 +300,13 @@ class Invoice(VisibleTextModel):
                 violation_error_message=_("R12: a voided invoice records when it was voided."),
             ),
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") + F("tax")) & Q(subtotal__gte=0) & Q(tax__gte=0),
+                condition=Q(total=F("subtotal") + F("tax"))
+                & (Q(subtotal__gte=0, tax__gte=0) | Q(status=InvoiceStatus.DRAFT)),
                 name="invoice_total_is_subtotal_plus_tax",
-                violation_error_message=_("R12: total = subtotal + consumption tax."),
+                violation_error_message=_(
+                    "R12: total = subtotal + consumption tax, never below zero once issued (a month that "
+                    "nets to a credit is issued as a credit note, R15)."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(billing_month__day=1),
@@ -441,7 +445,7 @@ class InvoiceLine(VisibleTextModel):
         _("adjusted month"), null=True, blank=True, help_text=_("The closed month this adjustment corrects.")
     )
     adjusted_line_type = models.CharField(
-        _("adjusted component"), max_length=20, choices=LineType.choices, blank=True
+        _("adjusted component"), max_length=20, choices=LineType.choices, blank=True, db_default=""
     )
     adjusted_invoice = models.ForeignKey(
         Invoice,

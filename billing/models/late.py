@@ -12,9 +12,8 @@ from contracts.models import Contract
 
 
 class LateChange(models.Model):
-    """A change that may alter what a closed (issued) month bills for a contract.
-    ``noted_at`` is the last time such a change was noted: a run that computed its
-    adjustments after it has settled it, once that run's month is issued."""
+    """A change that may alter what a closed (issued) month bills for a contract, noted
+    until a run that read it is issued (R15)."""
 
     contract = models.ForeignKey(
         Contract, on_delete=models.CASCADE, related_name="late_changes", verbose_name=_("contract")
@@ -23,6 +22,16 @@ class LateChange(models.Model):
         _("closed month"), help_text=_("First day of the issued month the change affects.")
     )
     noted_at = models.DateTimeField(_("noted at"))
+    #: the run that read the note to compute its adjustments: issuing that run settles
+    #: it; noting the change again clears it (the run has not seen the new change)
+    read_by = models.ForeignKey(
+        "billing.BillingRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("read by the run of"),
+    )
 
     class Meta:
         verbose_name = _("late change")

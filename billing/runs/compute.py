@@ -1,5 +1,5 @@
 """Computing a month: the lines and exceptions of every contract (R3–R11), one invoice
-per customer (R12), written as the month's drafts."""
+per customer (R12). Nothing is written here (``month`` writes the drafts)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
-from django.utils import timezone, translation
+from django.db import connection
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from billing.models import RunStatus
 from billing.selectors import AuthTotals, account_day_histograms, auth_count_totals
 from contracts import periods
 from contracts.models import Contract, Item
 from contracts.progress import Progress, report_every
 
-from . import fees, persist
-from .drafts import DOCUMENT_LANGUAGE, BillingRefused, ExceptionDraft, InvoiceDraft, LineDraft, RunSummary
+from . import fees
+from .drafts import DOCUMENT_LANGUAGE, ExceptionDraft, InvoiceDraft, LineDraft
 from .loading import contracts_billable_in
 
 
@@ -113,13 +112,15 @@ def compute(
     read_account_days: Callable[[], dict[int, dict[int, int]]],
     customer_ids=None,
     progress: Progress | None = None,
+    contract_ids=None,
 ) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
-    """The drafts and exceptions of ``month`` (of the given customers only, if given)."""
+    """The drafts and exceptions of ``month`` (of the given customers or contracts only,
+    if given)."""
     invoices: dict[int, InvoiceDraft] = {}
     exceptions: list[ExceptionDraft] = []
     to_settle: list[fees.AccountFeeToSettle] = []
-    contracts = contracts_billable_in(month, customer_ids)
-    auth = auth_count_totals(month)
+    contracts = contracts_billable_in(month, customer_ids, contract_ids)
+    auth = auth_count_totals(month, contract_ids)
     tick = report_every(progress, _("contracts"), len(contracts), step=500)
     with translation.override(DOCUMENT_LANGUAGE):
         texts = fees.line_texts(month)
@@ -145,30 +146,3 @@ def compute(
         for account_fee in to_settle:
             exceptions.extend(account_fee.settle(histograms.get(account_fee.line.contract.pk, {}), texts))
     return list(invoices.values()), exceptions
-
-
-@transaction.atomic
-def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None = None) -> RunSummary:
-    """Compute (or recompute) the draft invoices of ``month``: one per customer, one line
-    per contract and fee component. Replaces the month's drafts; refuses an issued month.
-    ``progress(stage, done, total)`` hears how far the contracts are."""
-    month = periods.month_start(month)
-    run = persist.locked_run(month, create=True)
-    if run.status == RunStatus.ISSUED:
-        raise BillingRefused(
-            _(
-                "%(month)s is issued and its invoices never change. To correct an invoice, void it "
-                "and issue a replacement from the admin."
-            )
-            % {"month": periods.format_month(month)}
-        )
-    with account_days_reader(month) as read_account_days:
-        persist.drafts_delete(run, by=by)
-        run.exceptions.all().delete()
-        drafts, exceptions = compute(month, read_account_days, progress=progress)
-    persist.save_invoices(run, drafts, by=by)
-    persist.save_exceptions(run, exceptions)
-    run.computed_at = timezone.now()
-    run.computed_by = by
-    run.save(update_fields=["computed_at", "computed_by"])
-    return persist.summary(run)

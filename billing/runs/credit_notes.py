@@ -28,6 +28,9 @@ class CreditLine:
     amount: Decimal
     line_type: str = LineType.CREDIT_NOTE
     contract_id: int | None = None
+    #: a month that netted to a credit (R15): the month and component the line billed
+    billed_month: dt.date | None = None
+    billed_line_type: str = ""
 
 
 def credit_note_number(issue_date: dt.date, sequence: int) -> str:
@@ -128,6 +131,8 @@ def issue_credit_note(
             line_type=line.line_type,
             description=line.description[:300],
             amount=line.amount,
+            billed_month=line.billed_month,
+            billed_line_type=line.billed_line_type,
         )
         for position, line in enumerate(lines, start=1)
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing import calculation
-from billing.models import BillingRun, RateCard, RunException
+from billing.models import BillingRun, OneTimeCharge, RateCard, RunException
 from contracts.models import Contract, Customer
 
 #: invoices and their descriptions are Japanese documents, whoever runs the month
@@ -47,6 +47,8 @@ class LineDraft:
     amount: Decimal | None
     rate_card: RateCard | None = None
     adjusts: Adjusts | None = None
+    #: a one-time fee's charge (its due date names it in an adjustment, R15)
+    charge: OneTimeCharge | None = None
 
 
 @dataclass
@@ -57,6 +59,11 @@ class ExceptionDraft:
     message: str
     action: str
     billed: bool
+
+    @property
+    def refuses_billing(self) -> bool:
+        """R8: the contract is not billed at all until a person acts."""
+        return self.rule == "R8" and not self.billed
 
 
 @dataclass
@@ -73,9 +80,22 @@ class InvoiceDraft:
         return calculation.consumption_tax(self.subtotal)
 
 
+def with_adjustments(drafts: list[InvoiceDraft], adjustments: list[LineDraft]) -> list[InvoiceDraft]:
+    """``drafts`` with the adjustment lines (R15) after each customer's own lines; a
+    customer with adjustments only gets a draft of its own. In customer-code order."""
+    by_customer = {draft.customer.pk: draft for draft in drafts}
+    for line in adjustments:
+        customer = line.contract.customer
+        by_customer.setdefault(customer.pk, InvoiceDraft(customer)).lines.append(line)
+    return sorted(by_customer.values(), key=lambda draft: draft.customer.code)
+
+
 @dataclass
 class RunSummary:
     run: BillingRun
     invoices: int
     total: Decimal
     exceptions: list[RunException]
+    #: credit notes the run issued for customers whose month netted to a credit (R15)
+    credit_notes: int = 0
+    credited: Decimal = Decimal(0)

@@ -268,6 +268,7 @@ def one_time_fees(contract: Contract, item: str) -> list[LineDraft]:
             Decimal("1"),
             charge.amount.amount,
             charge.amount.amount,
+            charge=charge,
         )
         for charge in contract.charges_this_month
     ]

@@ -4,6 +4,7 @@ month's run row, due dates, the issuer's snapshot; void and replace."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
@@ -12,15 +13,27 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from billing.bank import payee
-from billing.models import BillingRun, Invoice, InvoiceStatus, RunStatus
+from billing.formatting import yen_text
+from billing.models import (
+    BillingRun,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineType,
+    RunStatus,
+)
 from billing.models.invoices import ISSUE_FIELDS
 from billing.qualified_invoice import issuer
 from contracts import periods
 from contracts.models import Customer
 
-from . import persist
+from . import adjustments, persist
 from .compute import account_days_reader, compute
-from .drafts import BillingRefused, RunSummary
+from .credit_notes import CreditLine, creditable, issue_credit_note
+from .drafts import BillingRefused, RunSummary, with_adjustments
+from .fees import month_label
 
 
 def due_date_for(customer: Customer, billing_month: dt.date, issue_date: dt.date) -> dt.date:
@@ -86,7 +99,11 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
     )
     if not drafts:
         raise BillingRefused(_("%(month)s has no draft invoices to issue.") % {"month": label})
-    _issue(drafts, run=run, by=by, today=today)
+    _refuse_stale_adjustments(run)
+    negative = [draft for draft in drafts if draft.subtotal.amount < 0]
+    _credit_months_that_net_to_a_credit(run, negative, by=by, today=today)
+    _issue([draft for draft in drafts if draft.subtotal.amount >= 0], run=run, by=by, today=today)
+    adjustments.settle_notes(run)
     # issued after its invoices: PostgreSQL refuses new numbers in an issued month but
     # for replacements (billing 0007)
     run.status = RunStatus.ISSUED
@@ -106,16 +123,32 @@ def invoice_void_and_replace(
     today = today or timezone.localdate()
     run = persist.locked_run(invoice.billing_month, create=False)
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    _refuse_replacing_an_adjusted_month(invoice)
+    # the adjustments the voided invoice carried, recomputed: once it is void they are
+    # no longer billed (R15)
+    adjusted = set(
+        invoice.lines.filter(line_type=LineType.ADJUSTMENT).values_list("contract_id", "adjusted_month")
+    )
     invoice.void(by=by, reason=reason)
     with account_days_reader(invoice.billing_month, [invoice.customer_id]) as read_account_days:
         drafts, exceptions = compute(
             invoice.billing_month, read_account_days, customer_ids=[invoice.customer_id]
         )
+    late = adjustments.adjust(adjusted)
+    drafts = with_adjustments(drafts, late.lines)
     # the customer's exceptions are recomputed with the replacement: they replace the old ones
     run.exceptions.filter(contract__customer_id=invoice.customer_id).delete()
-    persist.save_exceptions(run, exceptions)
+    persist.save_exceptions(run, [*exceptions, *late.notices])
     if not drafts:
         return None
+    if drafts[0].subtotal < 0:
+        raise BillingRefused(
+            _(
+                "R15: the replacement of %(invoice)s would return %(amount)s yen; an invoice never bills "
+                "less than nothing. Issue a credit note against the invoice instead of voiding it."
+            )
+            % {"invoice": invoice.number, "amount": yen_text(-drafts[0].subtotal)}
+        )
     # lines go in while the replacement is a draft (PostgreSQL refuses lines on an
     # issued invoice); then it is issued with the month's next number
     (replacement_id,) = persist.save_invoices(run, drafts, replaces=invoice, by=by)
@@ -123,3 +156,139 @@ def invoice_void_and_replace(
     _issue([replacement], run=run, by=by, today=today)
     run.save(update_fields=["last_invoice_number"])
     return replacement
+
+
+def _refuse_stale_adjustments(run: BillingRun) -> None:
+    """R15: an adjustment bills the difference from what its month had billed when the run
+    was computed; if that has changed since (an invoice of the month voided and replaced,
+    another run's adjustments issued), the difference would be billed twice: refused."""
+    rows = list(
+        InvoiceLine.objects.filter(
+            invoice__run=run, invoice__status=InvoiceStatus.DRAFT, line_type=LineType.ADJUSTMENT
+        ).values_list(
+            "contract_id",
+            "contract__customer_id",
+            "adjusted_month",
+            "adjusted_line_type",
+            "adjusted_basis",
+            "adjusted_invoice_id",
+            "invoice__customer_code",
+        )
+    )
+    if not rows:
+        return
+    pairs = {(contract, month) for contract, _customer, month, *_rest in rows}
+    was = adjustments.billed(pairs)
+    live = adjustments.live_invoices(pairs, {contract: customer for contract, customer, *_rest in rows})
+    stale = sorted(
+        {
+            (code, month)
+            for contract, _customer, month, component, basis, invoice_id, code in rows
+            if was.get((contract, month, component), adjustments.NOTHING).amount != basis
+            or getattr(live.get((contract, month)), "id", None) != invoice_id
+        }
+    )
+    if stale:
+        raise BillingRefused(
+            _(
+                "R15: what %(months)s billed changed after %(month)s was computed (customers %(customers)s). "
+                "Recompute %(month)s and check its adjustments again, so that no difference is billed twice."
+            )
+            % {
+                "months": _(", ").join(sorted({month_label(month) for _code, month in stale})),
+                "month": month_label(run.month),
+                "customers": ", ".join(sorted({code for code, _month in stale})),
+            }
+        )
+
+
+def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], *, by, today) -> None:
+    """R15: a customer whose month nets to a credit gets no invoice; a credit note (R16) of
+    the net, against the latest invoice its negative adjustments correct, is issued
+    instead. Its lines are the month's lines with their sign turned, each keeping the
+    month and component it billed, so that later adjustments count what it returned."""
+    if not drafts:
+        return
+    lines = defaultdict(list)
+    for line in InvoiceLine.objects.filter(invoice__in=drafts).order_by(
+        "invoice", "contract__code", "position"
+    ):
+        lines[line.invoice_id].append(line)
+    corrected = Invoice.objects.in_bulk(
+        {line.adjusted_invoice_id for draft in drafts for line in lines[draft.pk] if line.adjusted_invoice_id}
+    )
+    for draft in drafts:
+        credit = -draft.subtotal.amount
+        candidates = sorted(
+            {
+                corrected[line.adjusted_invoice_id]
+                for line in lines[draft.pk]
+                if line.adjusted_invoice_id and line.amount.amount < 0
+            },
+            key=lambda invoice: (invoice.billing_month, invoice.number),
+            reverse=True,
+        )
+        against = next((invoice for invoice in candidates if creditable(invoice) >= credit), None)
+        if against is None:
+            raise BillingRefused(
+                _(
+                    "R15: %(customer)s nets to a credit of %(amount)s yen in %(month)s, more than any invoice "
+                    "its adjustments correct leaves to credit (R16). Settle it by hand: credit notes against "
+                    "the invoices concerned, then recompute the month."
+                )
+                % {
+                    "customer": draft.customer_code,
+                    "amount": yen_text(credit),
+                    "month": month_label(run.month),
+                }
+            )
+        issue_credit_note(
+            invoice=against,
+            lines=[
+                CreditLine(
+                    line.description,
+                    -line.amount.amount,
+                    line.line_type,
+                    line.contract_id,
+                    billed_month=line.adjusted_month or run.month,
+                    billed_line_type=line.adjusted_line_type or line.line_type,
+                )
+                for line in lines[draft.pk]
+            ],
+            reason=_("R15: %(month)s nets to a credit for this customer; no invoice is issued for it.")
+            % {"month": month_label(run.month)},
+            by=by,
+            today=today,
+            origin=CreditNote.Origin.NEGATIVE_MONTH,
+            billing_month=run.month,
+        )
+    persist.drafts_delete(run, by=by, only=[draft.pk for draft in drafts])
+
+
+def _refuse_replacing_an_adjusted_month(invoice: Invoice) -> None:
+    """R15: once a later invoice (or credit note) has settled a late change of this
+    invoice's month, a replacement, computed from the data as it stands, would bill the
+    change a second time: refused; a credit note or a further late change corrects it."""
+    month, customer = invoice.billing_month, invoice.customer_id
+    later = sorted(
+        {
+            *InvoiceLine.objects.filter(
+                line_type=LineType.ADJUSTMENT,
+                adjusted_month=month,
+                invoice__status=InvoiceStatus.ISSUED,
+                invoice__customer_id=customer,
+            ).values_list("invoice__number", flat=True),
+            *CreditNoteLine.objects.filter(billed_month=month, credit_note__customer_id=customer).values_list(
+                "credit_note__number", flat=True
+            ),
+        }
+    )
+    if later:
+        raise BillingRefused(
+            _(
+                "R15: %(numbers)s already settled late changes of %(month)s for this customer; a "
+                "replacement of %(invoice)s would bill them again. Correct it with a credit note, or "
+                "enter the correction and let the next run adjust it."
+            )
+            % {"numbers": ", ".join(later), "month": month_label(month), "invoice": invoice.number}
+        )

@@ -29,9 +29,10 @@ _NOT_BILLED_FROM = (
 )
 
 
-def contracts_billable_in(month: dt.date, customer_ids=None) -> list[Contract]:
+def contracts_billable_in(month: dt.date, customer_ids=None, contract_ids=None) -> list[Contract]:
     """The contracts to bill in ``month`` (in service on one of its days, R7, or with a
-    one-time charge due in it), in invoice order, with what the fee rules read attached."""
+    one-time charge due in it), in invoice order, with what the fee rules read attached;
+    of the given customers or contracts only, if given."""
     first, last = periods.month_start(month), periods.month_end(month)
     charges_due = OneTimeCharge.objects.filter(contract=OuterRef("pk"), due_on__range=(first, last))
     first_charge = (
@@ -42,6 +43,8 @@ def contracts_billable_in(month: dt.date, customer_ids=None) -> list[Contract]:
     )
     if customer_ids is not None:
         billable = billable.filter(customer_id__in=customer_ids)
+    if contract_ids is not None:
+        billable = billable.filter(pk__in=contract_ids)
     contracts = list(
         billable.annotate(first_charge_on=Subquery(first_charge))
         .select_related("customer", "termination")

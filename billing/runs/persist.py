@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import calculation
-from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus, RunException
+from billing.models import BillingRun, CreditNote, Invoice, InvoiceLine, InvoiceStatus, RunException
 from contracts import periods
 from contracts.csvimport import bulk_insert, bulk_insert_history, bulk_insert_returning_ids
 
@@ -164,8 +164,9 @@ def save_exceptions(run: BillingRun, exceptions: list[ExceptionDraft]) -> None:
     )
 
 
-def drafts_delete(run: BillingRun, by=None) -> None:
-    """Delete the run's draft invoices and their lines, in a fixed number of queries.
+def drafts_delete(run: BillingRun, by=None, only=None) -> None:
+    """Delete the run's draft invoices (those of the ids ``only``, if given) and their
+    lines, in a fixed number of queries.
 
     ``QuerySet.delete()`` sends a post_delete signal per invoice, on which the audit trail
     (django-simple-history) writes one INSERT each: thousands of queries in a large month.
@@ -174,6 +175,8 @@ def drafts_delete(run: BillingRun, by=None) -> None:
     statement each. No invoice refers to a draft (a replacement refers to the voided
     invoice), and lines have no history."""
     drafts = Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk")
+    if only is not None:
+        drafts = drafts.filter(pk__in=only)
     InvoiceLine.objects.filter(invoice__in=drafts).delete()
     tracked = tuple(f.attname for f in Invoice.history.model.tracked_fields)
     bulk_insert_history(
@@ -204,9 +207,14 @@ def locked_run(month: dt.date, *, create: bool) -> BillingRun:
 
 def summary(run: BillingRun) -> RunSummary:
     live = Invoice.objects.filter(run=run).live().aggregate(invoices=Count("pk"), total=Sum("total"))
+    credits = CreditNote.objects.filter(
+        billing_month=run.month, origin=CreditNote.Origin.NEGATIVE_MONTH
+    ).aggregate(notes=Count("pk"), total=Sum("total"))
     return RunSummary(
         run=run,
         invoices=live["invoices"],
         total=live["total"] or Decimal("0"),
         exceptions=list(run.exceptions.select_related("contract")),
+        credit_notes=credits["notes"],
+        credited=credits["total"] or Decimal("0"),
     )

@@ -37,6 +37,7 @@ from .engine import (
     ModelImportKind,
     connection_lost,
     register,
+    rows_written,
     run_import,
 )
 from .problems import MAX_REPORTED_PROBLEMS, CellError, ImportRejected, Problem, Problems
@@ -79,6 +80,7 @@ __all__ = [
     "parse_yes_no",
     "read_rows",
     "register",
+    "rows_written",
     "run_import",
     "text_lines",
 ]

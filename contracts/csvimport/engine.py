@@ -20,6 +20,7 @@ from django.db import (
     models,
     transaction,
 )
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from contracts.progress import Progress, report_every
@@ -66,6 +67,11 @@ class ImportKind:
 
 
 REGISTRY: dict[str, type[ImportKind]] = {}
+
+#: sent after a bulk kind wrote its rows, with ``spans``: what the written rows bill, as
+#: ``(contract_id, first day, last day or None)`` (billing notes late changes of issued
+#: months with it: the engine itself knows nothing of billing)
+rows_written = Signal()
 
 
 def register(kind: type[ImportKind]) -> type[ImportKind]:
@@ -310,6 +316,8 @@ class BulkImportKind(ImportKind):
         self.updates: list[tuple] = []
         #: the keys of ``updates``, in the same order (the audit trail records whole rows)
         self.updated_keys: list[tuple] = []
+        #: the values ``updates`` replace, in the same order
+        self.replaced_values: list[tuple] = []
         self.unchanged = 0
 
     def resolve(self, rows: list[Row], problems: Problems) -> None:
@@ -347,6 +355,7 @@ class BulkImportKind(ImportKind):
             else:
                 self.updates.append((found[0], *values))
                 self.updated_keys.append(key)
+                self.replaced_values.append(tuple(found[1:]))
 
     def write(self, rows: list[Row]) -> Counts:
         # Updates first: a new row may need the room an update makes (a file that ends an
@@ -377,4 +386,10 @@ class BulkImportKind(ImportKind):
                 ],
                 user=self.user,
             )
+        rows_written.send(sender=self.model, spans=self.written_spans())
         return Counts(created=len(self.creates), updated=len(self.updates), unchanged=self.unchanged)
+
+    def written_spans(self) -> list[tuple]:
+        """``(contract_id, first day, last day or None)`` of what the written rows bill, for
+        listeners of ``rows_written`` (billing notes changes of issued months); none here."""
+        return []

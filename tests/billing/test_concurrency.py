@@ -97,7 +97,7 @@ def live_invoices():
 def test_two_computations_of_one_month_leave_one_set(three_customers, monkeypatch, computed_before):
     if computed_before:
         call_command("bill_month", "2026-10", stdout=io.StringIO())
-    slow_down(monkeypatch, runs.compute, "compute")
+    slow_down(monkeypatch, runs.month, "compute")
     barrier = threading.Barrier(2)
     first, second = run_together(Command("2026-10", barrier=barrier), Command("2026-10", barrier=barrier))
 
@@ -139,7 +139,7 @@ def test_recompute_while_an_issue_is_waiting(three_customers, monkeypatch):
     """Recompute first: the issue waits for it, then issues the new drafts, and only those."""
     call_command("bill_month", "2026-10", stdout=io.StringIO())
     old_drafts = set(Invoice.objects.values_list("pk", flat=True))
-    slow_down(monkeypatch, runs.compute, "compute")
+    slow_down(monkeypatch, runs.month, "compute")
     recompute, issue = run_together(Command("2026-10"), Command("2026-10", "--issue", start_after=HOLD / 3))
 
     assert (recompute.error, issue.error) == (None, None)

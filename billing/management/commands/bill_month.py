@@ -51,6 +51,13 @@ class Command(SmartKeyCommand):
             _("Invoices: %(count)d, total billed (tax included): %(total)s yen")
             % {"count": summary.invoices, "total": f"{summary.total:,.0f}"}
         )
+        if summary.credit_notes:
+            self.stdout.write(
+                _(
+                    "Credit notes for months that net to a credit: %(count)d, total returned (tax included): %(total)s yen"
+                )
+                % {"count": summary.credit_notes, "total": f"{summary.credited:,.0f}"}
+            )
         if summary.exceptions:
             self.stdout.write(_("Exceptions to act on: %(count)d") % {"count": len(summary.exceptions)})
             for e in summary.exceptions:

@@ -1,0 +1,47 @@
+"""The month's run: its drafts computed and written, with the adjustments of the closed
+months before it (R15)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.models import RunStatus
+from contracts import periods
+from contracts.progress import Progress
+
+from . import adjustments, persist
+from .compute import account_days_reader, compute
+from .drafts import BillingRefused, RunSummary, with_adjustments
+
+
+@transaction.atomic
+def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None = None) -> RunSummary:
+    """Compute (or recompute) the draft invoices of ``month``: one per customer, one line
+    per contract and fee component. Replaces the month's drafts; refuses an issued month.
+    ``progress(stage, done, total)`` hears how far the contracts are."""
+    month = periods.month_start(month)
+    run = persist.locked_run(month, create=True)
+    if run.status == RunStatus.ISSUED:
+        raise BillingRefused(
+            _(
+                "%(month)s is issued and its invoices never change. To correct an invoice, void it "
+                "and issue a replacement from the admin."
+            )
+            % {"month": periods.format_month(month)}
+        )
+    with account_days_reader(month) as read_account_days:
+        persist.drafts_delete(run, by=by)
+        run.exceptions.all().delete()
+        drafts, exceptions = compute(month, read_account_days, progress=progress)
+    # R15: what the closed months before it would bill now and did not
+    late = adjustments.adjust(adjustments.read_notes(run))
+    persist.save_invoices(run, with_adjustments(drafts, late.lines), by=by)
+    persist.save_exceptions(run, [*exceptions, *late.notices])
+    run.computed_at = timezone.now()
+    run.computed_by = by
+    run.save(update_fields=["computed_at", "computed_by"])
+    return persist.summary(run)
