@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
-from billing.exports.journal import YAYOI_COLUMNS
+from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
 from contracts.csvimport import REGISTRY
 
-VERSION = 1
+VERSION = 2
 
 #: the kinds in the order an operator imports them (a kind refers to the earlier ones)
 KIND_ORDER = (
@@ -35,6 +35,8 @@ EXPORTS = (
     ("`export_invoices --layout lines` (default): one row per invoice line", LINES_HEADER),
     ("`export_invoices --layout invoices`: one row per invoice", INVOICES_HEADER),
     ("`export_journal --format yayoi`: 弥生インポート形式, no header row", YAYOI_COLUMNS),
+    ("`export_journal --format freee`: freee会計 仕訳インポート, header row", FREEE_COLUMNS),
+    ("`export_journal --format mf`: マネーフォワード クラウド会計 仕訳帳, header row", MF_COLUMNS),
 )
 
 

@@ -2,8 +2,8 @@
 
 - Sales: customers, contracts and rate cards, add and change; approve other people's rate
   cards (never their own: Annex 1 four-eyes rule, held by the model); no billing.
-- Accounting: run, issue, void and download; read contracts, rate cards and usage; no
-  change to rates.
+- Accounting: run, issue, void, credit and download (journals too); read contracts, rate
+  cards and usage; no change to rates.
 - Viewer: read only.
 
 ``sync_roles`` is idempotent: it sets each group's permissions to exactly this list. It
@@ -30,7 +30,9 @@ VIEWER = "Viewer"
 CONTRACT_MODELS = ("customer", "iijidcontract", "contract", "itemchange", "termination")
 RATE_MODELS = ("ratecard", "authtier")
 USAGE_MODELS = ("accountregistration", "authcount", "onetimecharge")
-BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline")
+BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline", "creditnote", "latechange")
+#: what was handed to the accounting software: the accountants' own business
+JOURNAL_MODELS = ("journalexport",)
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -51,8 +53,10 @@ ROLES: dict[str, list[str]] = {
         *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS, ("view",)),
         "billing.run_billing",
         "billing.issue_billing",
+        *_perms("billing", JOURNAL_MODELS, ("view",)),
         "billing.export_invoices",
         "billing.void_invoice",
+        "billing.issue_creditnote",
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),

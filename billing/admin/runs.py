@@ -121,6 +121,11 @@ class BillingRunAdmin(HistoryAdmin):
                 self.admin_site.admin_view(self.journal_view),
                 name="billing_billingrun_journal",
             ),
+            path(
+                "<int:pk>/journal/<str:fmt>/new/",
+                self.admin_site.admin_view(self.journal_new_view),
+                name="billing_billingrun_journal_new",
+            ),
             *super().get_urls(),
         ]
 
@@ -210,25 +215,50 @@ class BillingRunAdmin(HistoryAdmin):
             content_type=csv_content_type(encoding),
         )
 
-    def journal_view(self, request, pk: int, fmt: str):
-        """The issued month's journal file, for those who may download the month's CSV."""
+    def journal_view(self, request, pk: int, fmt: str, since_last: bool = False):
+        """The issued month's journal in layout ``fmt``, for those who may download the
+        month's CSV: every entry (GET), or, posted, the entries no earlier such file
+        carried, recorded as exported by the user (kept under journal exports, to download
+        again)."""
         if not request.user.has_perm("billing.export_invoices"):
             raise PermissionDenied
         run = get_object_or_404(BillingRun, pk=pk)
         if fmt not in journal.FORMATS:
             raise Http404(fmt)
+        back = HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
+        if since_last and request.method != "POST":
+            return back
         if run.status != RunStatus.ISSUED:
             messages.error(
                 request,
                 _("%(month)s is not issued: the journal holds issued invoices only.")
                 % {"month": run.month_label},
             )
-            return HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
-        return download(
-            journal.export_journal(run.month, fmt),
-            filename=journal.filename(run.month, fmt),
-            content_type="text/csv; charset=shift_jis",
+            return back
+        try:
+            file = journal.journal_file(run.month, fmt, since_last=since_last, by=request.user)
+        except journal.JournalRefused as refused:
+            messages.error(request, str(refused))
+            return back
+        if since_last and not file.entries:
+            messages.info(
+                request, _("Every entry of %(month)s was exported before.") % {"month": run.month_label}
+            )
+            return back
+        return download(file.data, filename=file.filename, content_type="text/csv; charset=shift_jis")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        layouts = [
+            ("yayoi", _("Journal for Yayoi Kaikei (CSV)")),
+            ("freee", _("Journal for freee (CSV)")),
+            ("mf", _("Journal for Money Forward (CSV)")),
+        ]
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "journal_layouts": layouts}
         )
+
+    def journal_new_view(self, request, pk: int, fmt: str):
+        return self.journal_view(request, pk, fmt, since_last=True)
 
     # --- actions
 

@@ -25,6 +25,8 @@ class JournalExport(models.Model):
         verbose_name=_("exported by"),
     )
     entries = models.PositiveIntegerField(_("entries"), default=0)
+    #: the file as it was handed out, to download again if it was lost on the way
+    content = models.BinaryField(_("file"), default=b"")
 
     class Meta:
         verbose_name = _("journal export")
@@ -39,7 +41,12 @@ class JournalEntryExport(models.Model):
     """An entry (an invoice, the void of an invoice, a credit note, a deposit) in the
     ``--since-last`` file that first carried it, for one format and kind."""
 
-    export = models.ForeignKey(JournalExport, on_delete=models.PROTECT, related_name="+")
+    export = models.ForeignKey(
+        JournalExport,
+        on_delete=models.PROTECT,
+        related_name="entry_records",
+        verbose_name=_("journal export"),
+    )
     format = models.CharField(_("format"), max_length=10)
     kind = models.CharField(_("kind"), max_length=10)
     entry = models.CharField(_("entry"), max_length=20)

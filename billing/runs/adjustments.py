@@ -237,7 +237,10 @@ def describe(month: dt.date, component: str, invoice_number: str | None, detail:
     if invoice_number:
         values["invoice"] = invoice_number
         if detail:
-            return _("Adjustment for %(month)s: %(component)s, %(detail)s (original invoice %(invoice)s)") % values
+            return (
+                _("Adjustment for %(month)s: %(component)s, %(detail)s (original invoice %(invoice)s)")
+                % values
+            )
         return _("Adjustment for %(month)s: %(component)s (original invoice %(invoice)s)") % values
     if detail:
         return _("Adjustment for %(month)s: %(component)s, %(detail)s (no invoice that month)") % values

@@ -164,6 +164,16 @@ PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER", default="
 # (previous) or after it (next)
 DUE_DATE_ROLL = environment.choice("DUE_DATE_ROLL", ("previous", "next"), default="previous")
 
+# The journals for accounting software (export_journal): the account names and tax
+# categories of the company's chart of accounts. 弥生 "課税売上内10%" books the
+# tax-included amount with its tax (税抜経理, 内税); 税込経理 or 簡易課税 users set the
+# name their program has, e.g. "課税売上込10%" or "課税売上内四10%".
+JOURNAL_RECEIVABLE_ACCOUNT = environment.journal_name("JOURNAL_RECEIVABLE_ACCOUNT", default="売掛金")
+JOURNAL_SALES_ACCOUNT = environment.journal_name("JOURNAL_SALES_ACCOUNT", default="売上高")
+JOURNAL_YAYOI_TAX_CATEGORY = environment.journal_name("JOURNAL_YAYOI_TAX_CATEGORY", default="課税売上内10%")
+JOURNAL_FREEE_TAX_CATEGORY = environment.journal_name("JOURNAL_FREEE_TAX_CATEGORY", default="課税売上10%")
+JOURNAL_MF_TAX_CATEGORY = environment.journal_name("JOURNAL_MF_TAX_CATEGORY", default="課税売上 10%")
+
 # Content-Security-Policy (django-csp): scripts, styles and images from this site only;
 # no inline script and no event-handler attribute (templates/ has none: their behaviour
 # is in config/static/smartkey/site.js); no plugin, no <base>, no framing, forms posted

@@ -252,3 +252,23 @@ def zengin_name(name: str, default=_MISSING) -> str:
             f"は半角カナ・英大文字・数字（全銀協の文字）で設定してください（{value!r} が設定されています）。",
         )
     return value
+
+
+def journal_name(name: str, default=_MISSING, *, width: int = 24) -> str:
+    """An account name or tax category as the accounting software has it: printable text
+    (``text``) that Shift_JIS (CP932) can hold, at most ``width`` half-width units (弥生's
+    勘定科目 holds 24)."""
+    value = text(name, default)
+    try:
+        encoded = value.encode("cp932")
+    except UnicodeEncodeError as problem:
+        char = value[problem.start]
+        raise error(
+            name,
+            f"の「{char}」は Shift_JIS (CP932) で書けません。会計ソフトの科目名のとおりに設定してください。",
+        ) from None
+    if len(encoded) > width:
+        raise error(
+            name, f"は半角{width}文字（全角{width // 2}文字）までです（{value!r} が設定されています）。"
+        )
+    return value

@@ -20,7 +20,6 @@ from billing.models import (
     InvoiceStatus,
     LateChange,
     OneTimeCharge,
-    RateCard,
     RunException,
 )
 from billing.runs import (
@@ -361,7 +360,11 @@ def test_a_month_that_cannot_be_recomputed_is_held_not_credited(november, tmp_pa
     """If a closed month cannot be recomputed for a contract (R8: no rate card covers it),
     nothing is credited: the run says why, and the note stays for a later run."""
     ContractFactory(
-        customer=november.customer, code="S-NOCARD", item="service_provider", in_service=True, billing_start_on=NOV
+        customer=november.customer,
+        code="S-NOCARD",
+        item="service_provider",
+        in_service=True,
+        billing_start_on=NOV,
     )
     import_csv(tmp_path, "auth_counts", "contract_code,date,success_count\nS-NOCARD,2026-11-30,500\n")
     billing_month_compute(month=DEC)

@@ -126,8 +126,9 @@ class TestPostgresqlTriggers:
         with pytest.raises(IntegrityError, match="R12"):
             self.sql(
                 "INSERT INTO billing_invoiceline (invoice_id, contract_id, position, line_type, item, description,"
-                " quantity, amount, amount_currency, tax_rate) VALUES (%s, %s, 9, 'adjustment', 'enterprise', 'x',"
-                " 1, -1, 'JPY', 0.10)",
+                " quantity, amount, amount_currency, tax_rate, adjusted_month, adjusted_line_type, adjusted_basis,"
+                " adjusted_basis_currency) VALUES (%s, %s, 9, 'adjustment', 'enterprise', 'x', 1, -1, 'JPY', 0.10,"
+                " '2026-09-01', 'base_fee', 1, 'JPY')",
                 [issued.pk, line.contract_id],
             )
         unchanged(issued)
@@ -135,7 +136,10 @@ class TestPostgresqlTriggers:
     def test_lines_cannot_be_copied_in(self, issued):
         """COPY, as bill_month writes its lines, meets the same check (one per statement)."""
         line = InvoiceLine.objects.filter(invoice=issued).first()
-        columns = "invoice_id, contract_id, position, line_type, item, description, quantity, amount, amount_currency, tax_rate"
+        columns = (
+            "invoice_id, contract_id, position, line_type, item, description, quantity, amount, amount_currency,"
+            " tax_rate, adjusted_month, adjusted_line_type, adjusted_basis, adjusted_basis_currency"
+        )
         with pytest.raises(IntegrityError, match="R12: lines are added to draft invoices only"):
             with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
                 with cursor.cursor.copy(f"COPY billing_invoiceline ({columns}) FROM STDIN") as copy:
@@ -151,6 +155,10 @@ class TestPostgresqlTriggers:
                             -1,
                             "JPY",
                             "0.10",
+                            "2026-09-01",
+                            "base_fee",
+                            1,
+                            "JPY",
                         )
                     )
         unchanged(issued)

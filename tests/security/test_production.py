@@ -52,6 +52,11 @@ VARIABLES = {
     "DATABASE_APP_ROLE",
     "IMPORT_MAX_BYTES",
     "DUE_DATE_ROLL",
+    "JOURNAL_RECEIVABLE_ACCOUNT",
+    "JOURNAL_SALES_ACCOUNT",
+    "JOURNAL_YAYOI_TAX_CATEGORY",
+    "JOURNAL_FREEE_TAX_CATEGORY",
+    "JOURNAL_MF_TAX_CATEGORY",
 }
 MISSING = None
 
@@ -117,6 +122,10 @@ BROKEN = [
     ("PAYEE_ACCOUNT_HOLDER", "カ）インターネットイニシアティブ"),  # full-width: not as banks print it
     ("PAYEE_ACCOUNT_HOLDER", MISSING),
     ("DUE_DATE_ROLL", "before"),
+    ("JOURNAL_SALES_ACCOUNT", ""),
+    ("JOURNAL_SALES_ACCOUNT", "売上高\u200b"),  # an invisible character
+    ("JOURNAL_RECEIVABLE_ACCOUNT", "売掛金𠮷"),  # Shift_JIS cannot hold it
+    ("JOURNAL_YAYOI_TAX_CATEGORY", "課税売上内10%課税売上内10%課税売上"),  # over 24 half-width
 ]
 
 

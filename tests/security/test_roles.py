@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
 
+from billing.exports.journal import journal_file
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, OneTimeCharge, RateCard
 from billing.roles import ACCOUNTING, SALES, VIEWER
 from billing.runs import billing_month_compute, billing_month_issue
@@ -77,6 +78,7 @@ def world(db):
         "billingrun": BillingRun.objects.get(month=D(2026, 10, 1)),
         "draft_run": BillingRun.objects.get(month=D(2026, 9, 1)),
         "invoice": Invoice.objects.get(billing_month=D(2026, 10, 1)),
+        "journalexport": journal_file(D(2026, 10, 1), "yayoi", since_last=True).export,
     }
 
 
@@ -270,7 +272,7 @@ RIGHTS = {
     ACCOUNTING: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v",
+        "billingrun": "v", "invoice": "v", "journalexport": "v",
     },
     VIEWER: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
@@ -283,7 +285,7 @@ RIGHTS = {
     ADMIN: {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
-        "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v",
+        "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v", "journalexport": "v",
         "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
@@ -293,6 +295,8 @@ CUSTOM_VIEWS = {
     "admin:billing_billingrun_run": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_export": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal": {ACCOUNTING, ADMIN},
+    "admin:billing_billingrun_journal_new": {ACCOUNTING, ADMIN},
+    "admin:billing_journalexport_file": {ACCOUNTING, ADMIN},
     "admin:billing_invoice_void": {ACCOUNTING, ADMIN},
     "admin:billing_invoice_document": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_pdf": {ACCOUNTING, VIEWER, ADMIN},
@@ -398,6 +402,8 @@ def url_of(name, pattern, route, objects):
     extra = {
         "admin:billing_billingrun_export": lambda: [objects["billingrun"].pk, "lines"],
         "admin:billing_billingrun_journal": lambda: [objects["billingrun"].pk, "yayoi"],
+        "admin:billing_billingrun_journal_new": lambda: [objects["billingrun"].pk, "yayoi"],
+        "admin:billing_journalexport_file": lambda: [objects["journalexport"].pk],
         "admin:billing_invoice_void": lambda: [objects["invoice"].pk],
         "admin:billing_invoice_document": lambda: [objects["invoice"].pk],
         "admin:billing_invoice_pdf": lambda: [objects["invoice"].pk],

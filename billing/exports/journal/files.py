@@ -1,0 +1,170 @@
+"""A journal file: the month's entries (or, ``since_last``, those no earlier file of the
+same layout carried) in one layout, encoded whole before anything is handed out, so that
+a character CP932 cannot hold is an error naming its document, in the command and the
+admin alike, and never a "?" in the books.
+
+``since_last``: the file is recorded (``JournalExport``, with its bytes, and one
+``JournalEntryExport`` per entry) in the transaction that hands it out; an entry is
+recorded once per layout (a unique constraint, append-only on PostgreSQL), so importing
+every such file once books every entry once. Two exports at the same moment cannot
+both carry an entry: the second is refused and runs again."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from billing.models import CreditNote, Invoice, JournalEntryExport, JournalExport
+from contracts import periods
+
+from .entries import Entry, month_entries
+from .layouts import LAYOUTS, sub_accounts
+
+FORMATS = tuple(LAYOUTS)
+KINDS = ("sales",)
+ENCODING = "cp932"
+
+
+class JournalRefused(Exception):
+    """The journal cannot be written; the message says which document and what to do."""
+
+
+@dataclass(frozen=True)
+class JournalFile:
+    data: bytes
+    entries: int
+    filename: str
+    export: JournalExport | None = None
+
+
+def filename(month: dt.date, fmt: str, export: JournalExport | None = None) -> str:
+    suffix = f"-{export.exported_at:%Y%m%d%H%M%S}" if export is not None else ""
+    return f"journal-{periods.format_month(month)}-{fmt}{suffix}.csv"
+
+
+def _known_names() -> set[tuple[str, str]]:
+    """Every (customer name, code) a document carries: two queries, one row per name."""
+    invoices = Invoice.objects.exclude(number=None).values_list("customer_name", "customer_code").distinct()
+    notes = CreditNote.objects.values_list("customer_name", "customer_code").distinct()
+    return {pair for pair in [*invoices, *notes] if pair[0]}
+
+
+def encode(entries: list[Entry], fmt: str) -> bytes:
+    """The file's bytes: every row in CP932 or an error naming the document and the
+    character; CRLF line ends."""
+    layout = LAYOUTS[fmt]
+    names = _known_names() | {(entry.customer_name, entry.customer_code) for entry in entries}
+    subs = sub_accounts(names, layout.sub_account_width)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    out = bytearray()
+
+    def add(row: list[str], entry: Entry | None) -> None:
+        writer.writerow(row)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        try:
+            out.extend(text.encode(ENCODING))
+        except UnicodeEncodeError as error:
+            char = error.object[error.start]
+            raise JournalRefused(
+                _(
+                    "%(document)s: the character “%(char)s” (U+%(code)04X) cannot be written in Shift_JIS "
+                    "(CP932), which the accounting software reads. Correct the text it is in (“%(text)s”), "
+                    "or ask for the journal in another layout; nothing was written."
+                )
+                % {
+                    "document": entry.number if entry else fmt,
+                    "char": char,
+                    "code": ord(char),
+                    "text": _cell_of(row, error.start, text),
+                }
+            ) from None
+
+    if layout.header is not None:
+        add(list(layout.header), None)
+    for number, entry in enumerate(entries, start=1):
+        add(layout.row(entry, subs[(entry.customer_name, entry.customer_code)], number), entry)
+    return bytes(out)
+
+
+def _cell_of(row: list[str], position: int, text: str) -> str:
+    """The cell of ``row`` in which ``text`` (the row as written) has ``position``."""
+    char = text[position]
+    return next((cell for cell in row if char in cell), char)
+
+
+def journal_file(
+    month: dt.date,
+    fmt: str = "yayoi",
+    *,
+    kind: str = "sales",
+    since_last: bool = False,
+    by=None,
+    hand_out: Callable[[JournalFile], None] | None = None,
+) -> JournalFile:
+    """The month's journal in layout ``fmt``; ``since_last``: only the entries no earlier
+    ``since_last`` file of this layout carried, recorded as exported. ``hand_out`` (write
+    the file, send it) runs before the record is committed: if it fails, nothing is
+    recorded."""
+    if fmt not in LAYOUTS:
+        raise ValueError(f"unknown journal format {fmt!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown journal kind {kind!r}")
+    month = periods.month_start(month)
+    with transaction.atomic():
+        entries = month_entries(month)
+        if since_last:
+            entries = _not_exported(entries, fmt, kind)
+        data = encode(entries, fmt)
+        export = None
+        if since_last and entries:  # a file with nothing new is not worth a record
+            export = _record(entries, fmt, kind, month, data, by)
+        result = JournalFile(data, len(entries), filename(month, fmt, export), export)
+        if hand_out is not None:
+            hand_out(result)
+    return result
+
+
+def _not_exported(entries: list[Entry], fmt: str, kind: str) -> list[Entry]:
+    ids = {entry.document_id for entry in entries}
+    done = set(
+        JournalEntryExport.objects.filter(format=fmt, kind=kind, document_id__in=ids).values_list(
+            "entry", "document_id"
+        )
+    )
+    return [entry for entry in entries if entry.key not in done]
+
+
+def _record(entries: list[Entry], fmt: str, kind: str, month: dt.date, data: bytes, by) -> JournalExport:
+    export = JournalExport.objects.create(
+        format=fmt, kind=kind, month=month, exported_by=by, entries=len(entries), content=data
+    )
+    try:
+        with transaction.atomic():
+            JournalEntryExport.objects.bulk_create(
+                JournalEntryExport(
+                    export=export,
+                    format=fmt,
+                    kind=kind,
+                    entry=entry.type.value,
+                    document_id=entry.document_id,
+                )
+                for entry in entries
+            )
+    except IntegrityError:
+        raise JournalRefused(
+            _(
+                "Another export of the %(format)s journal of %(month)s took some of these entries at the same "
+                "moment; nothing was written. Export again: the file will carry what that one did not."
+            )
+            % {"format": fmt, "month": periods.format_month(month)}
+        ) from None
+    return export
