@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from django.db.models import Count, F
+from django.db.models import CharField, Count, DateField, F, Value
 
 from billing.formatting import date_cell, decimal_cell, neutralise, yen_cell
-from billing.models import Invoice, InvoiceLine
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from contracts import periods
 
 from .csvfile import EncodingReport, encoded_csv
@@ -31,15 +31,29 @@ INVOICES_HEADER = (
 )  # fmt: skip
 
 
-def _invoice_cells(invoice: Invoice) -> list[str]:
+#: the invoice columns every row of either layout starts with, as read from the database
+_INVOICE_VALUES = (
+    "number",
+    "status",
+    "customer_code",
+    "billing_name",
+    "billing_month",
+    "issue_date",
+    "due_date",
+)
+
+
+def _invoice_cells(
+    number, status, customer_code, billing_name, billing_month, issue_date, due_date
+) -> list[str]:
     return [
-        invoice.number or "",
-        invoice.status,
-        neutralise(invoice.customer_code),
-        neutralise(invoice.billing_name),
-        periods.format_month(invoice.billing_month),
-        date_cell(invoice.issue_date),
-        date_cell(invoice.due_date),
+        number or "",
+        status,
+        neutralise(customer_code),
+        neutralise(billing_name),
+        periods.format_month(billing_month),
+        date_cell(issue_date),
+        date_cell(due_date),
     ]
 
 
@@ -47,42 +61,138 @@ def _ordering(prefix: str = "") -> list:
     return [F(f"{prefix}number").asc(nulls_last=True), f"{prefix}customer_code", f"{prefix}pk"]
 
 
+def _quantity(line_type: str, quantity) -> str:
+    return f"{quantity:.3f}" if line_type == "account_fee" else decimal_cell(quantity)
+
+
 def line_rows(month: dt.date) -> Iterator[list[str]]:
+    """The month's invoice lines, then the lines of the credit notes against its invoices
+    (negative). Read as values of exactly the exported columns, not as model instances:
+    a row costs a tuple, not three objects (issue 16)."""
     lines = (
         InvoiceLine.objects.filter(invoice__billing_month=month)
-        .select_related("invoice", "contract")
         .order_by(*_ordering("invoice__"), "contract__code", "position")
+        .values_list(
+            *(f"invoice__{name}" for name in _INVOICE_VALUES),
+            "contract__code",
+            "item",
+            "line_type",
+            "description",
+            "quantity",
+            "unit_price",
+            "amount",
+            "tax_rate",
+            "invoice__subtotal",
+            "invoice__tax",
+            "invoice__total",
+        )
     )
-    for line in lines.iterator(chunk_size=2000):
-        invoice = line.invoice
+    for row in lines.iterator(chunk_size=2000):
+        code, item, line_type, description, quantity, unit_price, amount, tax_rate, subtotal, tax, total = (
+            row[7:]
+        )
         yield [
-            *_invoice_cells(invoice),
-            neutralise(line.contract.code),
-            line.item,
-            line.line_type,
-            neutralise(line.description),
-            decimal_cell(line.quantity) if line.line_type != "account_fee" else f"{line.quantity:.3f}",
-            decimal_cell(line.unit_price.amount if line.unit_price is not None else None),
-            yen_cell(line.amount.amount),
-            f"{line.tax_rate:.2f}",
-            yen_cell(invoice.subtotal.amount),
-            yen_cell(invoice.tax.amount),
-            yen_cell(invoice.total.amount),
+            *_invoice_cells(*row[:7]),
+            neutralise(code),
+            item,
+            line_type,
+            neutralise(description),
+            _quantity(line_type, quantity),
+            decimal_cell(unit_price),
+            yen_cell(amount),
+            f"{tax_rate:.2f}",
+            yen_cell(subtotal),
+            yen_cell(tax),
+            yen_cell(total),
+        ]
+    notes = (
+        CreditNoteLine.objects.filter(credit_note__invoice__billing_month=month)
+        .annotate(**_AS_CREDIT_NOTE)
+        .order_by("credit_note__number", "position")
+        .values_list(
+            *_credit_note_values("credit_note__"),
+            "contract__code",
+            "line_type",
+            "description",
+            "amount",
+            "credit_note__tax_rate",
+            "credit_note__subtotal",
+            "credit_note__tax",
+            "credit_note__total",
+        )
+    )
+    for row in notes.iterator(chunk_size=2000):
+        code, line_type, description, amount, tax_rate, subtotal, tax, total = row[7:]
+        yield [
+            *_invoice_cells(*row[:7]),
+            neutralise(code or ""),
+            "",
+            line_type,
+            neutralise(description),
+            "1",
+            "",
+            yen_cell(-amount),
+            f"{tax_rate:.2f}",
+            yen_cell(-subtotal),
+            yen_cell(-tax),
+            yen_cell(-total),
         ]
 
 
-def invoice_rows(month: dt.date) -> Iterator[list[str]]:
-    invoices = (
-        Invoice.objects.filter(billing_month=month).annotate(line_count=Count("lines")).order_by(*_ordering())
+#: the status and due date a credit note's row shows
+_AS_CREDIT_NOTE = {
+    "credit_note_status": Value("credit_note", output_field=CharField()),
+    "no_due_date": Value(None, output_field=DateField()),
+}
+
+
+def _credit_note_values(prefix: str = "") -> tuple[str, ...]:
+    """A credit note's columns in the places of an invoice's: its own number, status
+    ``credit_note``, the credited invoice's month, its own date, no due date."""
+    return (
+        f"{prefix}number",
+        "credit_note_status",
+        f"{prefix}customer_code",
+        f"{prefix}billing_name",
+        f"{prefix}invoice__billing_month",
+        f"{prefix}issue_date",
+        "no_due_date",
     )
-    for invoice in invoices.iterator(chunk_size=2000):
+
+
+def invoice_rows(month: dt.date) -> Iterator[list[str]]:
+    """The month's invoices, then the credit notes against them (negative amounts)."""
+    invoices = (
+        Invoice.objects.filter(billing_month=month)
+        .annotate(line_count=Count("lines"))
+        .order_by(*_ordering())
+        .values_list(*_INVOICE_VALUES, "subtotal", "tax_rate", "tax", "total", "line_count")
+    )
+    for row in invoices.iterator(chunk_size=2000):
+        subtotal, tax_rate, tax, total, line_count = row[7:]
         yield [
-            *_invoice_cells(invoice),
-            yen_cell(invoice.subtotal.amount),
-            f"{invoice.tax_rate:.2f}",
-            yen_cell(invoice.tax.amount),
-            yen_cell(invoice.total.amount),
-            str(invoice.line_count),
+            *_invoice_cells(*row[:7]),
+            yen_cell(subtotal),
+            f"{tax_rate:.2f}",
+            yen_cell(tax),
+            yen_cell(total),
+            str(line_count),
+        ]
+    notes = (
+        CreditNote.objects.filter(invoice__billing_month=month)
+        .annotate(line_count=Count("lines"), **_AS_CREDIT_NOTE)
+        .order_by("number")
+        .values_list(*_credit_note_values(), "subtotal", "tax_rate", "tax", "total", "line_count")
+    )
+    for row in notes.iterator(chunk_size=2000):
+        subtotal, tax_rate, tax, total, line_count = row[7:]
+        yield [
+            *_invoice_cells(*row[:7]),
+            yen_cell(-subtotal),
+            f"{tax_rate:.2f}",
+            yen_cell(-tax),
+            yen_cell(-total),
+            str(line_count),
         ]
 
 

@@ -17,6 +17,7 @@ from billing.models import AuthCount, Invoice
 from tests.contracts.factories import ContractFactory, CustomerFactory
 
 from .factories import AccountRegistrationFactory, AuthCountFactory, OneTimeChargeFactory, RateCardFactory
+from .october import october as issued_october
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +257,45 @@ def test_bad_arguments_are_clear_errors(db, tmp_path):
         call_command("export_invoices", "2026-13")
     with pytest.raises(CommandError, match="はディレクトリではありません。"):
         call_command("export_invoices", "2026-10", "--output", str(tmp_path / "missing" / "out.csv"))
+
+
+def test_credit_notes_and_adjustments_appear_in_the_month_they_correct(tmp_path):
+    """interfaces.md: a credit note is in the export of the month of the invoice it
+    credits, as a row of status credit_note with negative amounts; an adjustment line
+    names its closed month and original invoice and may be negative."""
+    issued_october(tmp_path, issue=True)
+    runs.credit_note_issue(
+        invoice=Invoice.objects.get(number="SK-202610-0001"),
+        amount=Decimal("12345"),
+        reason="単価の誤り",
+        by=None,
+        today=D(2026, 12, 3),
+    )
+    lines = rows_of(export_file(tmp_path)[0])
+    # 12,345 returned, tax floor(1,234.5) = 1,234, 13,579 in all
+    assert lines[-1] == [
+        "CN-202612-0001", "credit_note", "C1", "株式会社アルファ 経理部 御中", "2026-10", "2026-12-03", "",
+        "", "", "credit_note", "単価の誤り", "1", "", "-12345", "0.10", "-12345", "-1234", "-13579",
+    ]  # fmt: skip
+    invoices = rows_of(export_file(tmp_path, "--layout", "invoices")[0])
+    assert invoices[-1] == [
+        "CN-202612-0001", "credit_note", "C1", "株式会社アルファ 経理部 御中", "2026-10", "2026-12-03", "",
+        "-12345", "0.10", "-1234", "-13579", "1",
+    ]  # fmt: skip
+    assert [row[0] for row in invoices[1:]] == [
+        "SK-202610-0001",
+        "SK-202610-0002",
+        "SK-202610-0003",
+        "CN-202612-0001",
+    ]
+
+    # S1's count of 10-01 lowered by 100 after issue: 149,900 in its graduated table is
+    # 100,000 × 0.50 + 49,900 × 0.30 = 64,970 against 65,000 billed: −30 on November
+    count = AuthCount.objects.get(contract__code="S1", date=D(2026, 10, 1))
+    count.success_count = 9900
+    count.save()
+    runs.billing_month_compute(month=D(2026, 11, 1))
+    november = rows_of(export_file(tmp_path, month="2026-11")[0])
+    assert [(row[2], row[7], row[9], row[10], row[13]) for row in november if row[9] == "adjustment"] == [
+        ("C1", "S1", "adjustment", "2026年10月分 認証API使用料の調整（元請求書 SK-202610-0001）", "-30")
+    ]
