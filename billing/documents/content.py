@@ -1,5 +1,6 @@
-"""The invoice document (適格請求書, R12): a printable HTML page and the same content
-as a PDF, for staff to hand to the customer.
+"""The documents handed to the customer, as a printable HTML page and the same content
+as a PDF: the invoice (適格請求書, R12) and the credit note (適格返還請求書, R16), one shape
+(``Document``) and one look for both.
 
 Both render one ``InvoiceDocument``, built from the invoice's own snapshot (recipient
 and issuer as they stood when it was made or issued), so the page and the PDF never
@@ -9,7 +10,11 @@ a voided invoice is marked 取消 with its reason and its replacement.
 
 Qualified invoice items (R12, 消費税法第57条の4第1項): issuer name and registration
 number, transaction date (period), description of the supply, amount per tax rate and
-the rate, consumption tax per rate, recipient name.
+the rate, consumption tax per rate, recipient name; and the account to pay into
+(振込先, R18). A credit note (消費税法第57条の4第3項): issuer name and registration number,
+its own date, the date or period of the original transaction and the original invoice's
+number, what is returned, the amount returned per tax rate and the rate, and the tax of
+the return, computed once and truncated.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import calculation
+from billing.bank import payee
 from billing.formatting import decimal_cell, japanese_date, percent, price_text, safe_filename, yen_text
-from billing.models import Invoice, InvoiceStatus, LineType
+from billing.models import CreditNote, Invoice, InvoiceStatus, LineType
 from billing.qualified_invoice import issuer
 from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
@@ -68,14 +74,25 @@ class RateSummary:
 
 
 @dataclass(frozen=True)
-class InvoiceDocument:
-    invoice: Invoice
+class Document:
+    """What a document shows, whichever kind it is."""
+
+    #: "invoice" or "credit_note"
+    kind: str
     status: str
     #: 下書き / 取消 / "" : printed across the page
     stamp: str
+    title: str
+    number_label: str
     number: str
     issue_date: str
-    due_date: str
+    #: the sentence above the summary ("We hereby invoice you as follows.")
+    lead: str
+    #: (label, value) rows under it; the first is the total to pay or returned
+    summary: list[tuple[str, str]]
+    #: (label, value) rows of the account to pay into (振込先), for an invoice
+    pay_into: list[tuple[str, str]]
+    total_label: str
     period: str
     billing_month: str
     issuer_name: str
@@ -91,6 +108,8 @@ class InvoiceDocument:
     tax: Decimal
     total: Decimal
     notes: list[str] = field(default_factory=list)
+    #: the invoice's due date (an invoice's summary shows it too)
+    due_date: str = ""
 
     @property
     def is_void(self) -> bool:
@@ -115,13 +134,28 @@ def _unit_price(line) -> str:
     return price_text(line.unit_price.amount)
 
 
-def invoice_document(invoice: Invoice) -> InvoiceDocument:
+#: the document of an invoice (the name its callers know)
+InvoiceDocument = Document
+
+
+def invoice_document(invoice: Invoice) -> Document:
     """The document of ``invoice``, in the document language (Japanese)."""
     with translation.override(DOCUMENT_LANGUAGE):
         return _build(invoice)
 
 
-def _build(invoice: Invoice) -> InvoiceDocument:
+def pay_into_rows(account: dict[str, str] | None) -> list[tuple[str, str]]:
+    """振込先 (R18): bank and branch, account type and number, holder as the bank prints it."""
+    if not account:
+        return []
+    return [
+        (_("Bank"), f"{account['bank']} {account['branch']}"),
+        (_("Account"), f"{account['type']} {account['number']}"),
+        (_("Account holder"), account["holder"]),
+    ]
+
+
+def _build(invoice: Invoice) -> Document:
     lines = list(invoice.lines.select_related("contract").order_by("contract__code", "position"))
     by_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in lines:
@@ -173,14 +207,29 @@ def _build(invoice: Invoice) -> InvoiceDocument:
     )
 
     first, last = invoice.period
-    return InvoiceDocument(
-        invoice=invoice,
+    period = f"{japanese_date(first)}〜{japanese_date(last)}"
+    not_issued = _("(not issued)")
+    total_text = f"¥{yen_text(invoice.total.amount)}"
+    # the account as it stood when the invoice was issued; a draft shows today's settings
+    account = payee() if invoice.status == InvoiceStatus.DRAFT else invoice.payee
+    return Document(
+        kind="invoice",
         status=invoice.status,
         stamp=stamp,
+        title=_("Qualified invoice"),
+        number_label=_("Invoice number"),
         number=invoice.number or "",
         issue_date=japanese_date(invoice.issue_date),
+        lead=_("We hereby invoice you as follows."),
+        summary=[
+            (_("Amount due (tax included)"), total_text),
+            (_("Transaction period"), period),
+            (_("Due date"), japanese_date(invoice.due_date) or not_issued),
+        ],
+        pay_into=pay_into_rows(account),
+        total_label=_("Total (tax included)"),
         due_date=japanese_date(invoice.due_date),
-        period=f"{japanese_date(first)}〜{japanese_date(last)}",
+        period=period,
         billing_month=_("%(year)d-%(month)02d") % {"year": first.year, "month": first.month},
         issuer_name=seller["issuer_name"],
         issuer_address=seller["issuer_address"],
@@ -216,3 +265,71 @@ def document_filename(invoice: Invoice, extension: str) -> str:
     if invoice.status == InvoiceStatus.VOID:
         name += "-void"
     return safe_filename(f"{name}.{extension}")
+
+
+def credit_note_document(note: CreditNote) -> Document:
+    """The document of credit note ``note`` (適格返還請求書), in the document language."""
+    with translation.override(DOCUMENT_LANGUAGE):
+        return _build_credit_note(note)
+
+
+def _build_credit_note(note: CreditNote) -> Document:
+    invoice = note.invoice
+    first, last = invoice.period
+    period = f"{japanese_date(first)}〜{japanese_date(last)}"
+    lines = list(note.lines.select_related("contract").order_by("position"))
+    total_text = f"¥{yen_text(note.total.amount)}"
+    return Document(
+        kind="credit_note",
+        status="credit_note",
+        stamp="",
+        title=_("Qualified return invoice"),
+        number_label=_("Credit note number"),
+        number=note.number,
+        issue_date=japanese_date(note.issue_date),
+        lead=_("We hereby return the following amount for the transaction below."),
+        summary=[
+            (_("Amount returned (tax included)"), total_text),
+            (_("Original invoice"), f"{invoice.number}（{japanese_date(invoice.issue_date)}）"),
+            (_("Original transaction period"), period),
+            (_("Reason"), note.reason),
+        ],
+        pay_into=[],
+        total_label=_("Total returned (tax included)"),
+        period=period,
+        billing_month=_("%(year)d-%(month)02d") % {"year": first.year, "month": first.month},
+        issuer_name=note.issuer_name,
+        issuer_address=note.issuer_address,
+        issuer_registration_number=note.issuer_registration_number,
+        billing_name=note.billing_name,
+        postal_code=note.postal_code,
+        address=note.address,
+        customer_code=note.customer_code,
+        lines=[
+            DocumentLine(
+                contract_code=line.contract.code if line.contract else "",
+                item="",
+                description=line.description,
+                quantity="1",
+                unit_price=price_text(line.amount.amount),
+                amount=yen_text(line.amount.amount),
+            )
+            for line in lines
+        ],
+        # one rate: the tax of the return, computed once on its amount (R16)
+        rates=[RateSummary(note.tax_rate, note.subtotal.amount, note.tax.amount)],
+        subtotal=note.subtotal.amount,
+        tax=note.tax.amount,
+        total=note.total.amount,
+        notes=[
+            _("This credit note returns part of invoice %(number)s; the amounts are those returned.")
+            % {"number": invoice.number},
+            _(
+                "Consumption tax of the return is computed once on the amount returned, fractions of a yen truncated."
+            ),
+        ],
+    )
+
+
+def credit_note_filename(note: CreditNote, extension: str) -> str:
+    return safe_filename(f"credit-note-{note.number}.{extension}")

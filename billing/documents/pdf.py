@@ -1,4 +1,5 @@
-"""The invoice document as a PDF (reportlab), with the same content as the HTML page.
+"""The documents (invoice, credit note) as PDF (reportlab), with the same content as the
+HTML page.
 
 Japanese text uses reportlab's built-in CID fonts (Adobe-Japan1, HeiseiKakuGo-W5 and
 HeiseiMin-W3): the PDF names the font and the viewer supplies it, so no font file is
@@ -23,7 +24,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.runs import DOCUMENT_LANGUAGE
 
-from .content import InvoiceDocument
+from .content import Document
 
 GOTHIC = "HeiseiKakuGo-W5"
 MINCHO = "HeiseiMin-W3"
@@ -58,7 +59,7 @@ def _p(text: str, style: ParagraphStyle = NORMAL) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
-def render_pdf(doc: InvoiceDocument) -> bytes:
+def render_pdf(doc: Document) -> bytes:
     """The PDF bytes of ``doc``, in the document language."""
     with translation.override(DOCUMENT_LANGUAGE):
         buffer = io.BytesIO()
@@ -69,7 +70,7 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
             rightMargin=MARGIN,
             topMargin=MARGIN,
             bottomMargin=MARGIN,
-            title=" ".join([_("Qualified invoice"), doc.number or doc.stamp]),
+            title=" ".join([doc.title, doc.number or doc.stamp]),
             author=doc.issuer_name,
             subject=doc.billing_name,
         )
@@ -96,8 +97,8 @@ def render_pdf(doc: InvoiceDocument) -> bytes:
         return buffer.getvalue()
 
 
-def _story(doc: InvoiceDocument) -> list:
-    title = _("Qualified invoice")
+def _story(doc: Document) -> list:
+    title = doc.title
     if doc.stamp:
         title += f"（{doc.stamp}）"
     story: list = [_p(title, TITLE), Spacer(1, 6 * mm)]
@@ -111,7 +112,7 @@ def _story(doc: InvoiceDocument) -> list:
     ]
     meta = Table(
         [
-            [_p(_("Invoice number")), _p(doc.number or _("(not issued)"), RIGHT)],
+            [_p(doc.number_label), _p(doc.number or _("(not issued)"), RIGHT)],
             [_p(_("Issue date")), _p(doc.issue_date or _("(not issued)"), RIGHT)],
         ],
         colWidths=[28 * mm, 50 * mm],
@@ -125,13 +126,12 @@ def _story(doc: InvoiceDocument) -> list:
     ]
     head = Table([[recipient, seller]], colWidths=[WIDTH * 0.55, WIDTH * 0.45])
     head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [head, Spacer(1, 6 * mm), _p(_("We hereby invoice you as follows.")), Spacer(1, 2 * mm)]
+    story += [head, Spacer(1, 6 * mm), _p(doc.lead), Spacer(1, 2 * mm)]
 
     summary = Table(
         [
-            [_p(_("Amount due (tax included)")), _p(doc.total_text, TOTAL)],
-            [_p(_("Transaction period")), _p(doc.period, RIGHT)],
-            [_p(_("Due date")), _p(doc.due_date or _("(not issued)"), RIGHT)],
+            [_p(label), _p(value, TOTAL if number == 0 else RIGHT)]
+            for number, (label, value) in enumerate(doc.summary)
         ],
         colWidths=[45 * mm, 65 * mm],
         hAlign="LEFT",
@@ -146,7 +146,25 @@ def _story(doc: InvoiceDocument) -> list:
             ]
         )
     )
-    story += [summary, Spacer(1, 6 * mm)]
+    story += [summary, Spacer(1, 3 * mm)]
+    if doc.pay_into:
+        account = Table(
+            [[_p(_("Please pay into"), SMALL), ""]]
+            + [[_p(label), _p(value)] for label, value in doc.pay_into],
+            colWidths=[25 * mm, 85 * mm],
+            hAlign="LEFT",
+        )
+        account.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 1), (-1, -1), 0.4, GRID),
+                    ("BACKGROUND", (0, 1), (0, -1), HEAD),
+                    ("SPAN", (0, 0), (-1, 0)),
+                ]
+            )
+        )
+        story.append(account)
+    story.append(Spacer(1, 6 * mm))
 
     rows = [
         [
@@ -189,7 +207,7 @@ def _story(doc: InvoiceDocument) -> list:
     for rate in doc.rates:
         totals.append([_p(rate.label), _p(rate.taxable_text, RIGHT)])
         totals.append([_p(rate.tax_label), _p(rate.tax_text, RIGHT)])
-    totals.append([_p(_("Total (tax included)")), _p(doc.total_text, RIGHT)])
+    totals.append([_p(doc.total_label), _p(doc.total_text, RIGHT)])
     table = Table(totals, colWidths=[45 * mm, 35 * mm], hAlign="RIGHT")
     table.setStyle(
         TableStyle(

@@ -152,3 +152,64 @@ def test_document_costs_the_same_queries_whatever_the_number_of_lines(tmp_path, 
     assert count_queries(staff_client, reverse(url, args=[five_lines.pk])) == count_queries(
         staff_client, reverse(url, args=[two_lines.pk])
     )
+
+
+# --- 振込先 (R18) and credit notes (R16) ------------------------------------------------
+
+PAY_INTO = ["お振込先", "みずほ銀行 飯田橋支店", "普通 1234567", "ｶ)ｲﾝﾀｰﾈﾂﾄｲﾆｼｱﾃｲﾌﾞ"]
+
+
+def test_the_invoice_shows_the_account_to_pay_into_as_it_stood_at_issue(tmp_path, staff_client, settings):
+    october(tmp_path, issue=True)
+    invoice = Invoice.objects.get(number="SK-202610-0001")
+    settings.PAYEE_BRANCH = "本店"  # changed after issue: the invoice keeps what it said
+    html, text = page(staff_client, invoice), pdf_text(staff_client, invoice)
+    for item in PAY_INTO:
+        assert item in html, item
+        assert re.sub(r"\s+", "", item) in text, item
+    assert "本店" not in html
+
+
+def credit_note_page(client, note) -> str:
+    response = client.get(reverse("admin:billing_creditnote_document", args=[note.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+#: what the qualified invoice system requires of a return invoice (消費税法第57条の4第3項)
+RETURN_INVOICE_ITEMS = [
+    "適格返還請求書",
+    "株式会社インターネットイニシアティブ",  # issuer and registration number
+    "T2010001034531",
+    "株式会社アルファ 経理部 御中",  # recipient
+    "CN-202612-0001",
+    "2026年12月3日",  # its own date
+    "SK-202610-0001（2026年11月2日）",  # the original invoice and its date
+    "2026年10月1日〜2026年10月31日",  # the original transaction's period
+    "単価の誤り",  # what is returned, and why
+    "10%対象",  # the amount returned per rate, the rate, the tax of the return
+    "¥12,345",
+    "消費税（10%）",
+    "¥1,234",
+    "¥13,579",
+]
+
+
+def test_a_credit_note_document_carries_every_item_of_a_return_invoice(tmp_path, staff_client):
+    october(tmp_path, issue=True)
+    note = runs.credit_note_issue(
+        invoice=Invoice.objects.get(number="SK-202610-0001"),
+        amount=12345,
+        reason="単価の誤り",
+        by=staff_client.user,
+        today=dt.date(2026, 12, 3),
+    )
+    html = credit_note_page(staff_client, note)
+    for item in RETURN_INVOICE_ITEMS:
+        assert item in html, item
+    assert "お振込先" not in html  # nothing to pay
+    response = staff_client.get(reverse("admin:billing_creditnote_pdf", args=[note.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="credit-note-CN-202612-0001.pdf"'
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages))
+    for item in RETURN_INVOICE_ITEMS:
+        assert re.sub(r"\s+", "", item) in text, item

@@ -14,7 +14,7 @@ from django.urls import reverse
 from billing.exports.journal import journal_file
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, OneTimeCharge, RateCard
 from billing.roles import ACCOUNTING, SALES, VIEWER
-from billing.runs import billing_month_compute, billing_month_issue
+from billing.runs import billing_month_compute, billing_month_issue, credit_note_issue
 from tests.contracts.factories import (
     ContractFactory,
     CustomerFactory,
@@ -61,6 +61,9 @@ def world(db):
     AccountRegistration.objects.create(contract=contract, account_id="A1", registered_on=D(2026, 3, 25))
     AuthCount.objects.create(contract=contract, date=D(2026, 10, 1), success_count=5)
     OneTimeCharge.objects.create(contract=contract, description="作業", amount=100, due_on=D(2026, 10, 1))
+    # a second customer billed a one-time charge only: the invoice its credit note credits
+    credited = ContractFactory(accepted=True, code="SK-3")
+    OneTimeCharge.objects.create(contract=credited, description="研修", amount=5000, due_on=D(2026, 10, 1))
     billing_month_compute(month=D(2026, 10, 1))
     billing_month_issue(month=D(2026, 10, 1), today=D(2026, 11, 5))
     billing_month_compute(month=D(2026, 9, 1))
@@ -74,11 +77,18 @@ def world(db):
         "unapproved": unapproved,
         "accountregistration": AccountRegistration.objects.get(),
         "authcount": AuthCount.objects.get(),
-        "onetimecharge": OneTimeCharge.objects.get(),
+        "onetimecharge": OneTimeCharge.objects.get(contract=contract),
         "billingrun": BillingRun.objects.get(month=D(2026, 10, 1)),
         "draft_run": BillingRun.objects.get(month=D(2026, 9, 1)),
-        "invoice": Invoice.objects.get(billing_month=D(2026, 10, 1)),
+        "invoice": Invoice.objects.get(billing_month=D(2026, 10, 1), customer=contract.customer),
         "journalexport": journal_file(D(2026, 10, 1), "yayoi", since_last=True).export,
+        "creditnote": credit_note_issue(
+            invoice=Invoice.objects.get(billing_month=D(2026, 10, 1), customer=credited.customer),
+            amount=1,
+            reason="値引き",
+            by=None,
+            today=D(2026, 11, 6),
+        ),
     }
 
 
@@ -272,12 +282,12 @@ RIGHTS = {
     ACCOUNTING: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v", "journalexport": "v",
+        "billingrun": "v", "invoice": "v", "journalexport": "v", "creditnote": "v",
     },
     VIEWER: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v",
+        "billingrun": "v", "invoice": "v", "creditnote": "v",
     },
     # an administrator administers users (deactivates, never deletes: their names stay on
     # what they did); runs and invoices change only through their actions; rate cards and
@@ -286,7 +296,7 @@ RIGHTS = {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
         "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v", "journalexport": "v",
-        "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+        "creditnote": "v", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
 
@@ -297,6 +307,9 @@ CUSTOM_VIEWS = {
     "admin:billing_billingrun_journal": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal_new": {ACCOUNTING, ADMIN},
     "admin:billing_journalexport_file": {ACCOUNTING, ADMIN},
+    "admin:billing_creditnote_issue": {ACCOUNTING, ADMIN},
+    "admin:billing_creditnote_document": {ACCOUNTING, VIEWER, ADMIN},
+    "admin:billing_creditnote_pdf": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_void": {ACCOUNTING, ADMIN},
     "admin:billing_invoice_document": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_pdf": {ACCOUNTING, VIEWER, ADMIN},
@@ -404,6 +417,9 @@ def url_of(name, pattern, route, objects):
         "admin:billing_billingrun_journal": lambda: [objects["billingrun"].pk, "yayoi"],
         "admin:billing_billingrun_journal_new": lambda: [objects["billingrun"].pk, "yayoi"],
         "admin:billing_journalexport_file": lambda: [objects["journalexport"].pk],
+        "admin:billing_creditnote_issue": lambda: [objects["invoice"].pk],
+        "admin:billing_creditnote_document": lambda: [objects["creditnote"].pk],
+        "admin:billing_creditnote_pdf": lambda: [objects["creditnote"].pk],
         "admin:billing_invoice_void": lambda: [objects["invoice"].pk],
         "admin:billing_invoice_document": lambda: [objects["invoice"].pk],
         "admin:billing_invoice_pdf": lambda: [objects["invoice"].pk],
