@@ -24,7 +24,9 @@ def issued(tmp_path):
 
 
 def accountant(client):
-    return staff_with(client, "keiri", "billing.view_invoice", "billing.view_creditnote", "billing.issue_creditnote")
+    return staff_with(
+        client, "keiri", "billing.view_invoice", "billing.view_creditnote", "billing.issue_creditnote"
+    )
 
 
 def test_an_accountant_issues_a_credit_note_from_the_invoice_page(issued, client):
@@ -54,7 +56,9 @@ def test_an_accountant_issues_a_credit_note_from_the_invoice_page(issued, client
 
 def test_beyond_what_the_invoice_leaves_is_refused_with_the_rule(issued, client):
     accountant(client)
-    runs.credit_note_issue(invoice=issued, amount=100000, reason="値引き", by=None, today=dt.date(2026, 12, 3))
+    runs.credit_note_issue(
+        invoice=issued, amount=100000, reason="値引き", by=None, today=dt.date(2026, 12, 3)
+    )
     url = reverse("admin:billing_creditnote_issue", args=[issued.pk])
     data = form_data(client.get(url).content.decode())
     data.update(amount="9873", reason="追加の値引き")
@@ -66,7 +70,9 @@ def test_beyond_what_the_invoice_leaves_is_refused_with_the_rule(issued, client)
 def test_a_voided_invoice_is_not_credited(issued, client):
     accountant(client)
     runs.invoice_void_and_replace(invoice=issued, by=None, reason="宛名", today=dt.date(2026, 11, 9))
-    response = client.post(reverse("admin:billing_creditnote_issue", args=[issued.pk]), {"amount": "1", "reason": "x"})
+    response = client.post(
+        reverse("admin:billing_creditnote_issue", args=[issued.pk]), {"amount": "1", "reason": "x"}
+    )
     assert response.status_code == 302
     assert not CreditNote.objects.exists()
 
@@ -76,6 +82,7 @@ def test_staff_without_the_permission_cannot_issue(issued, client):
     url = reverse("admin:billing_creditnote_issue", args=[issued.pk])
     assert client.get(url).status_code == 403
     assert client.post(url, {"amount": "1", "reason": "x"}).status_code == 403
-    assert "適格返還請求書を発行" not in client.get(
-        reverse("admin:billing_invoice_change", args=[issued.pk])
-    ).content.decode()
+    assert (
+        "適格返還請求書を発行"
+        not in client.get(reverse("admin:billing_invoice_change", args=[issued.pk])).content.decode()
+    )

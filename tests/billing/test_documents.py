@@ -210,6 +210,8 @@ def test_a_credit_note_document_carries_every_item_of_a_return_invoice(tmp_path,
     assert "お振込先" not in html  # nothing to pay
     response = staff_client.get(reverse("admin:billing_creditnote_pdf", args=[note.pk]))
     assert response["Content-Disposition"] == 'attachment; filename="credit-note-CN-202612-0001.pdf"'
-    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages))
+    text = re.sub(
+        r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    )
     for item in RETURN_INVOICE_ITEMS:
         assert re.sub(r"\s+", "", item) in text, item
