@@ -249,3 +249,34 @@ def test_benchmark_needs_no_database_of_the_configured_name():
             )
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)
+
+
+def test_settling_late_changes_costs_no_query_per_contract_or_past_month():
+    """R15: a run reads only the closed months noted as changed, each once for all its noted
+    contracts: the same queries for one late contract as for every contract of the month
+    (and, tests/billing/test_late_changes.py, for one past month as for thirteen)."""
+    from billing.models import LateChange
+    from billing.runs import billing_month_issue
+
+    demo_data_generate(size=DemoSize(contracts=30, accounts=60, auth_days=30), today=D(2026, 11, 1))
+    billing_month_compute(month=OCTOBER)
+    billing_month_issue(month=OCTOBER, today=D(2026, 11, 2))
+    november = D(2026, 11, 1)
+    contracts = list(Contract.objects.filter(billing_start_on__isnull=False).order_by("code"))
+
+    def queries_with_notes(noted):
+        LateChange.objects.all().delete()
+        LateChange.objects.bulk_create(
+            LateChange(contract=c, month=OCTOBER, noted_at=c.created_at) for c in noted
+        )
+        with CaptureQueriesContext(connection) as queries:
+            billing_month_compute(month=november)
+        return len(queries)
+
+    # a count of 10-31 one higher for every Service Provider contract: each one adjusts
+    AuthCount.objects.filter(date=D(2026, 10, 31)).update(success_count=1_000_001)
+    billing_month_compute(month=november)  # both measured runs replace drafts
+    one = queries_with_notes(contracts[:1])
+    every = queries_with_notes(contracts)
+    assert InvoiceLine.objects.filter(invoice__billing_month=november, line_type="adjustment").count() >= 5
+    assert one == every
