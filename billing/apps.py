@@ -11,6 +11,7 @@ class BillingConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from . import imports, qualified_invoice  # noqa: F401  (import kinds, system checks)
+        from .documents import fonts  # noqa: F401  (system checks)
         from .roles import sync_roles_after_migrate
         from .runs import late
 

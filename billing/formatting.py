@@ -12,6 +12,9 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+#: invoices, credit notes and their descriptions are Japanese documents, whoever makes them
+DOCUMENT_LANGUAGE = "ja"
+
 #: a text cell starting with one of these is a formula to a spreadsheet (OWASP CSV injection)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing.documents import credit_note_document, credit_note_filename
+from billing.documents.store import pdf_bytes
 from billing.formatting import yen_text
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from billing.runs import DOCUMENT_LANGUAGE, credit_note_issue
@@ -195,10 +196,8 @@ class CreditNoteAdmin(HistoryAdmin):
 
     def pdf_view(self, request, pk):
         note = self._note_to_show(request, pk)
-        from billing.documents.pdf import render_pdf  # reportlab is imported only when a PDF is asked for
-
         return download(
-            render_pdf(credit_note_document(note)),
+            pdf_bytes(note),  # R19: the bytes kept when it was issued
             filename=credit_note_filename(note, "pdf"),
             content_type="application/pdf",
         )

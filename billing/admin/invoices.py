@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import runs
 from billing.documents import document_filename, invoice_document
+from billing.documents.store import pdf_bytes
 from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
@@ -219,12 +220,13 @@ class InvoiceAdmin(HistoryAdmin):
             )
 
     def pdf_view(self, request, pk):
-        """The same document as a PDF."""
+        """The same document as a PDF: an issued invoice's as it was issued, the bytes kept
+        (R19; a voided one too: the copy the customer received); a draft's rendered now."""
         invoice = self._invoice_to_show(request, pk)
-        from billing.documents.pdf import render_pdf  # reportlab is imported only when a PDF is asked for
+        if invoice.number:
+            data = pdf_bytes(invoice)
+        else:
+            from billing.documents.pdf import render_pdf  # reportlab is imported only when a PDF is asked for
 
-        return download(
-            render_pdf(invoice_document(invoice)),
-            filename=document_filename(invoice, "pdf"),
-            content_type="application/pdf",
-        )
+            data = render_pdf(invoice_document(invoice))
+        return download(data, filename=document_filename(invoice, "pdf"), content_type="application/pdf")

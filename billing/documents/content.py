@@ -28,10 +28,17 @@ from django.utils.translation import gettext as _
 
 from billing import calculation
 from billing.bank import payee
-from billing.formatting import decimal_cell, japanese_date, percent, price_text, safe_filename, yen_text
+from billing.formatting import (
+    DOCUMENT_LANGUAGE,
+    decimal_cell,
+    japanese_date,
+    percent,
+    price_text,
+    safe_filename,
+    yen_text,
+)
 from billing.models import CreditNote, Invoice, InvoiceStatus, LineType
 from billing.qualified_invoice import issuer
-from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.models import Item
 
@@ -138,10 +145,18 @@ def _unit_price(line) -> str:
 InvoiceDocument = Document
 
 
-def invoice_document(invoice: Invoice) -> Document:
-    """The document of ``invoice``, in the document language (Japanese)."""
+def invoice_document(invoice: Invoice, *, as_issued: bool = False) -> Document:
+    """The document of ``invoice``, in the document language (Japanese); ``as_issued``: as
+    it was handed out when issued (a voided invoice without its 取消 stamp: the copy kept)."""
     with translation.override(DOCUMENT_LANGUAGE):
-        return _build(invoice)
+        return _build(invoice, as_issued=as_issued)
+
+
+def _lines_of(document, ordering: tuple[str, ...]) -> list:
+    """The document's lines: prefetched ones as they are, else read in ``ordering``."""
+    if "lines" in getattr(document, "_prefetched_objects_cache", {}):
+        return list(document.lines.all())
+    return list(document.lines.select_related("contract").order_by(*ordering))
 
 
 def pay_into_rows(account: dict[str, str] | None) -> list[tuple[str, str]]:
@@ -155,8 +170,9 @@ def pay_into_rows(account: dict[str, str] | None) -> list[tuple[str, str]]:
     ]
 
 
-def _build(invoice: Invoice) -> Document:
-    lines = list(invoice.lines.select_related("contract").order_by("contract__code", "position"))
+def _build(invoice: Invoice, *, as_issued: bool = False) -> Document:
+    lines = _lines_of(invoice, ("contract__code", "position"))
+    status = InvoiceStatus.ISSUED if as_issued and invoice.status == InvoiceStatus.VOID else invoice.status
     by_rate: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in lines:
         by_rate[line.tax_rate] += line.amount.amount
@@ -173,7 +189,7 @@ def _build(invoice: Invoice) -> Document:
             for rate, taxable in sorted(by_rate.items(), reverse=True)
         ]
 
-    if invoice.status == InvoiceStatus.DRAFT:
+    if status == InvoiceStatus.DRAFT:
         seller = issuer()
         stamp = _("DRAFT")
     else:
@@ -182,14 +198,14 @@ def _build(invoice: Invoice) -> Document:
             "issuer_address": invoice.issuer_address,
             "issuer_registration_number": invoice.issuer_registration_number,
         }
-        stamp = _("VOID") if invoice.status == InvoiceStatus.VOID else ""
+        stamp = _("VOID") if status == InvoiceStatus.VOID else ""
 
     notes = []
-    if invoice.status == InvoiceStatus.DRAFT:
+    if status == InvoiceStatus.DRAFT:
         notes.append(
             _("This is a draft: it has no number yet and is not an invoice until the month is issued.")
         )
-    if invoice.status == InvoiceStatus.VOID:
+    if status == InvoiceStatus.VOID:
         notes.append(
             _("This invoice was voided on %(date)s: %(reason)s")
             % {"date": japanese_date(timezone.localdate(invoice.voided_at)), "reason": invoice.void_reason}
@@ -211,10 +227,10 @@ def _build(invoice: Invoice) -> Document:
     not_issued = _("(not issued)")
     total_text = f"¥{yen_text(invoice.total.amount)}"
     # the account as it stood when the invoice was issued; a draft shows today's settings
-    account = payee() if invoice.status == InvoiceStatus.DRAFT else invoice.payee
+    account = payee() if status == InvoiceStatus.DRAFT else invoice.payee
     return Document(
         kind="invoice",
-        status=invoice.status,
+        status=status,
         stamp=stamp,
         title=_("Qualified invoice"),
         number_label=_("Invoice number"),
@@ -277,7 +293,7 @@ def _build_credit_note(note: CreditNote) -> Document:
     invoice = note.invoice
     first, last = invoice.period
     period = f"{japanese_date(first)}〜{japanese_date(last)}"
-    lines = list(note.lines.select_related("contract").order_by("position"))
+    lines = _lines_of(note, ("position",))
     total_text = f"¥{yen_text(note.total.amount)}"
     return Document(
         kind="credit_note",

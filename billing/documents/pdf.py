@@ -1,9 +1,12 @@
 """The documents (invoice, credit note) as PDF (reportlab), with the same content as the
 HTML page.
 
-Japanese text uses reportlab's built-in CID fonts (Adobe-Japan1, HeiseiKakuGo-W5 and
-HeiseiMin-W3): the PDF names the font and the viewer supplies it, so no font file is
-needed on the server.
+Japanese text is set in a TrueType font embedded in the PDF (``fonts``: the IPA fonts of
+the distribution, or the one the settings name), with a clear fallback to reportlab's CID
+fonts when none is installed. The bytes depend only on the content: reportlab's
+invariant mode writes no creation time and no random document id, so the same document
+renders to the same bytes (stored once at issue, R19). Contract codes and 御中 never break
+inside a word.
 """
 
 from __future__ import annotations
@@ -18,19 +21,15 @@ from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from billing.runs import DOCUMENT_LANGUAGE
+from billing.formatting import DOCUMENT_LANGUAGE
 
 from .content import Document
+from .fonts import document_fonts
 
-GOTHIC = "HeiseiKakuGo-W5"
-MINCHO = "HeiseiMin-W3"
-for _font in (GOTHIC, MINCHO):
-    if _font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(_font))
+FONTS = document_fonts()
+GOTHIC, MINCHO = FONTS.gothic, FONTS.mincho
 
 MARGIN = 16 * mm
 WIDTH = A4[0] - 2 * MARGIN
@@ -38,9 +37,9 @@ GRID = colors.HexColor("#888888")
 HEAD = colors.HexColor("#e8eef4")
 
 
-def _style(name, size=9, leading=None, font=GOTHIC, align=None, **kwargs) -> ParagraphStyle:
+def _style(name, size=9, leading=None, font=GOTHIC, align=None, wrap="CJK", **kwargs) -> ParagraphStyle:
     style = ParagraphStyle(
-        name, fontName=font, fontSize=size, leading=leading or size * 1.45, wordWrap="CJK", **kwargs
+        name, fontName=font, fontSize=size, leading=leading or size * 1.45, wordWrap=wrap, **kwargs
     )
     if align is not None:
         style.alignment = align
@@ -53,10 +52,29 @@ SMALL = _style("small", 8)
 RIGHT = _style("right", align=TA_RIGHT)
 RECIPIENT = _style("recipient", 13, font=MINCHO)
 TOTAL = _style("total", 14, align=TA_RIGHT)
+#: a code is one word: broken at spaces only, never inside
+CODE = _style("code", 8, wrap=None)
 
 
 def _p(text: str, style: ParagraphStyle = NORMAL) -> Paragraph:
     return Paragraph(escape(text), style)
+
+
+HONORIFIC = "御中"
+
+
+def _recipient_name(name: str):
+    """The recipient's name; a trailing 御中 kept whole, on the name's last line."""
+    stem = name.removesuffix(HONORIFIC)
+    if stem == name:
+        return _p(name, RECIPIENT)
+    table = Table(
+        [[_p(stem.rstrip(), RECIPIENT), _p(HONORIFIC, _style("honorific", 13, font=MINCHO, wrap=None))]],
+        colWidths=[WIDTH * 0.55 - 16 * mm, 16 * mm],
+        hAlign="LEFT",
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return table
 
 
 def render_pdf(doc: Document) -> bytes:
@@ -73,6 +91,8 @@ def render_pdf(doc: Document) -> bytes:
             title=" ".join([doc.title, doc.number or doc.stamp]),
             author=doc.issuer_name,
             subject=doc.billing_name,
+            keywords="" if FONTS.embedded else "fonts not embedded (no Japanese TrueType font installed)",
+            invariant=True,
         )
         stamp = doc.stamp
 
@@ -107,7 +127,7 @@ def _story(doc: Document) -> list:
         _p(f"〒{doc.postal_code}" if doc.postal_code else ""),
         _p(doc.address),
         Spacer(1, 2 * mm),
-        _p(doc.billing_name, RECIPIENT),
+        _recipient_name(doc.billing_name),
         _p(_("Customer code") + ": " + doc.customer_code, SMALL),
     ]
     meta = Table(
@@ -179,7 +199,7 @@ def _story(doc: Document) -> list:
     for line in doc.lines:
         rows.append(
             [
-                _p(line.contract_code, SMALL),
+                _p(line.contract_code, CODE),
                 _p(line.item, SMALL),
                 _p(line.description, SMALL),
                 _p(line.quantity, RIGHT),

@@ -1,7 +1,9 @@
 """Billing models: rate cards (Annex 1, R8), usage (R10, R11), one-time charges (Art. 7),
-monthly runs and invoices (R12)."""
+monthly runs and invoices (R12), credit notes (R16), late changes (R15), journals handed
+out, and the issued documents kept (R19)."""
 
 from .credit_notes import CreditNote, CreditNoteLine, CreditNoteSeries
+from .documents import DocumentTampered, StoredDocument
 from .invoices import BillingRun, Invoice, InvoiceLine, InvoiceStatus, LineType, RunException, RunStatus
 from .journals import JournalEntryExport, JournalExport
 from .late import LateChange
@@ -16,6 +18,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "CreditNoteSeries",
+    "DocumentTampered",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
@@ -28,4 +31,5 @@ __all__ = [
     "RateCard",
     "RunException",
     "RunStatus",
+    "StoredDocument",
 ]

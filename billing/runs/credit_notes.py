@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import calculation
+from billing.documents.store import stored_credit_note
 from billing.formatting import yen_text
 from billing.models import CreditNote, CreditNoteLine, CreditNoteSeries, Invoice, InvoiceStatus, LineType
 from billing.qualified_invoice import issuer
@@ -136,4 +137,5 @@ def issue_credit_note(
         )
         for position, line in enumerate(lines, start=1)
     )
+    stored_credit_note(credit_note)  # R19: the document as issued, kept
     return credit_note

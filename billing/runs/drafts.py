@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from billing import calculation
+from billing.formatting import DOCUMENT_LANGUAGE  # noqa: F401  (the runs' name for it)
 from billing.models import BillingRun, OneTimeCharge, RateCard, RunException
 from contracts.models import Contract, Customer
 
-#: invoices and their descriptions are Japanese documents, whoever runs the month
-DOCUMENT_LANGUAGE = "ja"
 #: every amount is in Japanese yen (django-money's currency column)
 CURRENCY = "JPY"
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from billing.bank import payee
+from billing.documents.store import stored_invoice
 from billing.formatting import yen_text
 from billing.models import (
     BillingRun,
@@ -129,6 +130,7 @@ def invoice_void_and_replace(
     adjusted = set(
         invoice.lines.filter(line_type=LineType.ADJUSTMENT).values_list("contract_id", "adjusted_month")
     )
+    stored_invoice(invoice)  # R19: the copy as it was issued is kept before it is voided
     invoice.void(by=by, reason=reason)
     with account_days_reader(invoice.billing_month, [invoice.customer_id]) as read_account_days:
         drafts, exceptions = compute(
@@ -155,6 +157,7 @@ def invoice_void_and_replace(
     replacement = Invoice.objects.select_related("customer").get(pk=replacement_id)
     _issue([replacement], run=run, by=by, today=today)
     run.save(update_fields=["last_invoice_number"])
+    stored_invoice(replacement)
     return replacement
 
 

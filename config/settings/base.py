@@ -164,6 +164,13 @@ PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER", default="
 # (previous) or after it (next)
 DUE_DATE_ROLL = environment.choice("DUE_DATE_ROLL", ("previous", "next"), default="previous")
 
+# R19: where the issued PDFs are kept (database, or Django's "documents" storage if it is
+# configured, else the default one) and the Japanese TrueType fonts embedded in them
+# (empty: the IPA fonts of the distribution, found by billing/documents/fonts.py)
+DOCUMENT_STORAGE = environment.choice("DOCUMENT_STORAGE", ("database", "storage"), default="database")
+DOCUMENT_FONT_GOTHIC = environment.string("DOCUMENT_FONT_GOTHIC", default="")
+DOCUMENT_FONT_MINCHO = environment.string("DOCUMENT_FONT_MINCHO", default="")
+
 # The journals for accounting software (export_journal): the account names and tax
 # categories of the company's chart of accounts. 弥生 "課税売上内10%" books the
 # tax-included amount with its tax (税抜経理, 内税); 税込経理 or 簡易課税 users set the

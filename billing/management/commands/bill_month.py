@@ -3,6 +3,7 @@ import sys
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from billing.documents.store import store_month
 from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
 from contracts.cli import SmartKeyCommand, acting_as, month_argument, staff_member
 from contracts.periods import format_month
@@ -45,6 +46,10 @@ class Command(SmartKeyCommand):
         label = format_month(month_date)
         if issue:
             self.stdout.write(_("%(month)s issued.") % {"month": label})
+            # R19: the PDFs as issued, rendered once and kept (after the issue committed: a
+            # failure here leaves them to be stored when first asked for)
+            stored = store_month(month_date, progress=terminal_progress(sys.stderr))
+            self.stdout.write(_("Documents kept (PDF, SHA-256): %(count)d") % {"count": stored})
         else:
             self.stdout.write(_("%(month)s computed as drafts.") % {"month": label})
         self.stdout.write(
