@@ -3,7 +3,7 @@ monthly runs and invoices (R12), credit notes (R16), late changes (R15), journal
 out, and the issued documents kept (R19)."""
 
 from .credit_notes import CreditNote, CreditNoteLine, CreditNoteSeries
-from .documents import DocumentTampered, StoredDocument
+from .documents import DocumentSend, DocumentTampered, MailTemplate, StoredDocument
 from .invoices import BillingRun, Invoice, InvoiceLine, InvoiceStatus, LineType, RunException, RunStatus
 from .journals import JournalEntryExport, JournalExport
 from .late import LateChange
@@ -18,6 +18,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "CreditNoteSeries",
+    "DocumentSend",
     "DocumentTampered",
     "Invoice",
     "InvoiceLine",
@@ -26,6 +27,7 @@ __all__ = [
     "JournalExport",
     "LateChange",
     "LineType",
+    "MailTemplate",
     "OneTimeCharge",
     "PricingMode",
     "RateCard",

@@ -12,13 +12,16 @@ admin, and on PostgreSQL a trigger (billing 0013)."""
 from __future__ import annotations
 
 import hashlib
+import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import InvalidStorageError, storages
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from contracts.models import Customer
 
@@ -145,3 +148,87 @@ class StoredDocument(models.Model):
         if hashlib.sha256(data).hexdigest() != self.sha256:
             raise DocumentTampered(f"{self.number}: the stored bytes do not match their SHA-256")
         return data
+
+
+#: the placeholders a mail template may use, filled for each document sent
+MAIL_PLACEHOLDERS = ("宛名", "書類番号", "請求月", "金額", "支払期限", "振込先", "元請求書番号", "発行者")
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class MailTemplate(models.Model):
+    """The subject and body of the mail a document is sent with, one per kind of document;
+    accountants edit them. ``{宛名}``-style placeholders are filled per document."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=StoredDocument.Kind.choices, unique=True)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("mail template")
+        verbose_name_plural = _("mail templates")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def clean(self):
+        unknown = sorted(
+            {name for text in (self.subject, self.body) for name in PLACEHOLDER.findall(text)}
+            - set(MAIL_PLACEHOLDERS)
+        )
+        if unknown:
+            raise ValidationError(
+                _("Unknown placeholders: %(unknown)s. A template may use %(known)s.")
+                % {
+                    "unknown": "、".join(f"{{{name}}}" for name in unknown),
+                    "known": "、".join(f"{{{name}}}" for name in MAIL_PLACEHOLDERS),
+                }
+            )
+
+    def render(self, values: dict[str, str]) -> tuple[str, str]:
+        """(subject, body) with the placeholders filled; a subject is one line."""
+
+        def fill(text: str) -> str:
+            return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+        return " ".join(fill(self.subject).split()), fill(self.body)
+
+
+class DocumentSend(models.Model):
+    """One sending of a stored document by email (R19): to whom, when, the message id, and
+    whether the mail server took it (the error if not). Kept, never changed."""
+
+    class Result(models.TextChoices):
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    document = models.ForeignKey(
+        StoredDocument, on_delete=models.PROTECT, related_name="sends", verbose_name=_("document")
+    )
+    to = models.CharField(_("to"), max_length=500, blank=True)
+    cc = models.CharField(_("cc"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("sent at"))
+    message_id = models.CharField(_("message id"), max_length=200, blank=True)
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices)
+    error = models.TextField(_("error"), blank=True)
+    resend = models.BooleanField(_("resent"), default=False)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+
+    class Meta:
+        verbose_name = _("document sent")
+        verbose_name_plural = _("documents sent")
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["document", "result"], name="document_send_result")]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.get_result_display()} {self.sent_at:%Y-%m-%d %H:%M}"

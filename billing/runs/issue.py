@@ -130,7 +130,8 @@ def invoice_void_and_replace(
     adjusted = set(
         invoice.lines.filter(line_type=LineType.ADJUSTMENT).values_list("contract_id", "adjusted_month")
     )
-    stored_invoice(invoice)  # R19: the copy as it was issued is kept before it is voided
+    if invoice.number is not None:  # a draft is refused by void() below
+        stored_invoice(invoice)  # R19: the copy as it was issued is kept before it is voided
     invoice.void(by=by, reason=reason)
     with account_days_reader(invoice.billing_month, [invoice.customer_id]) as read_account_days:
         drafts, exceptions = compute(

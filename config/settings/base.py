@@ -171,6 +171,15 @@ DOCUMENT_STORAGE = environment.choice("DOCUMENT_STORAGE", ("database", "storage"
 DOCUMENT_FONT_GOTHIC = environment.string("DOCUMENT_FONT_GOTHIC", default="")
 DOCUMENT_FONT_MINCHO = environment.string("DOCUMENT_FONT_MINCHO", default="")
 
+# R19: sending documents (send_invoices): Django's email settings from one URL. The demo
+# writes each message as a file under sent-mail/; production names its SMTP server.
+vars().update(environment.email_url("EMAIL_URL", default=f"filemail://{BASE_DIR / 'sent-mail'}"))
+DEFAULT_FROM_EMAIL = environment.text(
+    "DEFAULT_FROM_EMAIL", default="IIJ SmartKey 請求書 <billing@example.jp>"
+)
+# where Django's default storage keeps files (documents kept with DOCUMENT_STORAGE=storage)
+MEDIA_ROOT = BASE_DIR / "media"
+
 # The journals for accounting software (export_journal): the account names and tax
 # categories of the company's chart of accounts. 弥生 "課税売上内10%" books the
 # tax-included amount with its tax (税抜経理, 内税); 税込経理 or 簡易課税 users set the

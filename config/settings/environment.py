@@ -272,3 +272,37 @@ def journal_name(name: str, default=_MISSING, *, width: int = 24) -> str:
             name, f"は半角{width}文字（全角{width // 2}文字）までです（{value!r} が設定されています）。"
         )
     return value
+
+
+EMAIL_SCHEMES = (
+    "smtp",
+    "smtps",
+    "smtp+tls",
+    "smtp+ssl",
+    "consolemail",
+    "filemail",
+    "memorymail",
+    "dummymail",
+)
+
+
+def email_url(name: str = "EMAIL_URL", default=_MISSING) -> dict:
+    """Django's EMAIL_* settings from one URL (django-environ's ``email_url``), e.g.
+    ``smtp+tls://user:password@smtp.example.jp:587`` or ``filemail:///var/mail/smartkey``."""
+    value = _read(name, default)
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in EMAIL_SCHEMES:
+        raise error(
+            name,
+            f"は {'、'.join(EMAIL_SCHEMES)} のいずれかで始まる URL で設定してください（例: smtp+tls://user:pass@smtp.example.jp:587）。",
+        )
+    try:
+        config = environ.Env.email_url_config(value)
+    except (ValueError, KeyError) as problem:
+        raise error(name, f"の URL を読めません（{problem}）。") from None
+    if scheme == "filemail":
+        # the path as written after "filemail://" (django-environ drops its first "/")
+        config["EMAIL_FILE_PATH"] = value.split("://", 1)[1]
+    if scheme.startswith("smtp") and not config.get("EMAIL_HOST"):
+        raise error(name, "にメールサーバーのホスト名がありません（例: smtp://smtp.example.jp:25）。")
+    return config

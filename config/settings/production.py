@@ -42,6 +42,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# no default: an invoice sent from the demo's folder would never reach a customer
+vars().update(environment.email_url("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = environment.text("DEFAULT_FROM_EMAIL")
+
 ISSUER_NAME = environment.text("ISSUER_NAME")
 ISSUER_ADDRESS = environment.text("ISSUER_ADDRESS")
 ISSUER_REGISTRATION_NUMBER = environment.registration_number("ISSUER_REGISTRATION_NUMBER")

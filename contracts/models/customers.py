@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .base import VisibleTextModel
+
+
+def email_addresses(text: str) -> list[str]:
+    """The addresses of a field that may hold several, separated by commas or semicolons."""
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def validate_email_list(text: str) -> None:
+    for address in email_addresses(text):
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                _("%(address)s is not an email address."), code="invalid", params={"address": address}
+            ) from None
 
 
 class Customer(VisibleTextModel):
@@ -20,7 +37,21 @@ class Customer(VisibleTextModel):
         max_length=200,
         help_text=_("The addressee (宛名) printed on invoices."),
     )
-    email = models.EmailField(_("email"), blank=True)
+    #: where invoices and credit notes are sent (R19): one address or several
+    email = models.CharField(
+        _("email"),
+        max_length=500,
+        blank=True,
+        validators=[validate_email_list],
+        help_text=_("Where invoices are sent; several addresses separated by commas."),
+    )
+    email_cc = models.CharField(
+        _("email (CC)"),
+        max_length=500,
+        blank=True,
+        validators=[validate_email_list],
+        help_text=_("Copied on every invoice sent; several addresses separated by commas."),
+    )
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(
@@ -43,6 +74,10 @@ class Customer(VisibleTextModel):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def mail_recipients(self) -> tuple[list[str], list[str]]:
+        """(to, cc) of the documents sent to the customer."""
+        return email_addresses(self.email), email_addresses(self.email_cc)
 
     def has_active_iijid_contract_on(self, day: dt.date) -> bool:
         """Art. 3: whether an IIJ ID Service contract of the customer is active on ``day``."""

@@ -35,6 +35,8 @@ DOCUMENTED_ENVIRONMENT = {
     "PAYEE_ACCOUNT_TYPE": "普通",
     "PAYEE_ACCOUNT_NUMBER": "1234567",
     "PAYEE_ACCOUNT_HOLDER": "ｶ)ｲﾝﾀｰﾈﾂﾄｲﾆｼｱﾃｲﾌﾞ",
+    "EMAIL_URL": "smtp+tls://smartkey:mail-password@smtp.example.jp:587",
+    "DEFAULT_FROM_EMAIL": "IIJ SmartKey 請求書 <billing@smartkey.example.jp>",
 }
 #: every variable the settings read; none of the test runner's own reaches the subprocesses
 VARIABLES = {
@@ -68,6 +70,11 @@ BROKEN = [
     ("SECRET_KEY", "too-short-0123456789"),
     ("SECRET_KEY", "django-insecure-" + "0123456789abcdefghijklmnopqrstuvwxyz0123456789"),
     ("SECRET_KEY", "ab" * 30),  # long enough, but 2 different characters
+    ("EMAIL_URL", MISSING),
+    ("EMAIL_URL", ""),
+    ("EMAIL_URL", "smtp.example.jp:587"),
+    ("EMAIL_URL", "smtp://:587"),
+    ("DEFAULT_FROM_EMAIL", MISSING),
     ("DATABASE_URL", MISSING),
     ("DATABASE_URL", ""),
     ("DATABASE_URL", "db.internal:5432/smartkey"),
