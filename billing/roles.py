@@ -2,8 +2,8 @@
 
 - Sales: customers, contracts and rate cards, add and change; approve other people's rate
   cards (never their own: Annex 1 four-eyes rule, held by the model); no billing.
-- Accounting: run, issue, void, credit and download (journals too); read contracts, rate
-  cards and usage; no change to rates.
+- Accounting: run, issue, void, credit and download (journals too), email documents and
+  edit the mail templates; read contracts, rate cards and usage; no change to rates.
 - Viewer: read only.
 
 ``sync_roles`` is idempotent: it sets each group's permissions to exactly this list. It
@@ -33,6 +33,8 @@ USAGE_MODELS = ("accountregistration", "authcount", "onetimecharge")
 BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline", "creditnote", "latechange")
 #: what was handed to the accounting software: the accountants' own business
 JOURNAL_MODELS = ("journalexport",)
+#: R19: the issued documents as kept, and their sends (read by whoever reads invoices)
+DOCUMENT_MODELS = ("storeddocument", "documentsend")
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -57,10 +59,14 @@ ROLES: dict[str, list[str]] = {
         "billing.export_invoices",
         "billing.void_invoice",
         "billing.issue_creditnote",
+        *_perms("billing", DOCUMENT_MODELS, ("view",)),
+        # emailing a document is recording its send; the mail's wording is theirs
+        "billing.add_documentsend",
+        *_perms("billing", ("mailtemplate",), ("view", "change")),
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
-        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS, ("view",)),
+        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS + DOCUMENT_MODELS, ("view",)),
     ],
 }
 

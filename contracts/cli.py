@@ -164,6 +164,26 @@ def _ignored_end_of_copy(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("error ignored terminating")
 
 
+@contextlib.contextmanager
+def output_file(output):
+    """A binary file to write ``output`` through: written beside it and renamed at the end,
+    so that a failure never leaves half a file (and an earlier file stays as it was)."""
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(output).resolve().parent
+    if not directory.is_dir():
+        raise CommandError(_("%(dir)s is not a directory.") % {"dir": directory})
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{Path(output).name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(temporary, output)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 def month_argument(value: str) -> dt.date:
     """The first day of the month ``YYYY-MM``, or the CommandError a person can act on."""
     try:

@@ -17,8 +17,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from billing import runs
+from billing.documents.store import store_month
 from billing.exports import invoices as invoices_export
-from billing.exports import journal
+from billing.exports import journal, xlsx
 from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
@@ -149,14 +150,21 @@ class BillingRunAdmin(HistoryAdmin):
 
     @admin.display(description=_("CSV"))
     def downloads(self, obj):
+        lines = reverse("admin:billing_billingrun_export", args=[obj.pk, "lines"])
+        invoices = reverse("admin:billing_billingrun_export", args=[obj.pk, "invoices"])
         return format_html(
-            '<a href="{}">{}</a> / <a href="{}">{}</a> / <a href="{}?encoding=cp932">{}</a>',
-            reverse("admin:billing_billingrun_export", args=[obj.pk, "lines"]),
+            '<a href="{}">{}</a> / <a href="{}">{}</a> / <a href="{}?encoding=cp932">{}</a>'
+            ' / <a href="{}?format=xlsx">{}</a> / <a href="{}?format=xlsx">{}</a>',
+            lines,
             _("lines"),
-            reverse("admin:billing_billingrun_export", args=[obj.pk, "invoices"]),
+            invoices,
             _("invoices"),
-            reverse("admin:billing_billingrun_export", args=[obj.pk, "lines"]),
+            lines,
             _("lines (Shift_JIS)"),
+            lines,
+            _("lines (Excel)"),
+            invoices,
+            _("invoices (Excel)"),
         )
 
     # --- views
@@ -207,6 +215,12 @@ class BillingRunAdmin(HistoryAdmin):
         run = get_object_or_404(BillingRun, pk=pk)
         if layout not in invoices_export.LAYOUTS:
             raise PermissionDenied
+        if request.GET.get("format") == "xlsx":
+            return download(
+                invoices_export.export_xlsx(run.month, layout=layout),
+                filename=f"invoices-{run.month_label}-{layout}.xlsx",
+                content_type=xlsx.CONTENT_TYPE,
+            )
         encoding = csv_encoding(request)
         suffix = "-sjis" if encoding == "cp932" else ""
         return download(
@@ -282,6 +296,9 @@ class BillingRunAdmin(HistoryAdmin):
                 done += 1
             except runs.BillingRefused as error:
                 refused.append(str(error))
+            else:
+                # R19: the PDFs as issued, rendered once and kept (after the issue committed)
+                store_month(run.month)
         report(request, done, refused)
 
     def has_run_permission(self, request):

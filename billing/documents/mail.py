@@ -69,14 +69,17 @@ class NotADocument(ValueError):
     """``--resend`` names no kept document of the month."""
 
 
-def plan(documents, *, resend: str | None = None) -> tuple[list[Planned], list[StoredDocument]]:
+def plan(
+    documents, *, resend: str | None = None, again: bool = False
+) -> tuple[list[Planned], list[StoredDocument]]:
     """(what to send, what was sent before and is skipped): one query. ``resend``: that
-    document only, sent again."""
+    document only, sent again; ``again``: every one of ``documents``, sent before or not."""
     if resend is not None:
         documents = documents.filter(number=resend)
+        again = True
     to_send, skipped = [], []
     for document in documents.annotate(sent_before=_already_sent()):
-        if document.sent_before and resend is None:
+        if document.sent_before and not again:
             skipped.append(document)
             continue
         to, cc = document.customer.mail_recipients()

@@ -1,8 +1,11 @@
-"""The month's invoices as CSV for accountants (interfaces.md), streamed row by row.
+"""The month's invoices for accountants (interfaces.md), streamed row by row: as CSV or
+as an Excel workbook (.xlsx), the same rows.
 
-UTF-8 with BOM by default (Excel in Japan opens it), CP932 on request; CRLF line ends
+CSV: UTF-8 with BOM by default (Excel in Japan opens it), CP932 on request; CRLF line ends
 (``csvfile``). Text cells that a spreadsheet would read as a formula are neutralised
 (OWASP CSV injection guidance: prefix a single quote); numeric columns are never touched.
+xlsx (``xlsx``): codes and names are text cells (leading zeros kept, never a formula),
+dates are dates, amounts and quantities numbers.
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ from collections.abc import Iterator
 
 from django.db.models import CharField, Count, DateField, F, Value
 
-from billing.formatting import date_cell, decimal_cell, neutralise, yen_cell
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
-from contracts import periods
 
+from .cells import CSV_CELLS, Cells
 from .csvfile import EncodingReport, encoded_csv
 
 LAYOUTS = ("lines", "invoices")
@@ -44,16 +46,16 @@ _INVOICE_VALUES = (
 
 
 def _invoice_cells(
-    number, status, customer_code, billing_name, billing_month, issue_date, due_date
-) -> list[str]:
+    c: Cells, number, status, customer_code, billing_name, billing_month, issue_date, due_date
+) -> list:
     return [
-        number or "",
+        c.code(number or ""),
         status,
-        neutralise(customer_code),
-        neutralise(billing_name),
-        periods.format_month(billing_month),
-        date_cell(issue_date),
-        date_cell(due_date),
+        c.text(customer_code),
+        c.text(billing_name),
+        c.month(billing_month),
+        c.date(issue_date),
+        c.date(due_date),
     ]
 
 
@@ -61,11 +63,7 @@ def _ordering(prefix: str = "") -> list:
     return [F(f"{prefix}number").asc(nulls_last=True), f"{prefix}customer_code", f"{prefix}pk"]
 
 
-def _quantity(line_type: str, quantity) -> str:
-    return f"{quantity:.3f}" if line_type == "account_fee" else decimal_cell(quantity)
-
-
-def line_rows(month: dt.date) -> Iterator[list[str]]:
+def line_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
     """The month's invoice lines, then the lines of the credit notes against its invoices
     (negative). Read as values of exactly the exported columns, not as model instances:
     a row costs a tuple, not three objects (issue 16)."""
@@ -92,18 +90,18 @@ def line_rows(month: dt.date) -> Iterator[list[str]]:
             row[7:]
         )
         yield [
-            *_invoice_cells(*row[:7]),
-            neutralise(code),
+            *_invoice_cells(c, *row[:7]),
+            c.text(code),
             item,
             line_type,
-            neutralise(description),
-            _quantity(line_type, quantity),
-            decimal_cell(unit_price),
-            yen_cell(amount),
-            f"{tax_rate:.2f}",
-            yen_cell(subtotal),
-            yen_cell(tax),
-            yen_cell(total),
+            c.text(description),
+            c.coefficient(quantity) if line_type == "account_fee" else c.decimal(quantity),
+            c.decimal(unit_price),
+            c.yen(amount),
+            c.rate(tax_rate),
+            c.yen(subtotal),
+            c.yen(tax),
+            c.yen(total),
         ]
     notes = (
         CreditNoteLine.objects.filter(credit_note__invoice__billing_month=month)
@@ -124,18 +122,18 @@ def line_rows(month: dt.date) -> Iterator[list[str]]:
     for row in notes.iterator(chunk_size=2000):
         code, line_type, description, amount, tax_rate, subtotal, tax, total = row[7:]
         yield [
-            *_invoice_cells(*row[:7]),
-            neutralise(code or ""),
+            *_invoice_cells(c, *row[:7]),
+            c.text(code or ""),
             "",
             line_type,
-            neutralise(description),
-            "1",
-            "",
-            yen_cell(-amount),
-            f"{tax_rate:.2f}",
-            yen_cell(-subtotal),
-            yen_cell(-tax),
-            yen_cell(-total),
+            c.text(description),
+            c.integer(1),
+            c.empty,
+            c.yen(-amount),
+            c.rate(tax_rate),
+            c.yen(-subtotal),
+            c.yen(-tax),
+            c.yen(-total),
         ]
 
 
@@ -160,7 +158,7 @@ def _credit_note_values(prefix: str = "") -> tuple[str, ...]:
     )
 
 
-def invoice_rows(month: dt.date) -> Iterator[list[str]]:
+def invoice_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
     """The month's invoices, then the credit notes against them (negative amounts)."""
     invoices = (
         Invoice.objects.filter(billing_month=month)
@@ -171,12 +169,12 @@ def invoice_rows(month: dt.date) -> Iterator[list[str]]:
     for row in invoices.iterator(chunk_size=2000):
         subtotal, tax_rate, tax, total, line_count = row[7:]
         yield [
-            *_invoice_cells(*row[:7]),
-            yen_cell(subtotal),
-            f"{tax_rate:.2f}",
-            yen_cell(tax),
-            yen_cell(total),
-            str(line_count),
+            *_invoice_cells(c, *row[:7]),
+            c.yen(subtotal),
+            c.rate(tax_rate),
+            c.yen(tax),
+            c.yen(total),
+            c.integer(line_count),
         ]
     notes = (
         CreditNote.objects.filter(invoice__billing_month=month)
@@ -187,20 +185,33 @@ def invoice_rows(month: dt.date) -> Iterator[list[str]]:
     for row in notes.iterator(chunk_size=2000):
         subtotal, tax_rate, tax, total, line_count = row[7:]
         yield [
-            *_invoice_cells(*row[:7]),
-            yen_cell(-subtotal),
-            f"{tax_rate:.2f}",
-            yen_cell(-tax),
-            yen_cell(-total),
-            str(line_count),
+            *_invoice_cells(c, *row[:7]),
+            c.yen(-subtotal),
+            c.rate(tax_rate),
+            c.yen(-tax),
+            c.yen(-total),
+            c.integer(line_count),
         ]
+
+
+def _layout(month: dt.date, layout: str, c: Cells):
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}")
+    if layout == "lines":
+        return LINES_HEADER, line_rows(month, c)
+    return INVOICES_HEADER, invoice_rows(month, c)
 
 
 def export(
     month: dt.date, layout: str = "lines", encoding: str = "utf-8-sig", report: EncodingReport | None = None
 ) -> Iterator[bytes]:
-    if layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}")
-    rows = line_rows(month) if layout == "lines" else invoice_rows(month)
-    header = LINES_HEADER if layout == "lines" else INVOICES_HEADER
+    header, rows = _layout(month, layout, CSV_CELLS)
     return encoded_csv(rows, header, encoding, report or EncodingReport())
+
+
+def export_xlsx(month: dt.date, layout: str = "lines") -> Iterator[bytes]:
+    """The same rows as an Excel workbook, one sheet named after the month."""
+    from .xlsx import XLSX_CELLS, workbook
+
+    header, rows = _layout(month, layout, XLSX_CELLS)
+    return workbook(f"{month:%Y-%m}", header, rows)

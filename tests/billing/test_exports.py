@@ -208,7 +208,7 @@ def test_formulas_are_neutralised_and_numbers_are_not(db, tmp_path, prefix):
 
 
 def test_a_failed_export_leaves_no_file_and_keeps_the_previous_one(october, tmp_path, monkeypatch):
-    def rows_then_failure(month):
+    def rows_then_failure(month, cells):
         yield [
             "SK-X",
             "issued",
@@ -299,3 +299,95 @@ def test_credit_notes_and_adjustments_appear_in_the_month_they_correct(tmp_path)
     assert [(row[2], row[7], row[9], row[10], row[13]) for row in november if row[9] == "adjustment"] == [
         ("C1", "S1", "adjustment", "2026年10月分 認証API使用料の調整（元請求書 SK-202610-0001）", "-30")
     ]
+
+
+# --- the same rows as an Excel workbook (issue 14) ------------------------------------------
+
+
+def workbook_rows(path):
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path).active
+    return sheet.title, [[cell for cell in row] for row in sheet.iter_rows()]
+
+
+def test_the_workbook_keeps_codes_as_text_dates_as_dates_and_amounts_as_numbers(october, tmp_path):
+    runs.billing_month_issue(month=OCT, today=D(2026, 11, 2))
+    path = tmp_path / "october.xlsx"
+    call_command(
+        "export_invoices", "2026-10", "--format", "xlsx", "--layout", "invoices", "--output", str(path)
+    )
+    title, rows = workbook_rows(path)
+    assert title == "2026-10"
+    assert [c.value for c in rows[0]] == INVOICES_HEADER
+    first = rows[1]
+    assert [c.value for c in first] == [
+        "SK-202610-0001",
+        "issued",
+        "C-A",
+        "株式会社エー 御中",
+        "2026-10",
+        dt.datetime(2026, 11, 2),
+        dt.datetime(2026, 11, 30),
+        1500,
+        0.1,
+        150,
+        1650,
+        2,
+    ]  # fmt: skip (a workbook's numbers are read back as Excel keeps them: doubles)
+    assert [c.data_type for c in first] == ["s", "s", "s", "s", "s", "d", "d", "n", "n", "n", "n", "n"]
+    assert first[5].number_format == "yyyy/mm/dd"
+    assert [c.value for c in rows[2]][7:11] == [10020, 0.1, 1002, 11022]
+
+
+def test_the_workbook_lines_carry_fractional_quantities_and_prices_as_numbers(october, tmp_path):
+    path = tmp_path / "lines.xlsx"
+    call_command("export_invoices", "2026-10", "--format", "xlsx", "--output", str(path))
+    _title, rows = workbook_rows(path)
+    by_type = {(r[7].value, r[9].value): r for r in rows[1:]}
+    account = by_type[("A1", "account_fee")]
+    assert (account[11].value, account[12].value, account[13].value) == (2, 250, 500)
+    auth = by_type[("B1", "auth_api_fee")]
+    assert (auth[11].value, auth[12].value, auth[13].value) == (12345, 0.35, 4320)
+    assert auth[12].data_type == "n"
+    # a draft has no number and no dates: empty cells, not the text "None"
+    assert (auth[0].value, auth[5].value, auth[6].value) == (None, None, None)
+
+
+def test_a_code_with_leading_zeros_and_a_text_like_a_formula_stay_text(db, tmp_path):
+    customer = CustomerFactory(code="0070", billing_name="=HYPERLINK(1) 御中")
+    RateCardFactory(contract=contract("007", customer), base_fee=Decimal("1000"))
+    runs.billing_month_compute(month=OCT)
+    path = tmp_path / "codes.xlsx"
+    call_command("export_invoices", "2026-10", "--format", "xlsx", "--output", str(path))
+    _title, rows = workbook_rows(path)
+    row = rows[1]
+    assert (row[2].value, row[3].value, row[7].value) == ("0070", "=HYPERLINK(1) 御中", "007")
+    assert (row[2].data_type, row[3].data_type, row[7].data_type) == ("s", "s", "s")
+
+
+def test_a_workbook_needs_a_file(october):
+    with pytest.raises(CommandError, match="--output"):
+        call_command("export_invoices", "2026-10", "--format", "xlsx", stdout=io.StringIO())
+
+
+def test_the_workbook_from_the_runs_page(october, client, tmp_path):
+    from django.urls import reverse
+
+    from billing.models import BillingRun
+
+    from .october import staff_with
+
+    staff_with(client, "accountant", "billing.view_billingrun", "billing.export_invoices")
+    run = BillingRun.objects.get(month=OCT)
+    page = client.get(reverse("admin:billing_billingrun_changelist")).content.decode()
+    assert "明細（Excel）" in page
+    response = client.get(
+        reverse("admin:billing_billingrun_export", args=[run.pk, "invoices"]), {"format": "xlsx"}
+    )
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert 'filename="invoices-2026-10-invoices.xlsx"' in response["Content-Disposition"]
+    path = tmp_path / "admin.xlsx"
+    path.write_bytes(b"".join(response.streaming_content))
+    _title, rows = workbook_rows(path)
+    assert [c.value for c in rows[1]][2:4] == ["C-A", "株式会社エー 御中"]

@@ -4,14 +4,10 @@ body from the accountants' template, every attempt recorded, nothing sent twice 
 resent; a refused recipient and a server that is down fail that document only, clearly."""
 
 import datetime as dt
-import email
-import email.policy
 import io
-import socket
 from decimal import Decimal
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -21,47 +17,9 @@ from billing.models import DocumentSend, Invoice, MailTemplate, StoredDocument
 from contracts.models import Customer
 
 from .october import october
+from .smtp import free_port
 
 pytestmark = pytest.mark.django_db
-
-
-class Mailbox:
-    """An SMTP server's handler: keeps what it accepts, refuses recipients named refused@…"""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("refused@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default))
-        )
-        return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(settings):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    settings.DEFAULT_FROM_EMAIL = "IIJ SmartKey 請求書 <billing@smartkey.example.jp>"
-    yield mailbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -186,3 +144,26 @@ def test_the_accountants_template_and_credit_notes(issued, smtp):
     bad = MailTemplate(kind="invoice", subject="{請求番号}", body="x")
     with pytest.raises(ValidationError, match=r"使えない差し込み項目: \{請求番号\}"):
         bad.clean()
+
+
+def test_the_demo_says_where_its_mail_goes_and_the_file_backend_keeps_it(issued, settings, tmp_path):
+    """The README's demo: mail is written under sent-mail/ unless EMAIL_URL names a server."""
+    from config.settings import environment
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "sent-mail")
+    out = io.StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    assert (
+        f"デモから送信した請求書は {tmp_path / 'sent-mail'} にファイルとして書き出されます" in out.getvalue()
+    )
+    _out, _err, error = send()
+    assert error is not None  # C4 has no address; the two others are written
+    (written,) = (tmp_path / "sent-mail").iterdir()  # one file per connection, every message in it
+    text = written.read_text()
+    assert text.count("Content-Type: multipart/mixed") == 2
+    assert "invoice-SK-202610-0001.pdf" in text and "invoice-SK-202610-0002.pdf" in text
+    # the default EMAIL_URL of the demo, as base settings read it
+    config = environment.email_url(default=f"filemail://{tmp_path}/x")
+    assert config["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert config["EMAIL_FILE_PATH"] == f"{tmp_path}/x"

@@ -283,11 +283,12 @@ RIGHTS = {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
         "billingrun": "v", "invoice": "v", "journalexport": "v", "creditnote": "v",
+        "storeddocument": "v", "mailtemplate": "vc",
     },
     VIEWER: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v", "creditnote": "v",
+        "billingrun": "v", "invoice": "v", "creditnote": "v", "storeddocument": "v",
     },
     # an administrator administers users (deactivates, never deletes: their names stay on
     # what they did); runs and invoices change only through their actions; rate cards and
@@ -296,7 +297,7 @@ RIGHTS = {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
         "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v", "journalexport": "v",
-        "creditnote": "v", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+        "creditnote": "v", "storeddocument": "v", "mailtemplate": "vc", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
 
@@ -311,6 +312,7 @@ CUSTOM_VIEWS = {
     "admin:billing_creditnote_document": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_creditnote_pdf": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_void": {ACCOUNTING, ADMIN},
+    "admin:billing_storeddocument_pdf": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_document": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_invoice_pdf": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_accountregistration_breakdown": {SALES, ACCOUNTING, VIEWER, ADMIN},
@@ -384,6 +386,14 @@ def every_object(world):
     charge.save()
     world["unapproved"].approve(by=get_user_model().objects.get(username="approver"), on=D(2026, 3, 4))
     objects["ratecard"] = world["unapproved"]  # its first version is unapproved
+    from billing.documents.store import stored_invoice
+    from billing.models import MailTemplate
+
+    objects["storeddocument"] = stored_invoice(world["invoice"])
+    template = MailTemplate.objects.get(kind="invoice")
+    template.subject += "（改）"  # a second version in its audit trail
+    template.save()
+    objects["mailtemplate"] = template
     objects["user"] = get_user_model().objects.get(username="author")
     objects["group"] = Group.objects.get(name=SALES)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -421,6 +431,7 @@ def url_of(name, pattern, route, objects):
         "admin:billing_creditnote_document": lambda: [objects["creditnote"].pk],
         "admin:billing_creditnote_pdf": lambda: [objects["creditnote"].pk],
         "admin:billing_invoice_void": lambda: [objects["invoice"].pk],
+        "admin:billing_storeddocument_pdf": lambda: [objects["storeddocument"].pk],
         "admin:billing_invoice_document": lambda: [objects["invoice"].pk],
         "admin:billing_invoice_pdf": lambda: [objects["invoice"].pk],
         "admin:billing_accountregistration_breakdown": lambda: [objects["contract"].pk, "2026-10"],

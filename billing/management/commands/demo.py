@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
@@ -50,6 +51,19 @@ class Command(SmartKeyCommand):
             _("Roles:    %(users)s (same password)")
             % {"users": ", ".join(f"{name} ({role})" for name, role in DEMO_USERS if role)}
         )
+        self.stdout.write(self.where_mail_goes())
         self.stdout.write("")
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+    @staticmethod
+    def where_mail_goes() -> str:
+        """Where the invoices the demo sends end up (send_invoices, the documents page)."""
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            return _(
+                "Mail:     invoices sent from the demo are written as files to %(path)s; "
+                "set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.jp:587) to send through a mail server"
+            ) % {"path": settings.EMAIL_FILE_PATH}
+        return _("Mail:     sent through %(backend)s") % {
+            "backend": settings.EMAIL_BACKEND.rsplit(".", 1)[-1]
+        }

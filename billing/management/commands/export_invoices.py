@@ -1,17 +1,18 @@
-import os
-import tempfile
 from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.exports.csvfile import ENCODINGS, EncodingReport
-from billing.exports.invoices import LAYOUTS, export
-from contracts.cli import SmartKeyCommand, month_argument
+from billing.exports.invoices import LAYOUTS, export, export_xlsx
+from contracts.cli import SmartKeyCommand, month_argument, output_file
 
 
 class Command(SmartKeyCommand):
-    help = "Write the month's invoices as CSV (UTF-8 with BOM by default, CRLF line ends)."
+    help = (
+        "Write the month's invoices as CSV (UTF-8 with BOM by default, CRLF line ends) or, with "
+        "--format xlsx, as an Excel workbook (--output needed)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("month", help="the billing month, YYYY-MM")
@@ -28,12 +29,29 @@ class Command(SmartKeyCommand):
             default="utf-8-sig",
             help="utf-8-sig (default) or cp932 (Shift_JIS)",
         )
+        self.add_format_argument(parser)
 
-    def handle(self, *args, month, output, layout, encoding, **options):
+    def add_format_argument(self, parser):
+        parser.add_argument(
+            "--format",
+            choices=("csv", "xlsx"),
+            default="csv",
+            help="csv (default) or xlsx (Excel: codes as text, dates as dates, amounts as numbers)",
+        )
+
+    def handle(self, *args, month, output, layout, encoding, format, **options):
         month_date = month_argument(month)
+        if format == "xlsx":
+            self._write_workbook(export_xlsx(month_date, layout=layout), output)
+            return
         report = EncodingReport()
         self._write(export(month_date, layout=layout, encoding=encoding, report=report), output, encoding)
         self._report(report)
+
+    def _write_workbook(self, chunks, output: Path | None) -> None:
+        if output is None:
+            raise CommandError(_("An xlsx workbook is a file: name it with --output FILE.xlsx."))
+        self._write_file(output, chunks)
 
     def _write(self, chunks, output: Path | None, encoding: str) -> None:
         """Write the export's chunks to ``output``, or to standard output when None.
@@ -55,17 +73,7 @@ class Command(SmartKeyCommand):
             self.stderr.write(_("Not representable in CP932, written as '?': %(row)s") % {"row": row})
 
     def _write_file(self, output: Path, chunks) -> None:
-        """Write to a temporary file beside the target and rename it at the end, so that
-        a failure never leaves half a file."""
-        directory = output.resolve().parent
-        if not directory.is_dir():
-            raise CommandError(_("%(dir)s is not a directory.") % {"dir": directory})
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    handle.write(chunk)
-            os.replace(temporary, output)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        """Write the chunks to ``output``, complete or not at all."""
+        with output_file(output) as handle:
+            for chunk in chunks:
+                handle.write(chunk)
