@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
+from billing.documents.archive import MANIFEST_HEADER
 from contracts.csvimport import REGISTRY
 
-VERSION = 2
+VERSION = 3
 
 #: the kinds in the order an operator imports them (a kind refers to the earlier ones)
 KIND_ORDER = (
@@ -37,6 +38,7 @@ EXPORTS = (
     ("`export_journal --format yayoi`: 弥生インポート形式, no header row", YAYOI_COLUMNS),
     ("`export_journal --format freee`: freee会計 仕訳インポート, header row", FREEE_COLUMNS),
     ("`export_journal --format mf`: マネーフォワード クラウド会計 仕訳帳, header row", MF_COLUMNS),
+    ("`export_documents`: `manifest.csv` in the zip, one row per PDF", MANIFEST_HEADER),
 )
 
 

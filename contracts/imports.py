@@ -13,6 +13,7 @@ from .csvimport import (
     parse_choice,
     parse_code,
     parse_date,
+    parse_email_list,
     parse_month,
     parse_text,
     parse_whole,
@@ -68,10 +69,12 @@ class CustomerKind(ModelImportKind):
         Column("customer_code", parse_code()),
         Column("name", parse_text(200)),
         Column("billing_name", parse_text(200)),
-        Column("email", parse_text(254), required=False, default=""),
+        Column("email", parse_email_list(500), required=False, default=""),
         Column("postal_code", parse_text(10), required=False, default=""),
         Column("address", parse_text(300), required=False, default=""),
         Column("payment_terms_days", parse_whole(max_value=365), required=False),
+        # added in version 3: copied on every invoice and credit note sent (R19)
+        Column("email_cc", parse_email_list(500), required=False, default=""),
     )
     field_columns = {"code": "customer_code"}
 
@@ -88,6 +91,7 @@ class CustomerKind(ModelImportKind):
             "postal_code",
             "address",
             "payment_terms_days",
+            "email_cc",
         ):
             setattr(instance, name, row[name])
 

@@ -206,3 +206,23 @@ class Column:
     def may_be_absent(self) -> bool:
         """Optional columns may also be left out of the header altogether."""
         return not self.required
+
+
+def parse_email_list(max_length: int) -> Callable[[str], str]:
+    """One email address or several, separated by commas or semicolons (R19: where invoices
+    are sent); each checked, the wrong one named."""
+    from django.core.exceptions import ValidationError
+
+    from contracts.models.customers import validate_email_list
+
+    text = parse_text(max_length)
+
+    def parse(value: str) -> str:
+        value = text(value)
+        try:
+            validate_email_list(value)
+        except ValidationError as error:
+            raise CellError(error.messages[0]) from None
+        return value
+
+    return described(parse, f"email addresses, separated by commas, at most {max_length} characters")

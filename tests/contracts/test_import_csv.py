@@ -174,7 +174,7 @@ class TestBadFiles:
         lines = run_failing("customers", text, tmp_path)
         assert lines == [
             "line 3, column name: 値が必要です",
-            "line 4, column email: 有効なメールアドレスを入力してください。",
+            "line 4, column email: not-an-email はメールアドレスではありません。",
             "line 5, column payment_terms_days: -5 は負の数です。回数は0以上で入力してください",
             "line 6, column billing_name: 目に見えない制御文字（U+0007）が含まれています。取り除いてください",
             "line 7, column customer_code: 2行目と重複しています（customer_code が同じ）",
@@ -444,7 +444,7 @@ class TestLimits:
         lines = run_failing("customers", header + "\n", tmp_path)
         assert lines == [
             "line 1: 見出し行に51列あり、上限の50列を超えています。customers の列は次のとおりです: customer_code, "
-            "name, billing_name, email, postal_code, address, payment_terms_days"
+            "name, billing_name, email, postal_code, address, payment_terms_days, email_cc"
         ]
         fifty = HEADER.strip() + "".join(f",extra{n}" for n in range(47))  # 50: each unknown column
         assert len(run_failing("customers", fifty + "\n", tmp_path)) == 47
@@ -454,7 +454,7 @@ class TestLimits:
         lines = run_failing("customers", header + "\nC1,a,b\n", tmp_path)
         assert lines == [
             f"line 1: 見出し行が{len(header):,}文字あり、上限の131,072文字を超えています。customers の列は次のとおり"
-            "です: customer_code, name, billing_name, email, postal_code, address, payment_terms_days"
+            "です: customer_code, name, billing_name, email, postal_code, address, payment_terms_days, email_cc"
         ]
 
     def test_each_line_longer_than_a_line_may_be_is_one_problem_and_the_rest_is_read(self, tmp_path):
@@ -609,3 +609,20 @@ class TestPsycopgErrors:
             with pytest.raises(OperationalError) as raised:
                 run_import("customers", b"customer_code,name,billing_name\nC1,a,b\n")
             assert raised.value.__cause__ is cause
+
+
+def test_customers_carry_several_addresses_and_a_cc(db, tmp_path):
+    """R19: where invoices are sent; each address checked, the wrong one named."""
+    header = "customer_code,name,billing_name,email,email_cc\n"
+    good = 'C1,アルファ,アルファ 御中,"a@alpha.example.jp, b@alpha.example.jp",eigyo@iij.example.jp\n'
+    lines = run_failing("customers", header + good + "C2,ベータ,ベータ 御中,c@beta.example.jp;x@,y\n", tmp_path)
+    assert lines == [
+        "line 3, column email: x@ はメールアドレスではありません。",
+        "line 3, column email_cc: y はメールアドレスではありません。",
+    ]
+    assert not Customer.objects.exists()
+    run("customers", header + good, tmp_path)
+    assert Customer.objects.get(code="C1").mail_recipients() == (
+        ["a@alpha.example.jp", "b@alpha.example.jp"],
+        ["eigyo@iij.example.jp"],
+    )

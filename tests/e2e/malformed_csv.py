@@ -896,7 +896,7 @@ def text_cells() -> Iterator[BadFile]:
         ("customers", "billing_name", "御中" * 5000),
         ("customers", "address", "x" * 301),
         ("customers", "postal_code", "1" * 11),
-        ("customers", "email", "a" * 250 + "@example.jp"),
+        ("customers", "email", "a" * 490 + "@example.jp"),  # 501 characters: more than 500
         ("one_time_charges", "description", "作業" * 101),
         ("accounts", "account_id", "a" * 129),
         ("rate_cards", "approved_by", "u" * 151),
