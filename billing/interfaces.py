@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from billing.documents.archive import MANIFEST_HEADER
 from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
-from billing.documents.archive import MANIFEST_HEADER
 from contracts.csvimport import REGISTRY
 
 VERSION = 3

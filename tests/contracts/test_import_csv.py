@@ -615,7 +615,9 @@ def test_customers_carry_several_addresses_and_a_cc(db, tmp_path):
     """R19: where invoices are sent; each address checked, the wrong one named."""
     header = "customer_code,name,billing_name,email,email_cc\n"
     good = 'C1,アルファ,アルファ 御中,"a@alpha.example.jp, b@alpha.example.jp",eigyo@iij.example.jp\n'
-    lines = run_failing("customers", header + good + "C2,ベータ,ベータ 御中,c@beta.example.jp;x@,y\n", tmp_path)
+    lines = run_failing(
+        "customers", header + good + "C2,ベータ,ベータ 御中,c@beta.example.jp;x@,y\n", tmp_path
+    )
     assert lines == [
         "line 3, column email: x@ はメールアドレスではありません。",
         "line 3, column email_cc: y はメールアドレスではありません。",
