@@ -37,7 +37,7 @@ class CustomerAdmin(HistoryAdmin):
         (None, {"fields": ("code", "name")}),
         (
             _("Invoices"),
-            {"fields": ("billing_name", "email", "postal_code", "address", "payment_terms_days")},
+            {"fields": ("billing_name", "email", "email_cc", "postal_code", "address", "payment_terms_days")},
         ),
         (_("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
