@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import runs
 from billing.documents.store import store_month
+from billing.runs import late as late_changes
+from billing.runs.adjustments import draft_adjustments
 from billing.exports import invoices as invoices_export
 from billing.exports import journal, xlsx
 from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
@@ -267,8 +269,16 @@ class BillingRunAdmin(HistoryAdmin):
             ("freee", _("Journal for freee (CSV)")),
             ("mf", _("Journal for Money Forward (CSV)")),
         ]
+        run = self.get_object(request, object_id)
+        late = {
+            # R15: what waits for a run, and what this draft settles
+            "late_waiting": [
+                {**row, "month_label": periods.format_month(row["month"])} for row in late_changes.waiting_by_month()
+            ],
+            "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],
+        }
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "journal_layouts": layouts}
+            request, object_id, form_url, {**(extra_context or {}), "journal_layouts": layouts, **late}
         )
 
     def journal_new_view(self, request, pk: int, fmt: str):

@@ -328,3 +328,15 @@ def _held(contract, month, refusal: ExceptionDraft) -> ExceptionDraft:
         % {"action": refusal.action},
         billed=False,
     )
+
+
+def draft_adjustments(run: BillingRun):
+    """The adjustment lines of ``run``'s draft invoices (R15), for its page: contract,
+    closed month, component, amount and description, one query."""
+    return (
+        InvoiceLine.objects.filter(
+            invoice__run=run, invoice__status=InvoiceStatus.DRAFT, line_type=LineType.ADJUSTMENT
+        )
+        .select_related("contract", "invoice")
+        .order_by("invoice__customer_code", "contract__code", "adjusted_month", "position")
+    )

@@ -132,3 +132,20 @@ def connect() -> None:
         post_save.connect(_after_save, sender=model, dispatch_uid=f"late-after-{model.__name__}")
         post_delete.connect(_after_delete, sender=model, dispatch_uid=f"late-delete-{model.__name__}")
     rows_written.connect(_rows_written, dispatch_uid="late-rows-written")
+
+
+def waiting_by_month() -> list[dict]:
+    """What the accountants still have to act on (R15), for the run page and the dashboard,
+    in one query: per closed month, how many contracts have a late change that no run has
+    read yet (``waiting``: the next run bills it) and how many a draft has read (``in_draft``:
+    its adjustments are on that draft, billed when it is issued)."""
+    from django.db.models import Count, Q
+
+    return list(
+        LateChange.objects.order_by("month")
+        .values("month")
+        .annotate(
+            waiting=Count("pk", filter=Q(read_by__isnull=True)),
+            in_draft=Count("pk", filter=Q(read_by__isnull=False)),
+        )
+    )

@@ -410,3 +410,31 @@ def test_the_run_reads_only_the_months_that_changed_late():
     issue(D(2026, 1, 1))
     after_thirteen = queries_of_the_run_of(D(2026, 2, 1), 200)
     assert after_one == after_thirteen
+
+
+def test_the_run_page_shows_what_waits_and_what_the_draft_settles(november, tmp_path, client):
+    """The revenue-loss case again, as the accountant sees it: before the run the late
+    charge waits (for November), after it December's draft lists the adjustment."""
+    from django.urls import reverse
+
+    from billing.models import BillingRun
+
+    from .october import staff_with
+
+    staff_with(client, "keiri", "billing.view_billingrun")
+    billing_month_compute(month=DEC)
+    run = BillingRun.objects.get(month=DEC)
+    page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
+    assert "発行済みの月への変更で、計算待ちのものはありません。" in page
+    import_csv(
+        tmp_path,
+        "one_time_charges",
+        "contract_code,description,amount,due_on\nS-LATE,オンサイト導入支援,50000,2026-11-20\n",
+    )
+    page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
+    assert "<tr><td>2026-11</td><td>1</td><td>0</td></tr>" in page  # one contract waits for a run
+    billing_month_compute(month=DEC)
+    page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
+    assert "<tr><td>2026-11</td><td>0</td><td>1</td></tr>" in page  # read by December's draft
+    assert "2026年11月分 一時費用の調整 オンサイト導入支援・期日2026年11月20日（元請求書 SK-202611-0001）" in page
+    assert "<td class=\"amount\">50,000</td>" in page
