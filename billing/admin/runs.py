@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import runs
 from billing.documents.store import store_month
-from billing.runs import late as late_changes
-from billing.runs.adjustments import draft_adjustments
 from billing.exports import invoices as invoices_export
 from billing.exports import journal, xlsx
 from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
+from billing.runs import late as late_changes
+from billing.runs.adjustments import draft_adjustments
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 
@@ -273,7 +273,8 @@ class BillingRunAdmin(HistoryAdmin):
         late = {
             # R15: what waits for a run, and what this draft settles
             "late_waiting": [
-                {**row, "month_label": periods.format_month(row["month"])} for row in late_changes.waiting_by_month()
+                {**row, "month_label": periods.format_month(row["month"])}
+                for row in late_changes.waiting_by_month()
             ],
             "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],
         }
