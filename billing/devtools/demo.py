@@ -467,3 +467,32 @@ def _insert_counted(model, fields, rows, stage: str, total: int, progress: Progr
 def demo_today() -> dt.date:
     """The anchor day of generated data: today in Japan (R13)."""
     return timezone.localdate()
+
+
+def demo_history(*, today: dt.date, by=None) -> tuple[list[dt.date], dt.date | None]:
+    """A year of the accountants' past, so the demo's dashboard, documents and receivables
+    are not empty: every complete month from the first billed one is computed and issued on
+    the third day of the month after (its PDFs kept, R19), but the last complete month,
+    computed and left as drafts for the person trying the demo to issue. Returns (the issued
+    months, the drafted month)."""
+    from billing.documents.store import store_month
+    from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
+
+    first = Contract.objects.filter(billing_start_on__isnull=False).order_by("billing_start_on").first()
+    if first is None:
+        return [], None
+    last = add_months(month_start(today), -1)
+    month = month_start(first.billing_start_on)
+    issued = []
+    while month < last:
+        billing_month_compute(month=month, by=by)
+        try:
+            billing_month_issue(month=month, by=by, today=add_months(month, 1) + dt.timedelta(days=2))
+        except BillingRefused:  # nothing billable that month (every card still awaiting approval)
+            month = add_months(month, 1)
+            continue
+        store_month(month)
+        issued.append(month)
+        month = add_months(month, 1)
+    billing_month_compute(month=last, by=by)
+    return issued, last

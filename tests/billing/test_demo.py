@@ -138,3 +138,25 @@ def test_command_refuses_twice_and_bad_sizes():
         call_command("generate_demo_data", stdout=io.StringIO())
     with pytest.raises(CommandError):
         call_command("generate_demo_data", "--accounts=-1", stdout=io.StringIO())
+
+
+def test_the_demo_has_a_year_of_issued_history_and_last_month_to_issue():
+    """What `manage.py demo` sets up: every complete month before the last one issued on the
+    3rd of the month after, with its PDFs kept; the last complete month left as drafts."""
+    from billing.devtools.demo import demo_history
+    from billing.models import BillingRun, StoredDocument
+
+    demo_data_generate(size=DemoSize(contracts=12, accounts=400, auth_days=300), today=TODAY)
+    issued, drafted = demo_history(today=TODAY)
+    assert drafted == OCTOBER
+    # the seed's first billing start is in November 2025: eleven months up to September 2026
+    assert issued == [dt.date(2025, 11, 1), dt.date(2025, 12, 1)] + [
+        dt.date(2026, m, 1) for m in range(1, 10)
+    ]
+    runs = dict(BillingRun.objects.values_list("month", "status"))
+    assert all(runs[month] == "issued" for month in issued) and runs[OCTOBER] == "draft"
+    september = Invoice.objects.filter(billing_month=dt.date(2026, 9, 1), status="issued")
+    assert september.exists()
+    assert {i.issue_date for i in september} == {dt.date(2026, 10, 3)}
+    kept = StoredDocument.objects.filter(invoice__billing_month__in=issued).count()
+    assert kept == Invoice.objects.filter(billing_month__in=issued, status="issued").count() > 0
