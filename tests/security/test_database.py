@@ -471,6 +471,12 @@ def test_every_table_of_the_apps_has_its_triggers():
 def test_the_audit_trail_is_append_only_for_every_role(world, app_role, table):
     if table == "billing_historicalcreditnote":  # a credit note, so that its trail has a row
         credit_note_issue(invoice=world.issued, amount=1, reason="値引き", by=None, today=D(2026, 11, 3))
+    if table == "billing_historicalmailtemplate":  # an accountant's edit, so that its trail has a row
+        from billing.models import MailTemplate
+
+        template = MailTemplate.objects.get(kind="invoice")
+        template.subject += "（改）"
+        template.save()
     assert sql(f"SELECT count(*) FROM {table}")[0][0] > 0
     for role in (app_role, None):
         with acting_as(role):
