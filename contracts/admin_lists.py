@@ -113,4 +113,3 @@ class EstimatedCountAdmin(admin.ModelAdmin):
 
     paginator = EstimatedCountPaginator
     show_full_result_count = False
-

@@ -491,3 +491,45 @@ def test_settling_late_changes_costs_no_query_per_contract_or_past_month():
     every = queries_with_notes(contracts)
     assert InvoiceLine.objects.filter(invoice__billing_month=november, line_type="adjustment").count() >= 5
     assert one == every
+
+
+@pytest.mark.parametrize("kind_name", ["auth_counts", "one_time_charges"])
+def test_usage_imports_read_the_stored_rows_of_the_files_keys_only(kind_name):
+    """Issue 16: auth_counts and one_time_charges read every stored row of the file's
+    contracts (years of days), so their memory grew with history; now only the rows the
+    file's keys name (replaced or unchanged)."""
+    from contracts.csvimport import REGISTRY
+    from contracts.csvimport.problems import Problems
+    from contracts.csvimport.reading import Row
+
+    contract = ContractFactory(code="SK77777", in_service=True)
+    auth_counts_before = [
+        AuthCount(contract=contract, date=D(2024, 1, 1) + dt.timedelta(days=n), success_count=n)
+        for n in range(400)
+    ]
+    AuthCount.objects.bulk_create(auth_counts_before)
+    OneTimeCharge.objects.bulk_create(
+        OneTimeCharge(contract=contract, description=f"費用{n}", amount=100, due_on=D(2024, 1, 1))
+        for n in range(400)
+    )
+    kind = REGISTRY[kind_name]()
+    if kind_name == "auth_counts":
+        values = [
+            {"contract_code": "SK77777", "date": D(2024, 1, 11), "success_count": 5},  # stored: 10
+            {"contract_code": "SK77777", "date": D(2026, 1, 1), "success_count": 5},  # new
+        ]
+    else:
+        values = [
+            {"contract_code": "SK77777", "description": "費用10", "amount": 100, "due_on": D(2024, 1, 1)},
+            {"contract_code": "SK77777", "description": "新規", "amount": 100, "due_on": D(2024, 1, 1)},
+        ]
+    rows = [Row(line=n + 2, values=v) for n, v in enumerate(values)]
+    problems = Problems()
+    kind.resolve(rows, problems)
+    records = [(row, *kind.record(row)) for row in rows]
+    stored = kind.existing(records)
+    assert len(stored) == 1 and not problems
+    kind.check(rows, Problems())
+    assert (len(kind.creates), len(kind.updates), kind.unchanged) == (
+        (1, 1, 0) if kind_name == "auth_counts" else (1, 0, 1)
+    )
