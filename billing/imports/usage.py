@@ -50,12 +50,10 @@ def stored_rows_matching(
     of the file's contracts held years of usage). On PostgreSQL the keys go to a temporary
     table (``COPY``) that the stored rows are joined with, in one query; elsewhere the
     stored rows of the file's contracts are streamed and kept only when they match."""
-    keys = set(keys)
-    if not keys:
-        return []
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(f"r.{connection.ops.quote_name(c)}" for c in ("id", *columns))
     if connection.vendor != "postgresql":
+        keys = set(keys)
         index = [columns.index(m) + 1 for m in match]
         rows = (
             model.objects.filter(contract_id__in=contract_ids)
@@ -66,6 +64,7 @@ def stored_rows_matching(
     with connection.cursor() as cursor:
         staged = ", ".join(f"k{n} {t}" for n, t in enumerate(types))
         cursor.execute(f"CREATE TEMPORARY TABLE import_keys ({staged}) ON COMMIT DROP")
+        # streamed as they come (a key twice is harmless to EXISTS): no set of a million keys
         with connection.wrap_database_errors, cursor.cursor.copy("COPY import_keys FROM STDIN") as copy:
             for key in keys:
                 copy.write_row(key)
