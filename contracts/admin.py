@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
+from .admin_lists import IndexedSearchAdmin
 from .models import (
     CONDITIONS,
     Contract,
@@ -29,9 +30,12 @@ class IIJIDContractInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin):
+class CustomerAdmin(HistoryAdmin, IndexedSearchAdmin):
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
+    search_prefix = ("code",)
+    search_contains = ("name", "billing_name")
+    search_help_text = _("Search by the start of a customer code, or by any part of a name.")
     readonly_fields = ("created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("code", "name")}),
@@ -104,7 +108,7 @@ class TerminationInline(admin.StackedInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(HistoryAdmin):
+class ContractAdmin(HistoryAdmin, IndexedSearchAdmin):
     list_display = (
         "code",
         "customer",
@@ -117,6 +121,11 @@ class ContractAdmin(HistoryAdmin):
     list_filter = (CurrentItemFilter, StatusFilter, "terms_version")
     list_select_related = ("customer", "termination")
     search_fields = ("code", "customer__code", "customer__name")
+    search_prefix = ("code",)
+    search_related = {"customer": (("code",), ("name",))}
+    search_help_text = _(
+        "Search by the start of a contract or customer code, or by any part of the customer's name."
+    )
     autocomplete_fields = ("customer",)
     readonly_fields = ("unconfirmed_conditions", "created_at", "updated_at")
     fieldsets = (

@@ -21,6 +21,7 @@ from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
 from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
+from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
 
 from .common import download
 
@@ -68,7 +69,7 @@ class VoidForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(HistoryAdmin):
+class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
     list_display = (
         "number_or_draft",
         "status",
@@ -82,9 +83,14 @@ class InvoiceAdmin(HistoryAdmin):
         "due_date",
     )
     list_filter = (MonthFilter, "status")
-    search_fields = ("number", "customer_code", "billing_name", "customer__name")
+    search_fields = ("number", "customer_code", "billing_name", "customer_name")
+    # numbers and codes by their start, names anywhere: each from an index (issue 16)
+    search_prefix = ("number", "customer_code")
+    search_contains = ("billing_name", "customer_name")
+    search_help_text = _(
+        "Search by the start of an invoice number or customer code, or by any part of a name."
+    )
     list_select_related = ("customer",)
-    show_full_result_count = False
     inlines = (InvoiceLineInline,)
     fieldsets = (
         (None, {"fields": ("number", "status", "billing_month", "issue_date", "due_date")}),

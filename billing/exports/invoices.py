@@ -63,11 +63,10 @@ def _ordering(prefix: str = "") -> list:
     return [F(f"{prefix}number").asc(nulls_last=True), f"{prefix}customer_code", f"{prefix}pk"]
 
 
-def line_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
-    """The month's invoice lines, then the lines of the credit notes against its invoices
-    (negative). Read as values of exactly the exported columns, not as model instances:
-    a row costs a tuple, not three objects (issue 16)."""
-    lines = (
+def line_values(month: dt.date):
+    """The month's invoice lines as values of exactly the exported columns, in the file's
+    order (``benchmark_billing`` times ``COPY`` of this same query as the export's bound)."""
+    return (
         InvoiceLine.objects.filter(invoice__billing_month=month)
         .order_by(*_ordering("invoice__"), "contract__code", "position")
         .values_list(
@@ -85,7 +84,13 @@ def line_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
             "invoice__total",
         )
     )
-    for row in lines.iterator(chunk_size=2000):
+
+
+def line_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
+    """The month's invoice lines, then the lines of the credit notes against its invoices
+    (negative). Read as values of exactly the exported columns, not as model instances:
+    a row costs a tuple, not three objects (issue 16)."""
+    for row in line_values(month).iterator(chunk_size=2000):
         code, item, line_type, description, quantity, unit_price, amount, tax_rate, subtotal, tax, total = (
             row[7:]
         )

@@ -40,6 +40,44 @@ def spans_per_contract(rows) -> list[tuple]:
     return [(contract_id, first, last) for contract_id, (first, last) in spans.items()]
 
 
+def stored_rows_matching(
+    model, match: tuple[str, ...], types: tuple[str, ...], columns: tuple[str, ...], keys, contract_ids
+):
+    """The stored rows of ``model`` (``("id", *columns)`` each) whose ``match`` columns
+    equal those of one of ``keys`` (tuples of the file's values for ``match``, their
+    PostgreSQL ``types``): what the file's rows replace or are checked against, and no
+    other. Memory grows with the file, never with the history stored (reading every row
+    of the file's contracts held years of usage). On PostgreSQL the keys go to a temporary
+    table (``COPY``) that the stored rows are joined with, in one query; elsewhere the
+    stored rows of the file's contracts are streamed and kept only when they match."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(f"r.{connection.ops.quote_name(c)}" for c in ("id", *columns))
+    if connection.vendor != "postgresql":
+        keys = set(keys)
+        index = [columns.index(m) + 1 for m in match]
+        rows = (
+            model.objects.filter(contract_id__in=contract_ids)
+            .values_list("id", *columns)
+            .iterator(chunk_size=20000)
+        )
+        return [row for row in rows if tuple(row[i] for i in index) in keys]
+    with connection.cursor() as cursor:
+        staged = ", ".join(f"k{n} {t}" for n, t in enumerate(types))
+        cursor.execute(f"CREATE TEMPORARY TABLE import_keys ({staged}) ON COMMIT DROP")
+        # streamed as they come (a key twice is harmless to EXISTS): no set of a million keys
+        with connection.wrap_database_errors, cursor.cursor.copy("COPY import_keys FROM STDIN") as copy:
+            for key in keys:
+                copy.write_row(key)
+        cursor.execute("ANALYZE import_keys")
+        joined = " AND ".join(f"k.k{n} = r.{connection.ops.quote_name(m)}" for n, m in enumerate(match))
+        cursor.execute(
+            f"SELECT {names} FROM {table} r WHERE EXISTS (SELECT 1 FROM import_keys k WHERE {joined})"
+        )
+        rows = cursor.fetchall()
+        cursor.execute("DROP TABLE import_keys")
+    return rows
+
+
 class ContractRecordMixin:
     """Resolve ``contract_code`` to ids in one query."""
 
@@ -80,35 +118,15 @@ class AccountKind(ContractRecordMixin, BulkImportKind):
         accounts for a large tenant reads nothing, where reading every period of its
         contracts held millions of rows in memory. On PostgreSQL the file's accounts go
         to a temporary table (COPY) that the stored periods are matched against."""
-        if connection.vendor != "postgresql":
-            accounts = {key[:2] for _row, key, _values in records}
-            rows = (
-                row
-                for row in AccountRegistration.objects.filter(contract_id__in=self.contract_ids.values())
-                .values_list("id", "contract_id", "account_id", "registered_on", "deregistered_on")
-                .iterator(chunk_size=20000)
-                if row[1:3] in accounts
-            )
-            return {(c, a, r): (pk, d) for pk, c, a, r, d in rows}
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMPORARY TABLE import_accounts (contract_id bigint, account_id text) ON COMMIT DROP"
-            )
-            with cursor.cursor.copy("COPY import_accounts FROM STDIN") as copy:
-                for _row, key, _values in records:
-                    copy.write_row(key[:2])
-            cursor.execute("ANALYZE import_accounts")
-            cursor.execute(
-                """
-                SELECT r.id, r.contract_id, r.account_id, r.registered_on, r.deregistered_on
-                FROM billing_accountregistration r
-                WHERE EXISTS (SELECT 1 FROM import_accounts f
-                              WHERE f.contract_id = r.contract_id AND f.account_id = r.account_id)
-                """
-            )
-            stored = {(c, a, r): (pk, d) for pk, c, a, r, d in cursor.fetchall()}
-            cursor.execute("DROP TABLE import_accounts")
-        return stored
+        rows = stored_rows_matching(
+            AccountRegistration,
+            ("contract_id", "account_id"),
+            ("bigint", "text"),
+            ("contract_id", "account_id", "registered_on", "deregistered_on"),
+            (key[:2] for _row, key, _values in records),
+            self.contract_ids.values(),
+        )
+        return {(c, a, r): (pk, d) for pk, c, a, r, d in rows}
 
     def written_spans(self):
         def rows():
@@ -173,10 +191,16 @@ class AuthCountKind(ContractRecordMixin, BulkImportKind):
         return spans_per_contract([*rows, *updated])
 
     def existing(self, records):
-        rows = AuthCount.objects.filter(contract_id__in=self.contract_ids.values()).values_list(
-            "id", "contract_id", "date", "success_count"
+        """The stored counts of the file's contract-days, and of no other."""
+        rows = stored_rows_matching(
+            AuthCount,
+            ("contract_id", "date"),
+            ("bigint", "date"),
+            ("contract_id", "date", "success_count"),
+            (key for _row, key, _values in records),
+            self.contract_ids.values(),
         )
-        return {(c, d): (pk, n) for pk, c, d, n in rows.iterator(chunk_size=20000)}
+        return {(c, d): (pk, n) for pk, c, d, n in rows}
 
 
 @register
@@ -205,7 +229,13 @@ class OneTimeChargeKind(ContractRecordMixin, BulkImportKind):
         return spans_per_contract([*rows, *updated])
 
     def existing(self, records):
-        rows = OneTimeCharge.objects.filter(contract_id__in=self.contract_ids.values()).values_list(
-            "id", "contract_id", "due_on", "description", "amount", "amount_currency"
+        """The stored charges of the file's keys (contract, due date, description) only."""
+        rows = stored_rows_matching(
+            OneTimeCharge,
+            ("contract_id", "due_on", "description"),
+            ("bigint", "date", "text"),
+            ("contract_id", "due_on", "description", "amount", "amount_currency"),
+            (key for _row, key, _values in records),
+            self.contract_ids.values(),
         )
         return {(c, d, text): (pk, amount, currency) for pk, c, d, text, amount, currency in rows}

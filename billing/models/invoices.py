@@ -314,7 +314,11 @@ class Invoice(VisibleTextModel):
                 violation_error_message=_("A billing month starts on its first day."),
             ),
         ]
-        indexes = [models.Index(fields=["billing_month", "status"], name="invoice_month_status_idx")]
+        indexes = [
+            models.Index(fields=["billing_month", "status"], name="invoice_month_status_idx"),
+            # the changelist's order (issue 16): a page reads its rows, never sorts the table
+            models.Index(fields=["-billing_month", "number", "customer_code"], name="invoice_list_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"{_('draft')} {self.customer_code} {periods.format_month(self.billing_month)}"

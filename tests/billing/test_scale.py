@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.devtools.demo import DemoSize, demo_data_generate
-from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, InvoiceLine
+from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, InvoiceLine, OneTimeCharge
 from billing.runs import billing_month_compute
 from contracts.csvimport import text_lines
 from contracts.models import Contract, Customer, Item
@@ -122,6 +122,214 @@ def test_changelist_queries_do_not_grow_with_rows(staff_client, url, add):
     few = count_queries(staff_client, reverse(url))
     add(150)  # more than a page
     assert count_queries(staff_client, reverse(url)) == few
+
+
+def auth_counts(count: int) -> None:
+    contract = Contract.objects.first() or ContractFactory(in_service=True, item=Item.SERVICE_PROVIDER)
+    start = AuthCount.objects.count()
+    AuthCount.objects.bulk_create(
+        AuthCount(contract=contract, date=D(2020, 1, 1) + dt.timedelta(days=start + n), success_count=n)
+        for n in range(count)
+    )
+
+
+def one_time_charges(count: int) -> None:
+    contract = Contract.objects.first() or ContractFactory(in_service=True)
+    start = OneTimeCharge.objects.count()
+    OneTimeCharge.objects.bulk_create(
+        OneTimeCharge(
+            contract=contract, description=f"初期費用 {start + n}", amount=1000, due_on=D(2026, 4, 1)
+        )
+        for n in range(count)
+    )
+
+
+def customers(count: int) -> None:
+    CustomerFactory.create_batch(count)
+
+
+CHANGELISTS = [
+    ("admin:billing_invoice_changelist", invoices, "C0", "month=2026-10"),
+    ("admin:contracts_contract_changelist", contracts, "sk0", "status=in_service"),
+    ("admin:contracts_customer_changelist", customers, "c0", "o=2"),
+    ("admin:billing_accountregistration_changelist", accounts, "SK0", "month=2026-04"),
+    ("admin:billing_authcount_changelist", auth_counts, "SK0", "month=2020-02"),
+    ("admin:billing_onetimecharge_changelist", one_time_charges, "sk0 初期", "month=2026-04"),
+]
+
+
+@pytest.mark.parametrize(("url", "add", "search", "filtered"), CHANGELISTS)
+def test_searched_and_filtered_changelists_cost_the_same_queries_at_any_size(
+    staff_client, url, add, search, filtered
+):
+    pages = [f"{reverse(url)}?q={search}", f"{reverse(url)}?{filtered}"]
+    add(3)
+    few = [count_queries(staff_client, page) for page in pages]
+    add(150)
+    assert [count_queries(staff_client, page) for page in pages] == few
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:billing_accountregistration_changelist",
+        "admin:billing_authcount_changelist",
+        "admin:billing_onetimecharge_changelist",
+    ],
+)
+def test_usage_changelists_read_no_date_hierarchy(staff_client, url):
+    """Issue 16: date_hierarchy's DISTINCT DATE_TRUNC and MIN/MAX read the whole table on
+    every page; the month is a filter of the last 13 months, computed without a query."""
+    accounts(3)
+    auth_counts(3)
+    one_time_charges(3)
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(reverse(url))
+    assert response.status_code == 200
+    sql = " ".join(q["sql"].upper() for q in queries)
+    assert "DATE_TRUNC" not in sql and "MIN(" not in sql and "MAX(" not in sql
+    assert "date_hierarchy" not in response.content.decode()
+    assert "?month=2026-04" in response.content.decode() or "month=2026-04" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_usage_month_filters_keep_the_rows_of_the_month(staff_client, settings):
+    settings.USE_TZ = True
+    contract = ContractFactory(code="SK90001", in_service=True)
+    AccountRegistration.objects.bulk_create(
+        [
+            AccountRegistration(
+                contract=contract,
+                account_id="march",
+                registered_on=D(2026, 3, 1),
+                deregistered_on=D(2026, 3, 31),
+            ),
+            AccountRegistration(contract=contract, account_id="spans", registered_on=D(2026, 3, 31)),
+            AccountRegistration(contract=contract, account_id="may", registered_on=D(2026, 5, 1)),
+        ]
+    )
+    page = staff_client.get(reverse("admin:billing_accountregistration_changelist") + "?month=2026-04")
+    assert [r.account_id for r in page.context["cl"].result_list] == ["spans"]
+    page = staff_client.get(reverse("admin:billing_accountregistration_changelist") + "?month=2026-13")
+    assert list(page.context["cl"].result_list) == []
+
+
+def test_searches_match_codes_by_their_start_in_any_case(staff_client):
+    wanted = ContractFactory(code="SK12345", in_service=True)
+    other = ContractFactory(code="XSK12345", in_service=True)
+    AccountRegistration.objects.bulk_create(
+        [
+            AccountRegistration(contract=wanted, account_id="alice", registered_on=D(2026, 4, 1)),
+            AccountRegistration(contract=other, account_id="bob", registered_on=D(2026, 4, 1)),
+            AccountRegistration(contract=other, account_id="sk123-robot", registered_on=D(2026, 4, 1)),
+        ]
+    )
+    url = reverse("admin:billing_accountregistration_changelist")
+
+    def found(term):
+        page = staff_client.get(url, {"q": term})
+        return sorted(r.account_id for r in page.context["cl"].result_list)
+
+    assert found("sk123") == ["alice", "sk123-robot"]  # the contract's code, or the ID's start
+    assert found("SK12345") == ["alice"]
+    assert found("12345") == []  # a code matches by its start, never in the middle
+    assert found("BOB") == ["bob"]
+    assert found("xsk bob") == ["bob"]  # every word must match
+
+    contracts_url = reverse("admin:contracts_contract_changelist")
+    page = staff_client.get(contracts_url, {"q": wanted.customer.name[-3:]})  # a name: anywhere
+    assert [c.code for c in page.context["cl"].result_list] == ["SK12345"]
+    page = staff_client.get(contracts_url, {"q": "xsk"})
+    assert [c.code for c in page.context["cl"].result_list] == ["XSK12345"]
+    assert "前方一致" in page.content.decode()  # the help under the search box says how it matches
+
+
+@pytest.mark.postgres
+def test_a_large_table_unfiltered_is_counted_from_the_statistics_and_says_so(staff_client, settings):
+    settings.ADMIN_ESTIMATED_COUNT_FROM = 100
+    url = reverse("admin:billing_accountregistration_changelist")
+    accounts(150)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE billing_accountregistration")
+    accounts(10)  # not analysed yet: the estimate still says 150
+
+    with CaptureQueriesContext(connection) as queries:
+        page = staff_client.get(url).content.decode()
+    assert "登録ID 約150件（統計からの概算）" in page, page
+    assert not any("COUNT(*)" in q["sql"].upper() and "PG_CLASS" not in q["sql"].upper() for q in queries)
+
+    # filtered, or a table below the threshold: counted exactly, and no word of an estimate
+    page = staff_client.get(url, {"q": "SK"}).content.decode()
+    assert "160件" in page and "概算" not in page
+    settings.ADMIN_ESTIMATED_COUNT_FROM = 1000
+    page = staff_client.get(url).content.decode()
+    assert "160 登録ID" in page and "概算" not in page
+
+
+def explained(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("url", "search", "table", "indexes"),
+    [
+        (
+            "admin:billing_accountregistration_changelist",
+            "sk00012",
+            "billing_accountregistration",
+            {"contract_code_upper_prefix", "account_id_upper_prefix"},
+        ),
+        (
+            "admin:billing_invoice_changelist",
+            "C0001",
+            "billing_invoice",
+            {"invoice_customer_code_upper_prefix"},
+        ),
+        (
+            "admin:contracts_contract_changelist",
+            "SK0001",
+            "contracts_contract",
+            {"contract_code_upper_prefix", "customer_name_upper_trgm"},
+        ),
+        ("admin:billing_authcount_changelist", "SK0001", "billing_authcount", {"contract_code_upper_prefix"}),
+    ],
+)
+def test_changelist_plans_use_the_indexes(staff_client, url, search, table, indexes):
+    """At a few thousand rows, with sequential scans priced out (enable_seqscan=off), every
+    query of the page, unfiltered and searched, can be answered from an index: none reads
+    the table from end to end."""
+    for n in range(30):
+        contract = ContractFactory(code=f"SK{n:05d}", in_service=True, item=Item.ENTERPRISE)
+        AccountRegistration.objects.bulk_create(
+            AccountRegistration(contract=contract, account_id=f"user{k}", registered_on=D(2026, 4, 1))
+            for k in range(100)
+        )
+        AuthCount.objects.bulk_create(
+            AuthCount(contract=contract, date=D(2026, 1, 1) + dt.timedelta(days=k), success_count=k)
+            for k in range(100)
+        )
+    if table == "billing_invoice":
+        invoices(2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        plans = []
+        for query in (None, search):
+            with CaptureQueriesContext(connection) as queries:
+                response = staff_client.get(reverse(url), {"q": query} if query else {})
+            assert response.status_code == 200
+            plans += [explained(q["sql"]) for q in queries if q["sql"].startswith("SELECT")]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
+    plan = "\n".join(plans)
+    assert f"Seq Scan on {table}" not in plan and "Seq Scan on contracts_contract" not in plan, plan
+    for index in indexes:
+        assert index in plan, plan
 
 
 # --- the accounts import ---------------------------------------------------------------
@@ -283,3 +491,45 @@ def test_settling_late_changes_costs_no_query_per_contract_or_past_month():
     every = queries_with_notes(contracts)
     assert InvoiceLine.objects.filter(invoice__billing_month=november, line_type="adjustment").count() >= 5
     assert one == every
+
+
+@pytest.mark.parametrize("kind_name", ["auth_counts", "one_time_charges"])
+def test_usage_imports_read_the_stored_rows_of_the_files_keys_only(kind_name):
+    """Issue 16: auth_counts and one_time_charges read every stored row of the file's
+    contracts (years of days), so their memory grew with history; now only the rows the
+    file's keys name (replaced or unchanged)."""
+    from contracts.csvimport import REGISTRY
+    from contracts.csvimport.problems import Problems
+    from contracts.csvimport.reading import Row
+
+    contract = ContractFactory(code="SK77777", in_service=True)
+    auth_counts_before = [
+        AuthCount(contract=contract, date=D(2024, 1, 1) + dt.timedelta(days=n), success_count=n)
+        for n in range(400)
+    ]
+    AuthCount.objects.bulk_create(auth_counts_before)
+    OneTimeCharge.objects.bulk_create(
+        OneTimeCharge(contract=contract, description=f"費用{n}", amount=100, due_on=D(2024, 1, 1))
+        for n in range(400)
+    )
+    kind = REGISTRY[kind_name]()
+    if kind_name == "auth_counts":
+        values = [
+            {"contract_code": "SK77777", "date": D(2024, 1, 11), "success_count": 5},  # stored: 10
+            {"contract_code": "SK77777", "date": D(2026, 1, 1), "success_count": 5},  # new
+        ]
+    else:
+        values = [
+            {"contract_code": "SK77777", "description": "費用10", "amount": 100, "due_on": D(2024, 1, 1)},
+            {"contract_code": "SK77777", "description": "新規", "amount": 100, "due_on": D(2024, 1, 1)},
+        ]
+    rows = [Row(line=n + 2, values=v) for n, v in enumerate(values)]
+    problems = Problems()
+    kind.resolve(rows, problems)
+    records = [(row, *kind.record(row)) for row in rows]
+    stored = kind.existing(records)
+    assert len(stored) == 1 and not problems
+    kind.check(rows, Problems())
+    assert (len(kind.creates), len(kind.updates), kind.unchanged) == (
+        (1, 1, 0) if kind_name == "auth_counts" else (1, 0, 1)
+    )

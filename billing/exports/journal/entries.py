@@ -67,96 +67,93 @@ def month_entries(month: dt.date) -> list[Entry]:
     month = periods.month_start(month)
     booked_on = periods.month_end(month)
     label = f"{month.year}年{month.month}月分"
-    invoices = list(
+    # values of exactly the columns the entries use, not model instances (issue 16)
+    invoices = (
         Invoice.objects.filter(billing_month=month)
         .filter(Q(status=InvoiceStatus.ISSUED) | Q(status=InvoiceStatus.VOID, number__isnull=False))
-        .select_related("replaces", "customer")
-        .only(
+        .order_by("number")
+        .values_list(
+            "pk",
             "number",
             "status",
             "customer_code",
             "customer_name",
+            "customer__name",
             "total",
-            "total_currency",
             "tax",
-            "tax_currency",
             "voided_at",
             "void_reason",
             "replaces__number",
-            "customer__name",
         )
-        .order_by("number")
     )
-    credit_notes = list(
+    credit_notes = (
         CreditNote.objects.filter(invoice__billing_month=month)
-        .select_related("invoice")
-        .only(
+        .order_by("issue_date", "number")
+        .values_list(
+            "pk",
             "number",
             "issue_date",
             "customer_code",
             "customer_name",
             "total",
-            "total_currency",
             "tax",
-            "tax_currency",
             "reason",
             "invoice__number",
         )
-        .order_by("issue_date", "number")
     )
     entries = []
     corrections = []
-    for invoice in invoices:
+    for pk, number, status, code, kept_name, today_name, total, tax, voided_at, reason, replaced in invoices:
         # invoices made before the name was kept on them (billing 0008) show today's
-        name = invoice.customer_name or invoice.customer.name
-        memo = f"{invoice.number} {invoice.customer_code}"
-        if invoice.replaces_id is not None:
-            memo += f" {invoice.replaces.number}の訂正"
+        name = kept_name or today_name
+        memo = f"{number} {code}"
+        if replaced is not None:
+            memo += f" {replaced}の訂正"
         entries.append(
             Entry(
                 EntryType.INVOICE,
-                invoice.pk,
-                invoice.number,
+                pk,
+                number,
                 booked_on,
-                invoice.customer_code,
+                code,
                 name,
-                int(invoice.total.amount),
-                int(invoice.tax.amount),
+                int(total),
+                int(tax),
                 reversing=False,
-                summary=f"{invoice.number} {label} IIJ SmartKey {name}",
+                summary=f"{number} {label} IIJ SmartKey {name}",
                 memo=memo,
             )
         )
-        if invoice.status == InvoiceStatus.VOID:
+        if status == InvoiceStatus.VOID:
             corrections.append(
                 Entry(
                     EntryType.VOID,
-                    invoice.pk,
-                    invoice.number,
-                    timezone.localtime(invoice.voided_at).date(),
-                    invoice.customer_code,
+                    pk,
+                    number,
+                    timezone.localtime(voided_at).date(),
+                    code,
                     name,
-                    int(invoice.total.amount),
-                    int(invoice.tax.amount),
+                    int(total),
+                    int(tax),
                     reversing=True,
-                    summary=f"{invoice.number} 取消 {label} {name}",
-                    memo=f"{invoice.number} {invoice.customer_code} 取消: {one_line(invoice.void_reason)}",
+                    summary=f"{number} 取消 {label} {name}",
+                    memo=f"{number} {code} 取消: {one_line(reason)}",
                 )
             )
-    for note in credit_notes:
+    for pk, number, issued, code, name, total, tax, reason, invoice_number in credit_notes:
         corrections.append(
             Entry(
                 EntryType.CREDIT_NOTE,
-                note.pk,
-                note.number,
-                note.issue_date,
-                note.customer_code,
-                note.customer_name,
-                int(note.total.amount),
-                int(note.tax.amount),
+                pk,
+                number,
+                issued,
+                code,
+                name,
+                int(total),
+                int(tax),
                 reversing=True,
-                summary=f"{note.number} 返還 {note.invoice.number} {label} {note.customer_name}",
-                memo=f"{note.number} {note.customer_code} {note.invoice.number}の返還: {one_line(note.reason)}",
+                summary=f"{number} 返還 {invoice_number} {label} {name}",
+                memo=f"{number} {code} {invoice_number}の返還: {one_line(reason)}",
             )
         )
     corrections.sort(key=lambda entry: (entry.date, entry.number))
