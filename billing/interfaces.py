@@ -15,7 +15,7 @@ from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
 from contracts.csvimport import REGISTRY
 
-VERSION = 2
+VERSION = 3
 
 #: the kinds in the order an operator imports them (a kind refers to the earlier ones)
 KIND_ORDER = (
@@ -28,6 +28,7 @@ KIND_ORDER = (
     "accounts",
     "auth_counts",
     "one_time_charges",
+    "payer_names",
 )
 
 #: the export layouts: (title, columns)

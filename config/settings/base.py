@@ -163,6 +163,9 @@ PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER", default="
 # R18: a due date on which banks are closed moves to the bank business day before it
 # (previous) or after it (next)
 DUE_DATE_ROLL = environment.choice("DUE_DATE_ROLL", ("previous", "next"), default="previous")
+# R17: how far short of an invoice's balance a transfer may be and still pay it, the
+# difference being the payer's bank transfer fee (振込手数料) the company accepts, in yen
+PAYMENT_FEE_TOLERANCE = environment.whole_number("PAYMENT_FEE_TOLERANCE", default=880)
 
 # R19: where the issued PDFs are kept (database, or Django's "documents" storage if it is
 # configured, else the default one) and the Japanese TrueType fonts embedded in them
