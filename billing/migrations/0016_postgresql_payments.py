@@ -34,26 +34,34 @@ $$;
 CREATE TRIGGER billing_application_within_deposit AFTER INSERT OR UPDATE ON billing_application
 FOR EACH ROW EXECUTE FUNCTION billing_application_within_deposit();
 
-CREATE FUNCTION billing_payment_kept() RETURNS trigger
+CREATE FUNCTION billing_deposit_kept() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'billing_deposit'
-        AND NEW.source_id = OLD.source_id AND NEW.received_on = OLD.received_on
-        AND NEW.amount = OLD.amount AND NEW.source = OLD.source THEN
-        RETURN NEW;  -- whose money it is may be decided later
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.source_id = OLD.source_id AND NEW.received_on = OLD.received_on
+            AND NEW.amount = OLD.amount AND NEW.source = OLD.source THEN
+            RETURN NEW;  -- whose money it is may be decided later
+        END IF;
     END IF;
-    IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'billing_application' THEN
-        RETURN NEW;  -- checked by billing_application_within_deposit
-    END IF;
-    RAISE EXCEPTION 'R17: % of %: deposits and applications are kept (reverse an application instead)',
+    RAISE EXCEPTION 'R17: % of %: a deposit keeps its identifier, date and amount and is never deleted',
         TG_OP, TG_TABLE_NAME
         USING ERRCODE = 'integrity_constraint_violation';
 END;
 $$;
+CREATE FUNCTION billing_application_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RETURN NEW;  -- only its reversal: checked by billing_application_within_deposit
+    END IF;
+    RAISE EXCEPTION 'R17: % of %: an application is reversed, never deleted', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
 CREATE TRIGGER billing_deposit_kept BEFORE UPDATE OR DELETE ON billing_deposit
-FOR EACH ROW EXECUTE FUNCTION billing_payment_kept();
+FOR EACH ROW EXECUTE FUNCTION billing_deposit_kept();
 CREATE TRIGGER billing_application_kept BEFORE UPDATE OR DELETE ON billing_application
-FOR EACH ROW EXECUTE FUNCTION billing_payment_kept();
+FOR EACH ROW EXECUTE FUNCTION billing_application_kept();
 CREATE TRIGGER smartkey_no_truncate BEFORE TRUNCATE ON billing_deposit
 FOR EACH STATEMENT EXECUTE FUNCTION smartkey_refuse_truncate();
 CREATE TRIGGER smartkey_no_truncate BEFORE TRUNCATE ON billing_application
@@ -87,7 +95,8 @@ DROP TRIGGER IF EXISTS smartkey_no_truncate ON billing_historicalpayername;
 DROP TRIGGER IF EXISTS billing_application_kept ON billing_application;
 DROP TRIGGER IF EXISTS billing_deposit_kept ON billing_deposit;
 DROP TRIGGER IF EXISTS billing_application_within_deposit ON billing_application;
-DROP FUNCTION IF EXISTS billing_payment_kept();
+DROP FUNCTION IF EXISTS billing_application_kept();
+DROP FUNCTION IF EXISTS billing_deposit_kept();
 DROP FUNCTION IF EXISTS billing_application_within_deposit();
 """
 

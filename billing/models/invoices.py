@@ -174,10 +174,10 @@ class PaymentStatus(models.TextChoices):
     """R17: an issued invoice's state of payment, derived from its applications and credit
     notes (``InvoiceQuerySet.with_balance``), never stored."""
 
-    UNPAID = "unpaid", _("未入金")
-    PARTIAL = "partial", _("一部入金")
-    PAID = "paid", _("入金済")
-    OVERPAID = "overpaid", _("過入金")
+    UNPAID = "unpaid", _("unpaid")
+    PARTIAL = "partial", _("partly paid")
+    PAID = "paid", _("paid in full")
+    OVERPAID = "overpaid", _("overpaid")
 
 
 _YEN = models.DecimalField(max_digits=14, decimal_places=0)
@@ -189,17 +189,19 @@ class InvoiceQuerySet(models.QuerySet):
 
     def with_balance(self, as_of: dt.date | None = None):
         """R17, in the database: ``paid`` (payments applied and transfer fees accepted, of
-        live applications of deposits received by ``as_of``), ``credited`` (credit notes'
-        totals with tax, issued by ``as_of``), ``balance`` = total − paid − credited,
-        ``payment_status`` and ``is_overdue`` (a balance remains after the due date, as of
-        ``as_of``, default today in Japan). One query whatever the number of invoices."""
+        live applications, of deposits received by ``as_of`` if given), ``credited`` (credit
+        notes' totals with tax, issued by ``as_of`` if given), ``balance`` = total − paid −
+        credited, ``payment_status`` and ``is_overdue`` (a balance remains after the due
+        date, as of ``as_of``, default today in Japan). One query whatever the number of invoices."""
         from .credit_notes import CreditNote
         from .payments import Application
 
+        applications = Application.objects.filter(invoice=models.OuterRef("pk"), reversed_at__isnull=True)
+        credit_notes = CreditNote.objects.filter(invoice=models.OuterRef("pk"))
+        if as_of is not None:
+            applications = applications.filter(deposit__received_on__lte=as_of)
+            credit_notes = credit_notes.filter(issue_date__lte=as_of)
         as_of = as_of or timezone.localdate()
-        applications = Application.objects.filter(
-            invoice=models.OuterRef("pk"), reversed_at__isnull=True, deposit__received_on__lte=as_of
-        )
         paid = (
             applications.order_by()
             .values("invoice")
@@ -207,8 +209,7 @@ class InvoiceQuerySet(models.QuerySet):
             .values("s")
         )
         credited = (
-            CreditNote.objects.filter(invoice=models.OuterRef("pk"), issue_date__lte=as_of)
-            .order_by()
+            credit_notes.order_by()
             .values("invoice")
             .annotate(s=models.Sum("total", output_field=_YEN))
             .values("s")
