@@ -1,9 +1,10 @@
 """The roles of the back office, as Django groups (issue 4).
 
-- Sales: customers, contracts and rate cards, add and change; approve other people's rate
+- Sales: customers, contracts and rate cards, add and change; payer names (R17); approve other people's rate
   cards (never their own: Annex 1 four-eyes rule, held by the model); no billing.
-- Accounting: run, issue, void, credit and download (journals too); read contracts, rate
-  cards and usage; no change to rates.
+- Accounting: run, issue, void, credit and download (journals too); 入金消込 (deposits,
+  bank files, applications and their undoing, R17); read contracts, rate cards and usage;
+  no change to rates.
 - Viewer: read only.
 
 ``sync_roles`` is idempotent: it sets each group's permissions to exactly this list. It
@@ -33,6 +34,8 @@ USAGE_MODELS = ("accountregistration", "authcount", "onetimecharge")
 BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline", "creditnote", "latechange")
 #: what was handed to the accounting software: the accountants' own business
 JOURNAL_MODELS = ("journalexport",)
+#: R17: the money received and where it went (入金消込), and the names it arrives under
+PAYMENT_MODELS = ("deposit", "application", "payername")
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -47,6 +50,8 @@ ROLES: dict[str, list[str]] = {
         "billing.approve_ratecard",
         *_perms("billing", ("onetimecharge",), ("add", "change", "view")),
         *_perms("billing", ("accountregistration", "authcount"), ("view",)),
+        # R17: sales know how their customers' transfers are named
+        *_perms("billing", ("payername",), ("add", "change", "delete", "view")),
     ],
     ACCOUNTING: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
@@ -57,10 +62,14 @@ ROLES: dict[str, list[str]] = {
         "billing.export_invoices",
         "billing.void_invoice",
         "billing.issue_creditnote",
+        # R17: 入金消込: deposits entered by hand, bank files imported, applied and undone
+        *_perms("billing", PAYMENT_MODELS, ("view",)),
+        "billing.add_deposit",
+        "billing.apply_deposit",
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
-        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS, ("view",)),
+        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS + PAYMENT_MODELS, ("view",)),
     ],
 }
 

@@ -1,6 +1,15 @@
 """The billing admin, one module per model group: rate cards (``rates``), usage and the
 per-account breakdown (``usage``), monthly runs with their downloads (``runs``), invoices
-and their documents (``invoices``), credit notes (``credit_notes``), journal files handed out (``journals``), staff accounts (``users``: deactivated, never deleted). Extra views are ModelAdmin methods wired in
+and their documents (``invoices``), credit notes (``credit_notes``), deposits and payer names (``payments``, R17), journal files handed out (``journals``), staff accounts (``users``: deactivated, never deleted). Extra views are ModelAdmin methods wired in
 ``get_urls``, as django.contrib.admin does; they call services and models only."""
 
-from . import credit_notes, invoices, journals, rates, runs, usage, users  # noqa: F401  (registers the admins)
+from . import (  # noqa: F401  (registers the admins)
+    credit_notes,
+    invoices,
+    journals,
+    payments,
+    rates,
+    runs,
+    usage,
+    users,
+)
