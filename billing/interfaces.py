@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
+from billing.exports.receivables import HEADER as RECEIVABLES_HEADER
 from contracts.csvimport import REGISTRY
 
 VERSION = 3
@@ -38,6 +39,7 @@ EXPORTS = (
     ("`export_journal --format yayoi`: 弥生インポート形式, no header row", YAYOI_COLUMNS),
     ("`export_journal --format freee`: freee会計 仕訳インポート, header row", FREEE_COLUMNS),
     ("`export_journal --format mf`: マネーフォワード クラウド会計 仕訳帳, header row", MF_COLUMNS),
+    ("`export_receivables`: open receivables with aging (R17), header row", RECEIVABLES_HEADER),
 )
 
 

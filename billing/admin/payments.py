@@ -191,7 +191,7 @@ class DepositAdmin(HistoryAdmin):
     def unapplied_label(self, obj):
         return yen_text(obj.unapplied_amount)
 
-    @admin.display(description=_("入金消込"))
+    @admin.display(description=_("apply to invoices"))
     def apply_link(self, obj):
         if obj is None or obj.pk is None:
             return "—"
@@ -262,7 +262,7 @@ class DepositAdmin(HistoryAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
-            "title": _("入金消込: %(deposit)s") % {"deposit": deposit},
+            "title": _("Apply %(deposit)s to invoices") % {"deposit": deposit},
             "opts": self.model._meta,
             "deposit": deposit,
             "received": japanese_date(deposit.received_on),

@@ -326,3 +326,21 @@ class TestPayerNamesKind:
         with pytest.raises(CommandError):
             call_command("import_csv", "payer_names", str(path), stderr=err)
         assert err.getvalue().startswith("line 2, column customer_code: ")
+
+
+def test_the_tolerance_setting_defaults_to_880_yen_and_is_read_from_the_environment():
+    """README, Production: PAYMENT_FEE_TOLERANCE (880)."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PAYMENT_FEE_TOLERANCE)"
+    env = {k: v for k, v in os.environ.items() if k != "PAYMENT_FEE_TOLERANCE"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                             cwd=django_settings.BASE_DIR)  # fmt: skip
+    changed = subprocess.run([sys.executable, "-c", code], env={**env, "PAYMENT_FEE_TOLERANCE": "660"},
+                             capture_output=True, text=True, check=True, cwd=django_settings.BASE_DIR)  # fmt: skip
+    assert (default.stdout.strip(), changed.stdout.strip()) == ("880", "660")
