@@ -344,3 +344,15 @@ def test_the_tolerance_setting_defaults_to_880_yen_and_is_read_from_the_environm
     changed = subprocess.run([sys.executable, "-c", code], env={**env, "PAYMENT_FEE_TOLERANCE": "660"},
                              capture_output=True, text=True, check=True, cwd=django_settings.BASE_DIR)  # fmt: skip
     assert (default.stdout.strip(), changed.stdout.strip()) == ("880", "660")
+
+
+def test_the_demo_bank_file_pays_the_books_and_leaves_work_for_a_person(books):
+    from billing.devtools.demo_payments import demo_zengin_file
+
+    data = demo_zengin_file(received_on=D(2026, 12, 1))
+    assert all(len(line) == 200 for line in data.split(b"\r\n")[:-1])
+    result = run(data)
+    # four open invoices (SK-202609-0001, 202610-0001, -0002, -0003): all four paid by their
+    # number in the EDI情報; the fifth transfer, from an unregistered payer, waits
+    assert (result.new, result.matched, result.partial, result.unmatched) == (5, 4, 0, 1)
+    assert Invoice.objects.open_items().count() == 0
