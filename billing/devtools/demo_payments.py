@@ -85,7 +85,7 @@ def demo_zengin_file(*, received_on: dt.date, limit: int | None = None) -> bytes
                 "口座番号": "1234567",
                 "口座名": "ｶ)ｲﾝﾀｰﾈﾂﾄｲﾆｼｱﾃｲﾌﾞ",
             },
-        )  # fmt: skip
+        )
     ]
     for number, (amount, payer, edi) in enumerate(transfers, start=1):
         records.append(
@@ -101,7 +101,7 @@ def demo_zengin_file(*, received_on: dt.date, limit: int | None = None) -> bytes
                     "仕向店名": "ﾎﾝﾃﾝ",
                     "EDI情報": edi,
                 },
-            )  # fmt: skip
+            )
         )
     records.append(
         write_record(
