@@ -139,6 +139,9 @@ class DepositAdmin(HistoryAdmin):
             .order_by(*self.get_ordering(request))
         )
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()  # a new deposit has no applications yet
+
     def get_ordering(self, request):
         return ["customer_known", "-received_on", "source_id"]  # unmatched first
 

@@ -1,7 +1,7 @@
 """PostgreSQL: R17's books hold whatever path writes to them. The applications of a
 deposit never add up to more than the deposit (its row locked while they are counted);
 an application is never deleted and only ever gains its reversal; a deposit keeps its
-identifier, date and amount and is never deleted; TRUNCATE is refused (0007's function)."""
+identifier, date and amount and is never deleted; a reminder sent stays as recorded; TRUNCATE is refused (0007's function)."""
 
 from django.db import migrations
 
@@ -34,6 +34,17 @@ $$;
 CREATE TRIGGER billing_application_within_deposit AFTER INSERT OR UPDATE ON billing_application
 FOR EACH ROW EXECUTE FUNCTION billing_application_within_deposit();
 
+CREATE FUNCTION billing_reminder_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'R17: % of %: the record of a reminder sent is kept', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+CREATE TRIGGER billing_reminder_kept BEFORE UPDATE OR DELETE ON billing_reminder
+FOR EACH ROW EXECUTE FUNCTION billing_reminder_kept();
+CREATE TRIGGER smartkey_no_truncate BEFORE TRUNCATE ON billing_reminder
+FOR EACH STATEMENT EXECUTE FUNCTION smartkey_refuse_truncate();
 CREATE FUNCTION billing_deposit_kept() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -95,6 +106,9 @@ DROP TRIGGER IF EXISTS smartkey_no_truncate ON billing_historicalpayername;
 DROP TRIGGER IF EXISTS billing_application_kept ON billing_application;
 DROP TRIGGER IF EXISTS billing_deposit_kept ON billing_deposit;
 DROP TRIGGER IF EXISTS billing_application_within_deposit ON billing_application;
+DROP TRIGGER IF EXISTS smartkey_no_truncate ON billing_reminder;
+DROP TRIGGER IF EXISTS billing_reminder_kept ON billing_reminder;
+DROP FUNCTION IF EXISTS billing_reminder_kept();
 DROP FUNCTION IF EXISTS billing_application_kept();
 DROP FUNCTION IF EXISTS billing_deposit_kept();
 DROP FUNCTION IF EXISTS billing_application_within_deposit();

@@ -16,7 +16,7 @@ from .invoices import (
 )
 from .journals import JournalEntryExport, JournalExport
 from .late import LateChange
-from .payments import Application, Deposit, DepositSource, MatchRule, PayerName, PaymentRefused
+from .payments import Application, Deposit, DepositSource, MatchRule, PayerName, PaymentRefused, Reminder
 from .rates import AuthTier, PricingMode, RateCard
 from .usage import AccountRegistration, AuthCount, OneTimeCharge
 
@@ -48,6 +48,7 @@ __all__ = [
     "PaymentStatus",
     "PricingMode",
     "RateCard",
+    "Reminder",
     "RunException",
     "RunStatus",
     "StoredDocument",

@@ -286,3 +286,43 @@ def days_overdue(due_date: dt.date | None, as_of: dt.date) -> int:
     if due_date is None or as_of <= due_date:
         return 0
     return (as_of - due_date).days
+
+
+class Reminder(models.Model):
+    """A reminder (督促, R17) sent to a customer: the overdue invoices it listed as of a day,
+    to whom, and how it went. ``state`` fingerprints what it listed (each invoice and its
+    balance), so that nobody is reminded twice for the same state; kept as written."""
+
+    class Result(models.TextChoices):
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="reminders", verbose_name=_("customer")
+    )
+    as_of = models.DateField(_("as of"))
+    state = models.CharField(_("state reminded of"), max_length=64)
+    #: [{"number", "due_date", "balance", "days_overdue"}] as the reminder listed them
+    invoices = models.JSONField(_("overdue invoices"))
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    to = models.CharField(_("to"), max_length=1000, blank=True)
+    result = models.CharField(_("result"), max_length=10, choices=Result.choices)
+    error = models.TextField(_("error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "state"],
+                condition=Q(result="sent"),
+                name="reminder_once_per_state",
+                violation_error_message=_("R17: this customer was reminded of these invoices already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.as_of:%Y-%m-%d}"

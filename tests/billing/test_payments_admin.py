@@ -149,3 +149,25 @@ def test_the_receivables_download(staff_client, books):
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert text.startswith("customer_code,billing_name,invoice_number,")
     assert "SK-202610-0002" in text
+
+
+def test_a_deposit_entered_by_hand(staff_client, books):
+    response = staff_client.post(
+        reverse("admin:billing_deposit_add"),
+        {
+            "received_on": "2026-12-03",
+            "amount_0": "22000",
+            "amount_1": "JPY",
+            "payer_name": "ﾌﾞﾗﾎﾞｰ ｹﾞﾝｷﾝ",
+            "reference": "窓口入金",
+            "customer": "",
+        },
+    )
+    assert response.status_code == 302
+    deposit = Deposit.objects.get()
+    assert (deposit.source, deposit.received_on, deposit.amount.amount) == (
+        "manual",
+        D(2026, 12, 3),
+        Decimal(22000),
+    )
+    assert deposit.source_id.startswith("manual:") and deposit.created_by == staff_client.user
