@@ -471,6 +471,16 @@ def test_every_table_of_the_apps_has_its_triggers():
 def test_the_audit_trail_is_append_only_for_every_role(world, app_role, table):
     if table == "billing_historicalcreditnote":  # a credit note, so that its trail has a row
         credit_note_issue(invoice=world.issued, amount=1, reason="値引き", by=None, today=D(2026, 11, 3))
+    if table in ("billing_historicaldeposit", "billing_historicalapplication", "billing_historicalpayername"):
+        # a deposit applied to the issued invoice and a payer name (R17), so that their trails have rows
+        from billing.models import PayerName
+        from billing.payments.service import payments_import
+
+        PayerName.objects.create(customer=world.issued.customer, payer_name="ｶ)ﾃｽﾄ")
+        payments_import(
+            data=f"received_on,amount,payer_name,reference,deposit_id\n2026-12-01,1,ｶ)ﾃｽﾄ,{world.issued.number},T-1\n".encode(),
+            today=D(2026, 12, 1),
+        )
     assert sql(f"SELECT count(*) FROM {table}")[0][0] > 0
     for role in (app_role, None):
         with acting_as(role):
