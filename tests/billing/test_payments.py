@@ -356,3 +356,12 @@ def test_the_demo_bank_file_pays_the_books_and_leaves_work_for_a_person(books):
     # number in the EDI情報; the fifth transfer, from an unregistered payer, waits
     assert (result.new, result.matched, result.partial, result.unmatched) == (5, 4, 0, 1)
     assert Invoice.objects.open_items().count() == 0
+
+
+def test_the_demo_bank_file_command(books, tmp_path):
+    path = tmp_path / "furikomi.txt"
+    out = io.StringIO()
+    call_command("demo_bank_file", str(path), "--received-on", "2026-12-01", stdout=out)
+    assert out.getvalue().strip() == f"{path}: 5 件の振込"
+    call_command("import_payments", str(path), stdout=out)
+    assert "新しい入金 5 件" in out.getvalue()
