@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from billing.documents.archive import MANIFEST_HEADER
 from billing.exports.invoices import INVOICES_HEADER, LINES_HEADER
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
+from billing.exports.receivables import HEADER as RECEIVABLES_HEADER
 from contracts.csvimport import REGISTRY
 
-VERSION = 3
+VERSION = 4
 
 #: the kinds in the order an operator imports them (a kind refers to the earlier ones)
 KIND_ORDER = (
@@ -29,6 +30,7 @@ KIND_ORDER = (
     "accounts",
     "auth_counts",
     "one_time_charges",
+    "payer_names",
 )
 
 #: the export layouts: (title, columns)
@@ -39,6 +41,7 @@ EXPORTS = (
     ("`export_journal --format freee`: freee会計 仕訳インポート, header row", FREEE_COLUMNS),
     ("`export_journal --format mf`: マネーフォワード クラウド会計 仕訳帳, header row", MF_COLUMNS),
     ("`export_documents`: `manifest.csv` in the zip, one row per PDF", MANIFEST_HEADER),
+    ("`export_receivables`: open receivables with aging (R17), header row", RECEIVABLES_HEADER),
 )
 
 

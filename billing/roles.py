@@ -1,9 +1,10 @@
 """The roles of the back office, as Django groups (issue 4).
 
-- Sales: customers, contracts and rate cards, add and change; approve other people's rate
+- Sales: customers, contracts and rate cards, add and change; payer names (R17); approve other people's rate
   cards (never their own: Annex 1 four-eyes rule, held by the model); no billing.
-- Accounting: run, issue, void, credit and download (journals too), email documents and
-  edit the mail templates; read contracts, rate cards and usage; no change to rates.
+- Accounting: run, issue, void, credit and download (journals too); 入金消込 (deposits,
+  bank files, applications and their undoing, R17); email documents and edit the mail
+  templates; read contracts, rate cards and usage; no change to rates.
 - Viewer: read only.
 
 ``sync_roles`` is idempotent: it sets each group's permissions to exactly this list. It
@@ -35,6 +36,8 @@ BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline", "credi
 JOURNAL_MODELS = ("journalexport",)
 #: R19: the issued documents as kept, and their sends (read by whoever reads invoices)
 DOCUMENT_MODELS = ("storeddocument", "documentsend")
+#: R17: the money received and where it went (入金消込), and the names it arrives under
+PAYMENT_MODELS = ("deposit", "application", "payername")
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -49,6 +52,8 @@ ROLES: dict[str, list[str]] = {
         "billing.approve_ratecard",
         *_perms("billing", ("onetimecharge",), ("add", "change", "view")),
         *_perms("billing", ("accountregistration", "authcount"), ("view",)),
+        # R17: sales know how their customers' transfers are named
+        *_perms("billing", ("payername",), ("add", "change", "delete", "view")),
     ],
     ACCOUNTING: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
@@ -63,10 +68,14 @@ ROLES: dict[str, list[str]] = {
         # emailing a document is recording its send; the mail's wording is theirs
         "billing.add_documentsend",
         *_perms("billing", ("mailtemplate",), ("view", "change")),
+        # R17: 入金消込: deposits entered by hand, bank files imported, applied and undone
+        *_perms("billing", PAYMENT_MODELS, ("view",)),
+        "billing.add_deposit",
+        "billing.apply_deposit",
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
-        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS + DOCUMENT_MODELS, ("view",)),
+        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS + DOCUMENT_MODELS + PAYMENT_MODELS, ("view",)),
     ],
 }
 

@@ -1,5 +1,6 @@
 """Invoices for accountants (R12): read only, voided and replaced from their page, shown
-as the qualified invoice document (HTML and PDF)."""
+as the qualified invoice document (HTML and PDF); the list shows each issued invoice's
+balance and payment status (R17), with filters for overdue and partly paid."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from billing import runs
 from billing.documents import document_filename, invoice_document
 from billing.documents.store import pdf_bytes
-from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from billing.formatting import yen_text
+from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus, PaymentStatus
 from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
@@ -40,6 +42,36 @@ class MonthFilter(admin.SimpleListFilter):
                 return queryset.filter(billing_month=periods.parse_month(self.value()))
             except ValueError:
                 return queryset.none()
+        return queryset
+
+
+class PaymentStatusFilter(admin.SimpleListFilter):
+    """R17: 未入金, 一部入金, 入金済, 過入金 of issued invoices, from the database."""
+
+    title = _("payment")
+    parameter_name = "payment"
+
+    def lookups(self, request, model_admin):
+        return PaymentStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in PaymentStatus.values:
+            return queryset.filter(status=InvoiceStatus.ISSUED, payment_status=self.value())
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """R17: issued invoices with a balance left after their due date, as of today in Japan."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=InvoiceStatus.ISSUED, is_overdue=True)
         return queryset
 
 
@@ -81,8 +113,10 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
         "total",
         "issue_date",
         "due_date",
+        "balance_label",
+        "payment_label",
     )
-    list_filter = (MonthFilter, "status")
+    list_filter = (MonthFilter, "status", PaymentStatusFilter, OverdueFilter)
     search_fields = ("number", "customer_code", "billing_name", "customer_name")
     # numbers and codes by their start, names anywhere: each from an index (issue 16)
     search_prefix = ("number", "customer_code")
@@ -123,6 +157,10 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["replaced_by_link"]
 
+    def get_queryset(self, request):
+        # R17: balance and payment status computed in the same query as the list
+        return super().get_queryset(request).with_balance()
+
     def has_add_permission(self, request):
         return False
 
@@ -154,6 +192,17 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
     @admin.display(description=_("month"), ordering="billing_month")
     def month_label(self, obj):
         return periods.format_month(obj.billing_month)
+
+    @admin.display(description=_("balance"), ordering="balance")
+    def balance_label(self, obj):
+        return yen_text(obj.balance) if obj.status == InvoiceStatus.ISSUED else "—"
+
+    @admin.display(description=_("payment"), ordering="payment_status")
+    def payment_label(self, obj):
+        if obj.status != InvoiceStatus.ISSUED:
+            return "—"
+        label = PaymentStatus(obj.payment_status).label
+        return format_html("{} <strong>{}</strong>", label, _("overdue")) if obj.is_overdue else label
 
     @admin.display(description=_("replaced by"))
     def replaced_by_link(self, obj):

@@ -67,6 +67,6 @@ class JournalExportAdmin(admin.ModelAdmin):
         export = get_object_or_404(JournalExport, pk=pk)
         return download(
             bytes(export.content),
-            filename=filename(export.month, export.format, export),
+            filename=filename(export.month, export.format, export, export.kind),
             content_type="text/csv; charset=shift_jis",
         )

@@ -41,7 +41,7 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0014_mail"), ("contracts", "0005_changelist_indexes")]
+    dependencies = [("billing", "0016_postgresql_payments"), ("contracts", "0005_changelist_indexes")]
     operations = [
         migrations.AddIndex(
             model_name="invoice",

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -169,9 +170,76 @@ class InvoiceImmutable(ValidationError):
         return cls(_("R12: an issued invoice is never deleted; void it instead."), code="immutable")
 
 
+class PaymentStatus(models.TextChoices):
+    """R17: an issued invoice's state of payment, derived from its applications and credit
+    notes (``InvoiceQuerySet.with_balance``), never stored."""
+
+    UNPAID = "unpaid", _("unpaid")
+    PARTIAL = "partial", _("partly paid")
+    PAID = "paid", _("paid in full")
+    OVERPAID = "overpaid", _("overpaid")
+
+
+_YEN = models.DecimalField(max_digits=14, decimal_places=0)
+
+
 class InvoiceQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
+
+    def with_balance(self, as_of: dt.date | None = None):
+        """R17, in the database: ``paid`` (payments applied and transfer fees accepted, of
+        live applications, of deposits received by ``as_of`` if given), ``credited`` (credit
+        notes' totals with tax, issued by ``as_of`` if given), ``balance`` = total − paid −
+        credited, ``payment_status`` and ``is_overdue`` (a balance remains after the due
+        date, as of ``as_of``, default today in Japan). One query whatever the number of invoices."""
+        from .credit_notes import CreditNote
+        from .payments import Application
+
+        applications = Application.objects.filter(invoice=models.OuterRef("pk"), reversed_at__isnull=True)
+        credit_notes = CreditNote.objects.filter(invoice=models.OuterRef("pk"))
+        if as_of is not None:
+            applications = applications.filter(deposit__received_on__lte=as_of)
+            credit_notes = credit_notes.filter(issue_date__lte=as_of)
+        as_of = as_of or timezone.localdate()
+        paid = (
+            applications.order_by()
+            .values("invoice")
+            .annotate(s=models.Sum(models.F("amount") + models.F("fee"), output_field=_YEN))
+            .values("s")
+        )
+        credited = (
+            credit_notes.order_by()
+            .values("invoice")
+            .annotate(s=models.Sum("total", output_field=_YEN))
+            .values("s")
+        )
+        zero = models.Value(0, output_field=_YEN)
+        return self.annotate(
+            paid=Coalesce(models.Subquery(paid, output_field=_YEN), zero),
+            credited=Coalesce(models.Subquery(credited, output_field=_YEN), zero),
+        ).annotate(
+            balance=models.ExpressionWrapper(F("total") - F("paid") - F("credited"), output_field=_YEN),
+            payment_status=models.Case(
+                models.When(balance__lt=0, then=models.Value(PaymentStatus.OVERPAID)),
+                models.When(balance=0, then=models.Value(PaymentStatus.PAID)),
+                models.When(paid=0, then=models.Value(PaymentStatus.UNPAID)),
+                default=models.Value(PaymentStatus.PARTIAL),
+                output_field=models.CharField(),
+            ),
+            is_overdue=models.ExpressionWrapper(
+                Q(balance__gt=0, due_date__lt=as_of), output_field=models.BooleanField()
+            ),
+        )
+
+    def open_items(self, as_of: dt.date | None = None):
+        """R17: issued invoices with a balance left, oldest due first."""
+        return (
+            self.filter(status=InvoiceStatus.ISSUED)
+            .with_balance(as_of)
+            .filter(balance__gt=0)
+            .order_by("due_date", "issue_date", "number")
+        )
 
     def update(self, **kwargs):
         if self.exclude(status=InvoiceStatus.DRAFT).exists():

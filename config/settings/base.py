@@ -163,6 +163,9 @@ PAYEE_ACCOUNT_HOLDER = environment.zengin_name("PAYEE_ACCOUNT_HOLDER", default="
 # R18: a due date on which banks are closed moves to the bank business day before it
 # (previous) or after it (next)
 DUE_DATE_ROLL = environment.choice("DUE_DATE_ROLL", ("previous", "next"), default="previous")
+# R17: how far short of an invoice's balance a transfer may be and still pay it, the
+# difference being the payer's bank transfer fee (振込手数料) the company accepts, in yen
+PAYMENT_FEE_TOLERANCE = environment.whole_number("PAYMENT_FEE_TOLERANCE", default=880)
 
 # R19: where the issued PDFs are kept (database, or Django's "documents" storage if it is
 # configured, else the default one) and the Japanese TrueType fonts embedded in them
@@ -186,6 +189,11 @@ MEDIA_ROOT = BASE_DIR / "media"
 # name their program has, e.g. "課税売上込10%" or "課税売上内四10%".
 JOURNAL_RECEIVABLE_ACCOUNT = environment.journal_name("JOURNAL_RECEIVABLE_ACCOUNT", default="売掛金")
 JOURNAL_SALES_ACCOUNT = environment.journal_name("JOURNAL_SALES_ACCOUNT", default="売上高")
+# the receipts journal (R17): the bank account deposits arrive in, the customer's credit
+# (前受金) they are booked to until applied, and the transfer fees accepted
+JOURNAL_BANK_ACCOUNT = environment.journal_name("JOURNAL_BANK_ACCOUNT", default="普通預金")
+JOURNAL_ADVANCE_ACCOUNT = environment.journal_name("JOURNAL_ADVANCE_ACCOUNT", default="前受金")
+JOURNAL_FEE_ACCOUNT = environment.journal_name("JOURNAL_FEE_ACCOUNT", default="支払手数料")
 JOURNAL_YAYOI_TAX_CATEGORY = environment.journal_name("JOURNAL_YAYOI_TAX_CATEGORY", default="課税売上内10%")
 JOURNAL_FREEE_TAX_CATEGORY = environment.journal_name("JOURNAL_FREEE_TAX_CATEGORY", default="課税売上10%")
 JOURNAL_MF_TAX_CATEGORY = environment.journal_name("JOURNAL_MF_TAX_CATEGORY", default="課税売上 10%")

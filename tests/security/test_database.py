@@ -477,6 +477,16 @@ def test_the_audit_trail_is_append_only_for_every_role(world, app_role, table):
         template = MailTemplate.objects.get(kind="invoice")
         template.subject += "（改）"
         template.save()
+    if table in ("billing_historicaldeposit", "billing_historicalapplication", "billing_historicalpayername"):
+        # a deposit applied to the issued invoice and a payer name (R17), so that their trails have rows
+        from billing.models import PayerName
+        from billing.payments.service import payments_import
+
+        PayerName.objects.create(customer=world.issued.customer, payer_name="ｶ)ﾃｽﾄ")
+        payments_import(
+            data=f"received_on,amount,payer_name,reference,deposit_id\n2026-12-01,1,ｶ)ﾃｽﾄ,{world.issued.number},T-1\n".encode(),
+            today=D(2026, 12, 1),
+        )
     assert sql(f"SELECT count(*) FROM {table}")[0][0] > 0
     for role in (app_role, None):
         with acting_as(role):

@@ -12,7 +12,18 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from billing.exports.journal import journal_file
-from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, OneTimeCharge, RateCard
+from billing.models import (
+    AccountRegistration,
+    Application,
+    AuthCount,
+    BillingRun,
+    Deposit,
+    Invoice,
+    OneTimeCharge,
+    PayerName,
+    RateCard,
+)
+from billing.payments.service import payments_import
 from billing.roles import ACCOUNTING, SALES, VIEWER
 from billing.runs import billing_month_compute, billing_month_issue, credit_note_issue
 from tests.contracts.factories import (
@@ -67,6 +78,14 @@ def world(db):
     billing_month_compute(month=D(2026, 10, 1))
     billing_month_issue(month=D(2026, 10, 1), today=D(2026, 11, 5))
     billing_month_compute(month=D(2026, 9, 1))
+    october = Invoice.objects.get(billing_month=D(2026, 10, 1), customer=contract.customer)
+    payments_import(
+        data=(
+            "received_on,amount,payer_name,reference,deposit_id\r\n"
+            f"2026-12-01,100,ﾃｽﾄ,{october.number},D-1\r\n2026-12-02,300,ﾀﾞﾚｶ,,D-2\r\n"
+        ).encode(),
+        today=D(2026, 12, 3),
+    )
     return {
         "customer": CustomerFactory(),
         "iijidcontract": IIJIDContractFactory(),
@@ -82,6 +101,9 @@ def world(db):
         "draft_run": BillingRun.objects.get(month=D(2026, 9, 1)),
         "invoice": Invoice.objects.get(billing_month=D(2026, 10, 1), customer=contract.customer),
         "journalexport": journal_file(D(2026, 10, 1), "yayoi", since_last=True).export,
+        "deposit": Deposit.objects.get(source_id="csv:D-2"),
+        "application": Application.objects.get(),
+        "payername": PayerName.objects.create(customer=contract.customer, payer_name="ｶ)ﾃｽﾄ"),
         "creditnote": credit_note_issue(
             invoice=Invoice.objects.get(billing_month=D(2026, 10, 1), customer=credited.customer),
             amount=1,
@@ -277,18 +299,18 @@ RIGHTS = {
     SALES: {
         "customer": "vac", "iijidcontract": "vac", "contract": "vac", "itemchange": "vac",
         "termination": "vac", "ratecard": "vac", "onetimecharge": "vac",
-        "accountregistration": "v", "authcount": "v",
+        "accountregistration": "v", "authcount": "v", "payername": "vacd",
     },
     ACCOUNTING: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
         "billingrun": "v", "invoice": "v", "journalexport": "v", "creditnote": "v",
-        "storeddocument": "v", "mailtemplate": "vc",
+        "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "v",
     },
     VIEWER: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v", "creditnote": "v", "storeddocument": "v",
+        "billingrun": "v", "invoice": "v", "creditnote": "v", "storeddocument": "v", "deposit": "v", "payername": "v",
     },
     # an administrator administers users (deactivates, never deletes: their names stay on
     # what they did); runs and invoices change only through their actions; rate cards and
@@ -297,7 +319,7 @@ RIGHTS = {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
         "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v", "journalexport": "v",
-        "creditnote": "v", "storeddocument": "v", "mailtemplate": "vc", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+        "creditnote": "v", "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "vacd", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
 
@@ -317,6 +339,10 @@ CUSTOM_VIEWS = {
     "admin:billing_invoice_pdf": {ACCOUNTING, VIEWER, ADMIN},
     "admin:billing_accountregistration_breakdown": {SALES, ACCOUNTING, VIEWER, ADMIN},
     "admin:auth_user_password_change": {ADMIN},
+    "admin:billing_deposit_apply": {ACCOUNTING, ADMIN},
+    "admin:billing_deposit_reverse": {ACCOUNTING, ADMIN},
+    "admin:billing_deposit_import": {ACCOUNTING, ADMIN},
+    "admin:billing_deposit_receivables": {ACCOUNTING, ADMIN},
 }
 
 STAFF = {SALES, ACCOUNTING, VIEWER, ADMIN}
@@ -394,6 +420,12 @@ def every_object(world):
     template.subject += "（改）"  # a second version in its audit trail
     template.save()
     objects["mailtemplate"] = template
+    deposit = world["deposit"]
+    deposit.candidate_customer = customer
+    deposit.save()
+    payer = world["payername"]
+    payer.payer_name = "ｶ)ﾃｽﾄｼﾖｳｼﾞ"
+    payer.save()
     objects["user"] = get_user_model().objects.get(username="author")
     objects["group"] = Group.objects.get(name=SALES)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -436,6 +468,8 @@ def url_of(name, pattern, route, objects):
         "admin:billing_invoice_pdf": lambda: [objects["invoice"].pk],
         "admin:billing_accountregistration_breakdown": lambda: [objects["contract"].pk, "2026-10"],
         "admin:auth_user_password_change": lambda: [objects["user"].pk],
+        "admin:billing_deposit_apply": lambda: [objects["deposit"].pk],
+        "admin:billing_deposit_reverse": lambda: [objects["application"].pk],
     }
     if name in extra:
         return reverse(name, args=extra[name]())

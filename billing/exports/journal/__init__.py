@@ -2,7 +2,7 @@
 クラウド会計): ``entries`` (what is booked, whatever the program), ``layouts`` (each
 program's import layout, with its source), ``files`` (encoding, ``--since-last``)."""
 
-from .entries import Entry, EntryType, month_entries
+from .entries import Entry, EntryType, month_entries, receipt_entries
 from .files import FORMATS, KINDS, JournalFile, JournalRefused, filename, journal_file
 from .layouts import COLUMNS, FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
 
@@ -20,4 +20,5 @@ __all__ = [
     "filename",
     "journal_file",
     "month_entries",
+    "receipt_entries",
 ]

@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -31,6 +32,12 @@ class EntryType(StrEnum):
     INVOICE = "invoice"
     VOID = "void"
     CREDIT_NOTE = "credit_note"
+    # the receipts journal (R17), see ``receipt_entries``
+    RECEIPT = "receipt"
+    APPLIED = "receipt_applied"
+    FEE = "receipt_fee"
+    APPLIED_REVERSED = "receipt_reversed"
+    FEE_REVERSED = "receipt_fee_reversed"
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,12 @@ class Entry:
     reversing: bool
     summary: str
     memo: str
+    #: the receipts journal's accounts (debit, credit), and whether each side carries the
+    #: customer as its sub-account; empty: the sales journal's receivable / sales
+    debit_account: str = ""
+    credit_account: str = ""
+    debit_sub: bool = False
+    credit_sub: bool = False
 
     @property
     def key(self) -> tuple[str, int]:
@@ -159,3 +172,78 @@ def month_entries(month: dt.date) -> list[Entry]:
     corrections.sort(key=lambda entry: (entry.date, entry.number))
     # an invoice that billed nothing (adjustments that net to zero) moves nothing
     return [entry for entry in [*entries, *corrections] if entry.total]
+
+
+def receipt_entries(month: dt.date) -> list[Entry]:
+    """R17's receipts journal of the deposits received in ``month`` whose customer is known
+    (an unmatched deposit is booked once a person settles it), as events that never change
+    once booked, so that ``--since-last`` books each once:
+
+    - the deposit received: 普通預金 / 前受金, its whole amount, on the day it arrived;
+    - each application: 前受金 / 売掛金, on the deposit's day when matched on import, else
+      on the day a person made it, and the transfer fee accepted: 支払手数料 / 売掛金;
+    - each application undone: the same entries reversed, on the day it was undone.
+
+    What stays on 前受金 is the customer's credit. Two queries."""
+    from billing.models import Application, Deposit
+
+    month = periods.month_start(month)
+    bank, advance = settings.JOURNAL_BANK_ACCOUNT, settings.JOURNAL_ADVANCE_ACCOUNT
+    receivable, fees = settings.JOURNAL_RECEIVABLE_ACCOUNT, settings.JOURNAL_FEE_ACCOUNT
+    deposits = list(
+        Deposit.objects.filter(
+            received_on__gte=month, received_on__lte=periods.month_end(month), customer__isnull=False
+        )
+        .select_related("customer")
+        .order_by("received_on", "source_id")
+    )
+    applications = list(
+        Application.objects.filter(deposit__in=[d.pk for d in deposits])
+        .select_related("invoice")
+        .order_by("applied_at", "id")
+    )
+    entries = []
+    for deposit in deposits:
+        name = deposit.customer.name
+        entries.append(
+            Entry(
+                EntryType.RECEIPT, deposit.pk, f"入金{deposit.pk}", deposit.received_on, deposit.customer.code, name,
+                int(deposit.amount.amount), 0, reversing=False,
+                summary=f"入金 {deposit.payer_name} {name}", memo=f"{deposit.source_id} {deposit.customer.code}",
+                debit_account=bank, credit_account=advance, credit_sub=True,
+            )
+        )  # fmt: skip
+    by_id = {d.pk: d for d in deposits}
+    for application in applications:
+        deposit = by_id[application.deposit_id]
+        code, name, number = deposit.customer.code, deposit.customer.name, application.invoice.number
+        # matched on import: booked on the deposit's day; by a person: on the day it was done
+        day = deposit.received_on
+        if application.applied_by_id is not None:
+            day = max(day, timezone.localtime(application.applied_at).date())
+        pairs = [
+            (EntryType.APPLIED, application.amount.amount, advance, True, f"入金消込 {number} {name}"),
+            (EntryType.FEE, application.fee.amount, fees, False, f"振込手数料 {number} {name}"),
+        ]
+        for entry_type, amount, debit, debit_sub, summary in pairs:
+            if not amount:
+                continue
+            entries.append(
+                Entry(
+                    entry_type, application.pk, number, day, code, name, int(amount), 0, reversing=False,
+                    summary=summary, memo=f"{number} {code}",
+                    debit_account=debit, credit_account=receivable, debit_sub=debit_sub, credit_sub=True,
+                )
+            )  # fmt: skip
+            if application.reversed_at is not None:
+                entries.append(
+                    Entry(
+                        EntryType.APPLIED_REVERSED if entry_type == EntryType.APPLIED else EntryType.FEE_REVERSED,
+                        application.pk, number, timezone.localtime(application.reversed_at).date(), code, name,
+                        int(amount), 0, reversing=True, summary=f"取消 {summary}",
+                        memo=f"{number} {code} 取消: {one_line(application.reversal_reason)}",
+                        debit_account=receivable, credit_account=debit, debit_sub=True, credit_sub=debit_sub,
+                    )
+                )  # fmt: skip
+    entries.sort(key=lambda entry: (entry.date, entry.type != EntryType.RECEIPT, entry.number))
+    return entries

@@ -23,11 +23,11 @@ from django.utils.translation import gettext as _
 from billing.models import CreditNote, Invoice, JournalEntryExport, JournalExport
 from contracts import periods
 
-from .entries import Entry, month_entries
+from .entries import Entry, month_entries, receipt_entries
 from .layouts import LAYOUTS, sub_accounts
 
 FORMATS = tuple(LAYOUTS)
-KINDS = ("sales",)
+KINDS = ("sales", "receipts")
 ENCODING = "cp932"
 
 
@@ -43,9 +43,10 @@ class JournalFile:
     export: JournalExport | None = None
 
 
-def filename(month: dt.date, fmt: str, export: JournalExport | None = None) -> str:
+def filename(month: dt.date, fmt: str, export: JournalExport | None = None, kind: str = "sales") -> str:
     suffix = f"-{export.exported_at:%Y%m%d%H%M%S}" if export is not None else ""
-    return f"journal-{periods.format_month(month)}-{fmt}{suffix}.csv"
+    label = "" if kind == "sales" else f"-{kind}"
+    return f"journal-{periods.format_month(month)}{label}-{fmt}{suffix}.csv"
 
 
 def _known_names() -> set[tuple[str, str]]:
@@ -120,14 +121,14 @@ def journal_file(
         raise ValueError(f"unknown journal kind {kind!r}")
     month = periods.month_start(month)
     with transaction.atomic():
-        entries = month_entries(month)
+        entries = month_entries(month) if kind == "sales" else receipt_entries(month)
         if since_last:
             entries = _not_exported(entries, fmt, kind)
         data = encode(entries, fmt)
         export = None
         if since_last and entries:  # a file with nothing new is not worth a record
             export = _record(entries, fmt, kind, month, data, by)
-        result = JournalFile(data, len(entries), filename(month, fmt, export), export)
+        result = JournalFile(data, len(entries), filename(month, fmt, export, kind), export)
         if hand_out is not None:
             hand_out(result)
     return result

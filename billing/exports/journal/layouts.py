@@ -92,7 +92,13 @@ class Side:
 
 
 def sides(entry: Entry, sub_account: str, tax_category: str, no_tax: str) -> tuple[Side, Side]:
-    """(debit, credit): receivable / sales for a sale, sales / receivable reversed."""
+    """(debit, credit): receivable / sales for a sale, sales / receivable reversed; a
+    receipt's own accounts (R17), no tax, the customer on the sides that carry it."""
+    if entry.debit_account:
+        return (
+            Side(entry.debit_account, sub_account if entry.debit_sub else "", no_tax, entry.total, 0),
+            Side(entry.credit_account, sub_account if entry.credit_sub else "", no_tax, entry.total, 0),
+        )
     receivable = Side(settings.JOURNAL_RECEIVABLE_ACCOUNT, sub_account, no_tax, entry.total, 0)
     sales = Side(settings.JOURNAL_SALES_ACCOUNT, "", tax_category, entry.total, entry.tax)
     return (sales, receivable) if entry.reversing else (receivable, sales)

@@ -29,7 +29,10 @@ class Command(ExportInvoicesCommand):
             "mf: マネーフォワード クラウド会計 仕訳帳",
         )
         parser.add_argument(
-            "--kind", choices=KINDS, default="sales", help="sales (default): the sales journal"
+            "--kind",
+            choices=KINDS,
+            default="sales",
+            help="sales (default): the sales journal; receipts: the deposits received in the month (R17)",
         )
         parser.add_argument(
             "--since-last",
@@ -42,7 +45,10 @@ class Command(ExportInvoicesCommand):
     def handle(self, *args, month, fmt, kind, since_last, output, user, **options):
         month_date = month_argument(month)
         by = staff_member(user)
-        if not BillingRun.objects.filter(month=month_date, status=RunStatus.ISSUED).exists():
+        if (
+            kind == "sales"
+            and not BillingRun.objects.filter(month=month_date, status=RunStatus.ISSUED).exists()
+        ):
             raise CommandError(
                 _(
                     "%(month)s is not issued: the journal holds issued invoices only. Issue the month first (bill_month %(month)s --issue)."

@@ -1,0 +1,40 @@
+import datetime as dt
+from pathlib import Path
+
+from django.core.management.base import CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing.exports.csvfile import ENCODINGS, EncodingReport
+from billing.exports.receivables import receivables_csv
+from billing.management.commands.export_invoices import Command as ExportCommand
+
+
+class Command(ExportCommand):
+    help = (
+        "Write the open receivables (R17) as of a date as CSV, with their aging: one row per "
+        "issued invoice with a balance, and each customer's credit (前受金)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", help="the date, YYYY-MM-DD (default: today in Japan)")
+        parser.add_argument("--all", action="store_true", help="every live issued invoice, paid ones too")
+        parser.add_argument("--output", type=Path, help="file to write (default: standard output)")
+        parser.add_argument(
+            "--encoding",
+            choices=ENCODINGS,
+            default="utf-8-sig",
+            help="utf-8-sig (default) or cp932 (Shift_JIS)",
+        )
+
+    def handle(self, *args, as_of, all, output, encoding, **options):
+        if as_of:
+            try:
+                day = dt.date.fromisoformat(as_of)
+            except ValueError:
+                raise CommandError(_("%(value)r is not a date YYYY-MM-DD.") % {"value": as_of}) from None
+        else:
+            day = timezone.localdate()
+        report = EncodingReport()
+        self._write(receivables_csv(as_of=day, all_=all, encoding=encoding, report=report), output, encoding)
+        self._report(report)

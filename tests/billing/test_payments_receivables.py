@@ -1,0 +1,111 @@
+"""R17: the receivables export as of a date, with aging, and each customer's credit
+(前受金) as its own row. Literals worked out by hand from ``payments_world``:
+
+- C1 pays 22,000 (its payer name): October paid; September's 11,000 is left, due
+  2026-10-30, so on 2026-12-01 it is 32 days overdue (1 in October, 30 in November, 1).
+- C2 is credited 10,000 + tax 1,000 = 11,000 on 2026-11-20 and pays 50,000 naming
+  SK2026100002: 110,000 = 50,000 + 11,000 + 49,000, due 2026-11-30, 1 day overdue.
+- C3 pays 60,000 naming SK2026100003: its 55,000 is paid, 5,000 is its credit.
+"""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+
+from billing.exports.receivables import ReceivableRow, aging, receivable_rows
+from billing.models import Invoice
+from billing.payments.service import payments_import
+from billing.runs import credit_note_issue
+
+from .payments_world import build_books
+from .zengin_files import transfer_file
+
+pytestmark = pytest.mark.django_db
+
+D = dt.date
+C1, C2, C3 = "ブラボー工業株式会社 御中", "千代田商事株式会社 御中", "三番商店 御中"
+
+
+@pytest.fixture
+def paid_in_december(db):
+    build_books()
+    credit_note_issue(
+        invoice=Invoice.objects.get(number="SK-202610-0002"), amount=10000, reason="値引き", by=None,
+        today=D(2026, 11, 20),
+    )  # fmt: skip
+    payments_import(
+        data=transfer_file(
+            (1, "081201", 22000, "ｶ)ﾌﾞﾗﾎﾞｰｺｳｷﾞﾖｳ"),
+            (2, "081201", 50000, "ﾁﾖﾀﾞｼﾖｳｼﾞ", "SK2026100002"),
+            (3, "081201", 60000, "ｻﾝﾊﾞﾝ", "SK2026100003"),
+        ),
+        today=D(2026, 12, 1),
+    )
+
+
+@pytest.mark.parametrize(
+    ("days", "bucket"), [(0, "current"), (1, "1-30"), (30, "1-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"),
+                         (90, "61-90"), (91, "91+"), (400, "91+")],
+)  # fmt: skip
+def test_aging_buckets(days, bucket):
+    assert aging(days) == bucket
+
+
+def test_open_receivables_as_of_the_first_of_december(paid_in_december):
+    assert list(receivable_rows(D(2026, 12, 1))) == [
+        ReceivableRow("C1", C1, "SK-202609-0001", D(2026, 10, 5), D(2026, 10, 30), 11000, 0, 0, 11000, "unpaid", 32, "31-60"),
+        ReceivableRow("C2", C2, "SK-202610-0002", D(2026, 11, 5), D(2026, 11, 30), 110000, 50000, 11000, 49000, "partial", 1, "1-30"),
+        ReceivableRow("C3", C3, "", None, None, 0, 5000, 0, -5000, "overpaid", 0, "current"),
+    ]  # fmt: skip
+
+
+def test_all_receivables_list_the_paid_invoices_too(paid_in_december):
+    rows = [(r.invoice_number, r.balance, r.status) for r in receivable_rows(D(2026, 12, 1), all_=True)]
+    assert rows == [
+        ("SK-202609-0001", 11000, "unpaid"),
+        ("SK-202610-0001", 0, "paid"),
+        ("SK-202610-0002", 49000, "partial"),
+        ("SK-202610-0003", 0, "paid"),
+        ("", -5000, "overpaid"),
+    ]
+
+
+def test_as_of_the_day_before_the_money_arrived(paid_in_december):
+    assert [(r.invoice_number, r.paid, r.credited, r.balance, r.status, r.days_overdue, r.aging)
+            for r in receivable_rows(D(2026, 11, 30))] == [
+        ("SK-202609-0001", 0, 0, 11000, "unpaid", 31, "31-60"),
+        ("SK-202610-0001", 0, 0, 22000, "unpaid", 0, "current"),
+        ("SK-202610-0002", 0, 11000, 99000, "unpaid", 0, "current"),
+        ("SK-202610-0003", 0, 0, 55000, "unpaid", 0, "current"),
+    ]  # fmt: skip
+
+
+def test_the_command_writes_the_csv(paid_in_december, tmp_path):
+    output = tmp_path / "receivables.csv"
+    call_command("export_receivables", "--as-of", "2026-12-01", "--output", str(output), stdout=io.StringIO())
+    assert output.read_bytes().decode("utf-8-sig").split("\r\n") == [
+        "customer_code,billing_name,invoice_number,issue_date,due_date,total,paid,credited,balance,status,"
+        "days_overdue,aging",
+        f"C1,{C1},SK-202609-0001,2026-10-05,2026-10-30,11000,0,0,11000,unpaid,32,31-60",
+        f"C2,{C2},SK-202610-0002,2026-11-05,2026-11-30,110000,50000,11000,49000,partial,1,1-30",
+        f"C3,{C3},,,,0,5000,0,-5000,overpaid,0,current",
+        "",
+    ]
+
+
+def test_the_command_in_cp932(paid_in_december, tmp_path):
+    output = tmp_path / "receivables.csv"
+    call_command(
+        "export_receivables", "--as-of", "2026-12-01", "--encoding", "cp932", "--output", str(output),
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    data = output.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data.decode("cp932").split("\r\n")[3] == f"C3,{C3},,,,0,5000,0,-5000,overpaid,0,current"
+
+
+def test_the_number_of_queries_does_not_grow(paid_in_december, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
+        list(receivable_rows(D(2026, 12, 1), all_=True))
