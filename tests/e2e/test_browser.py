@@ -10,7 +10,9 @@ On every page they visit, and on the pages whose inline scripts and styles were 
 for it (dashboard, usage charts, invoice document, history, language switch), the
 browser reports no Content-Security-Policy violation.
 
-Screenshots of the screens are saved under test-artifacts/ when a step fails."""
+The window is 1366×768, the smallest screen staff use. Screenshots of the screens the
+README shows are saved under tests/e2e/screenshots/; of a failing step, under
+test-artifacts/."""
 
 import csv
 import io
@@ -29,6 +31,8 @@ from tests.billing.october import october
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "e2e" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 768}
 
 pytestmark = [
     pytest.mark.browser,
@@ -66,9 +70,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(
-        locale="ja-JP", accept_downloads=True, viewport={"width": 1400, "height": 1000}
-    )
+    context = browser.new_context(locale="ja-JP", accept_downloads=True, viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -131,6 +133,12 @@ def choose(page, field, text):
     page.click(f"span[aria-labelledby='select2-id_{field}-container']")
     page.fill(".select2-search__field", text)
     page.click(f".select2-results__option:has-text('{text}')")
+
+
+def screenshot(page, name):
+    """The page as the README shows it (tests/e2e/screenshots/NAME.png), the whole page."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def success_message(page):
@@ -215,14 +223,26 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     # full month: base 30,000 + no accounts; tax 3,000
     assert "2026-10を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
 
-    # ... issues it
+    # ... issues it, after a confirmation of what issuing will do
     page.goto(f"{live_server.url}/admin/billing/billingrun/")
     page.check("input[name=_selected_action]")
     page.select_option("select[name=action]", "issue_selected")
     page.click("button[name=index]")
-    assert "1件完了、0件は拒否されました。" in success_message(page)
+    page.wait_for_selector("#issue-summary")
+    summary = page.inner_text("#issue-summary")
+    assert "2026-10" in summary and "33,000円" in summary
+    assert "SK-202610-0001 〜 SK-202610-0001" in summary
+    assert "未対応の要対応事項 0件" in page.content()
+    assert not Invoice.objects.filter(number__isnull=False).exists()  # nothing issued yet
+    screenshot(page, "issue-confirmation")
+    page.click("#issue-confirm")
+    assert (
+        "2026-10を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
+        in success_message(page)
+    )
     invoice = Invoice.objects.get()
     assert (invoice.status, invoice.number) == ("issued", "SK-202610-0001")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
     assert "発行済み" in page.inner_text("#result_list")
 
     # ... and downloads the CSV
