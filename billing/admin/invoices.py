@@ -22,7 +22,7 @@ from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 
-from .common import download
+from .common import download, price_display, rate_display
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -47,9 +47,13 @@ class InvoiceLineInline(admin.TabularInline):
     fk_name = "invoice"
     extra = 0
     can_delete = False
-    fields = ("contract", "line_type", "item", "description", "quantity", "unit_price", "amount")
+    fields = ("contract", "line_type", "item", "description", "quantity", "unit_price_text", "amount")
     readonly_fields = fields
     ordering = ("contract__code", "position")
+
+    @admin.display(description=_("unit price"))
+    def unit_price_text(self, obj):
+        return price_display(obj.unit_price)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -94,7 +98,7 @@ class InvoiceAdmin(HistoryAdmin):
         ),
         (
             _("Amounts"),
-            {"fields": ("subtotal", "tax_rate", "tax", "total")},
+            {"fields": ("subtotal", "tax_rate_percent", "tax", "total")},
         ),
         (_("Issuer"), {"fields": ("issuer_name", "issuer_address", "issuer_registration_number")}),
         (
@@ -115,7 +119,11 @@ class InvoiceAdmin(HistoryAdmin):
     change_form_template = "admin/billing/invoice/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + ["replaced_by_link"]
+        return [f.name for f in self.model._meta.fields] + ["replaced_by_link", "tax_rate_percent"]
+
+    @admin.display(description=_("tax rate"))
+    def tax_rate_percent(self, obj):
+        return rate_display(obj.tax_rate)
 
     def has_add_permission(self, request):
         return False

@@ -3,20 +3,34 @@ tiers, approval by a second person and change requests."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from djmoney.money import Money
 
 from billing import calculation
+from billing.formatting import decimal_cell
 from billing.models import AuthTier, RateCard
 from billing.models.rates import PRICE_FIELDS, REQUEST_FIELDS
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 
-from .common import report
+from .common import price_display, report
+
+
+class PlainPricesForm(forms.ModelForm):
+    """Prices in the form as people typed them: 0.35, not the column's 0.3500."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, value in list(self.initial.items()):
+            if isinstance(value, Money):
+                self.initial[name] = Money(Decimal(decimal_cell(value.amount)), value.currency)
 
 
 class AuthTierFormSet(forms.BaseInlineFormSet):
@@ -51,8 +65,24 @@ class AuthTierFormSet(forms.BaseInlineFormSet):
 class AuthTierInline(admin.TabularInline):
     model = AuthTier
     formset = AuthTierFormSet
+    form = PlainPricesForm
     extra = 0
     fields = ("up_to", "unit_price", "flat_fee")
+
+    def get_fields(self, request, obj=None):
+        # an approved card's tiers are read only: their prices shown with their decimals
+        if obj is not None and obj.approved_by_id is not None:
+            return ("up_to", "unit_price_text", "flat_fee")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.approved_by_id is not None:
+            return ("up_to", "unit_price_text", "flat_fee")
+        return ()
+
+    @admin.display(description=_("unit price"))
+    def unit_price_text(self, obj):
+        return price_display(obj.unit_price)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.approved_by_id is not None:
@@ -86,12 +116,13 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 @admin.register(RateCard)
 class RateCardAdmin(HistoryAdmin):
+    form = PlainPricesForm
     list_display = (
         "contract",
         "valid_from_month",
         "valid_until_month",
         "base_fee",
-        "account_unit_price",
+        "account_unit_price_text",
         "auth_pricing",
         "created_by",
         "approved_by",
@@ -138,8 +169,27 @@ class RateCardAdmin(HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.approved_by_id is not None:
-            fields += ["contract", *PRICE_FIELDS]
+            fields += ["contract", *PRICE_FIELDS, "account_unit_price_text"]
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.approved_by_id is None:
+            return fieldsets
+        # read only: the unit price with its decimals, not django-money's yen
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(
+                        "account_unit_price_text" if field == "account_unit_price" else field
+                        for field in options["fields"]
+                    ),
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -171,6 +221,10 @@ class RateCardAdmin(HistoryAdmin):
     @admin.display(description=_("until"), ordering="valid_until")
     def valid_until_month(self, obj):
         return periods.format_month(obj.valid_until) if obj.valid_until else "—"
+
+    @admin.display(description=_("account unit price"), ordering="account_unit_price")
+    def account_unit_price_text(self, obj):
+        return price_display(obj.account_unit_price)
 
     @admin.display(description=_("billable"), boolean=True)
     def billable(self, obj):

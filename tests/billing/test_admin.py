@@ -456,5 +456,5 @@ def test_an_empty_amount_shows_as_empty_not_none(staff_client):
     card = RateCardFactory(contract=ContractFactory(in_service=True, item="service_provider"))
     assert card.account_unit_price is None
     page = staff_client.get(reverse("admin:billing_ratecard_changelist")).content.decode()
-    assert '<td class="field-account_unit_price">-</td>' in page
+    assert '<td class="field-account_unit_price_text">-</td>' in page
     assert ">None<" not in page
