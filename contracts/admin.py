@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
+from .forms import JapaneseDatesMixin
 from .models import (
     CONDITIONS,
     Contract,
@@ -22,7 +23,7 @@ from .models import (
 )
 
 
-class IIJIDContractInline(admin.TabularInline):
+class IIJIDContractInline(JapaneseDatesMixin, admin.TabularInline):
     model = IIJIDContract
     extra = 0
     fields = ("code", "start_on", "end_on")
@@ -87,14 +88,15 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ItemChangeInline(admin.TabularInline):
+class ItemChangeInline(JapaneseDatesMixin, admin.TabularInline):
     model = ItemChange
     extra = 0
+    month_fields = ("effective_month",)
     fields = ("item", "effective_month", "requested_on", "accepted_on")
     ordering = ("effective_month",)
 
 
-class TerminationInline(admin.StackedInline):
+class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
     model = Termination
     extra = 0
     max_num = 1
@@ -180,6 +182,7 @@ class ItemChangeAdmin(HistoryAdmin):
     search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
     autocomplete_fields = ("contract",)
     date_hierarchy = "effective_month"
+    month_fields = ("effective_month",)
 
 
 @admin.register(Termination)

@@ -15,9 +15,12 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
+from contracts.forms import JapaneseDatesMixin
 
-class HistoryAdmin(SimpleHistoryAdmin):
-    """``SimpleHistoryAdmin`` whose history is for reading only."""
+
+class HistoryAdmin(JapaneseDatesMixin, SimpleHistoryAdmin):
+    """``SimpleHistoryAdmin`` whose history is for reading only. (Every model admin of the
+    project derives from it, so it also gives them the Japanese date and month fields.)"""
 
     def revert_disabled(self, request, obj=None):
         return True

@@ -165,6 +165,7 @@ class RateCardAdmin(HistoryAdmin):
     )
     inlines = (AuthTierInline,)
     actions = ("approve_selected",)
+    month_fields = ("valid_from", "valid_until", "requested_valid_until")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
@@ -24,23 +24,13 @@ from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
 from billing.runs import issue
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
+from contracts.forms import MONTH_HELP, MonthField
 
 from .common import csv_content_type, csv_encoding, download, report
 
 
 class RunMonthForm(forms.Form):
-    month = forms.CharField(
-        label=_("billing month"),
-        help_text=_("YYYY-MM"),
-        max_length=7,
-        widget=forms.TextInput(attrs={"size": 8}),
-    )
-
-    def clean_month(self):
-        try:
-            return periods.parse_month(self.cleaned_data["month"])
-        except ValueError:
-            raise ValidationError(_("Enter a month as YYYY-MM.")) from None
+    month = MonthField(label=_("billing month"), help_text=MONTH_HELP)
 
 
 def _stamp(run: BillingRun) -> str:

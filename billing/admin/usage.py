@@ -17,12 +17,13 @@ from billing.exports.csvfile import EncodingReport, encoded_csv
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
+from contracts.forms import JapaneseDatesMixin
 from contracts.models import Contract
 
 from .common import csv_content_type, csv_encoding, download
 
 
-class UsageAdmin(admin.ModelAdmin):
+class UsageAdmin(JapaneseDatesMixin, admin.ModelAdmin):
     list_select_related = ("contract",)
     search_fields = ("contract__code",)
     autocomplete_fields = ("contract",)

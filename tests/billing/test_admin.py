@@ -254,7 +254,7 @@ def test_run_view_refuses_a_bad_month_and_an_issued_month(staff_client, october)
     url = reverse("admin:billing_billingrun_run")
     response = staff_client.post(url, {"month": "2026-13"})
     assert response.status_code == 200
-    assert response.context["form"].errors["month"] == ["年月を YYYY-MM の形式で入力してください。"]
+    assert response.context["form"].errors["month"] == ["2026-13 は存在しない日付です（13月はありません）"]
     assert not BillingRun.objects.exists()
 
     runs.billing_month_compute(month=OCT)
