@@ -91,7 +91,12 @@ class CreditNoteAdmin(HistoryAdmin):
     change_form_template = "admin/billing/creditnote/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + ["tax_rate_percent"]
+        # super(): the names shown for the staff who acted (contracts.admin_history)
+        return [
+            *super().get_readonly_fields(request, obj),
+            *(f.name for f in self.model._meta.fields),
+            "tax_rate_percent",
+        ]
 
     @admin.display(description=_("tax rate"))
     def tax_rate_percent(self, obj):

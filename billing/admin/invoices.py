@@ -119,7 +119,9 @@ class InvoiceAdmin(HistoryAdmin):
     change_form_template = "admin/billing/invoice/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + ["replaced_by_link", "tax_rate_percent"]
+        # super(): the names shown for the staff who acted (contracts.admin_history)
+        fields = [f.name for f in self.model._meta.fields] + ["replaced_by_link", "tax_rate_percent"]
+        return [*super().get_readonly_fields(request, obj), *fields]
 
     @admin.display(description=_("tax rate"))
     def tax_rate_percent(self, obj):

@@ -98,6 +98,25 @@ class BillingRunAdmin(HistoryAdmin):
             )
         )
 
+    def get_list_display(self, request):
+        # the CSV links only for those who may download: a Viewer followed them to a 403
+        shown = super().get_list_display(request)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
+    def get_readonly_fields(self, request, obj=None):
+        shown = super().get_readonly_fields(request, obj)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
+    def get_fields(self, request, obj=None):
+        shown = super().get_fields(request, obj)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
     def has_add_permission(self, request):
         return False
 
