@@ -3,7 +3,7 @@ with their item history, conditions of use and termination notice."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -96,6 +96,21 @@ class ItemChangeInline(JapaneseDatesMixin, admin.TabularInline):
     ordering = ("effective_month",)
 
 
+def say_when_no_effective_date(request, termination) -> None:
+    """R6: a notice not on the prescribed form is recorded but sets no effective date;
+    the person who saved it is told so, and what sets it."""
+    if termination.pk and not termination.on_prescribed_form:
+        messages.warning(
+            request,
+            _(
+                "%(contract)s: the termination notice is recorded, but it is not on the prescribed "
+                "termination form (解約申込書), so no effective date is set (Art. 6). Tick "
+                "'on the prescribed termination form' once the form arrives."
+            )
+            % {"contract": termination.contract.code},
+        )
+
+
 class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
     model = Termination
     extra = 0
@@ -148,6 +163,12 @@ class ContractAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_current_item()
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Termination:
+            for termination in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
+                say_when_no_effective_date(request, termination)
+
     def save_model(self, request, obj, form, change):
         for condition in CONDITIONS:
             if getattr(obj, condition.date_field) and not getattr(obj, condition.by_field):
@@ -199,3 +220,7 @@ class TerminationAdmin(HistoryAdmin):
     search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
     autocomplete_fields = ("contract",)
     readonly_fields = ("effective_on",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        say_when_no_effective_date(request, obj)

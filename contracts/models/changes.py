@@ -240,7 +240,13 @@ class Termination(VisibleTextModel):
         return periods.termination_effective_on(self.notice_received_on, self.requested_on)
 
     def clean(self) -> None:
-        self.effective_on = self.compute_effective_on()
+        # the computed date is kept only once the notice passes: a refused notice shows
+        # no effective date beside its error
+        effective_on = self.compute_effective_on()
+        self._refuse(effective_on)
+        self.effective_on = effective_on
+
+    def _refuse(self, effective_on: dt.date | None) -> None:
         if self.contract_id is None or self.notice_received_on is None:
             return
         contract = self.contract
@@ -264,7 +270,7 @@ class Termination(VisibleTextModel):
                 }
             )
         last_change = max((c.effective_month for c in contract.item_changes.all()), default=None)
-        if self.effective_on is not None and last_change is not None and last_change > self.effective_on:
+        if effective_on is not None and last_change is not None and last_change > effective_on:
             raise ValidationError(
                 {
                     "requested_on": ValidationError(
