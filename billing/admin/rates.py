@@ -7,8 +7,11 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
@@ -18,7 +21,7 @@ from billing.formatting import decimal_cell
 from billing.models import AuthTier, RateCard
 from billing.models.rates import PRICE_FIELDS, REQUEST_FIELDS
 from contracts import periods
-from contracts.admin_history import HistoryAdmin
+from contracts.admin_history import HistoryAdmin, japan_time, staff_name
 
 from .common import price_display, report
 
@@ -135,6 +138,7 @@ class RateCardAdmin(HistoryAdmin):
     autocomplete_fields = ("contract",)
     readonly_fields = (
         "created_by",
+        "last_changed",
         "approved_by",
         "approved_on",
         *REQUEST_FIELDS,
@@ -149,7 +153,7 @@ class RateCardAdmin(HistoryAdmin):
         ),
         (
             _("Approval and notification (R8)"),
-            {"fields": ("created_by", "approved_by", "approved_on", "notified_on")},
+            {"fields": ("created_by", "last_changed", "approved_by", "approved_on", "notified_on")},
         ),
         (
             _("Change waiting for approval"),
@@ -223,6 +227,25 @@ class RateCardAdmin(HistoryAdmin):
     def valid_until_month(self, obj):
         return periods.format_month(obj.valid_until) if obj.valid_until else "—"
 
+    @admin.display(description=_("last changed by"))
+    def last_changed(self, obj):
+        """Who last changed the card, and when (Japan time): its audit trail's latest
+        change, approvals included."""
+        if obj is None or obj.pk is None:
+            return None
+        record = (
+            obj.history.filter(history_type="~")
+            .select_related("history_user")
+            .order_by("-history_date")
+            .first()
+        )
+        if record is None:
+            return _("not changed since it was entered")
+        return _("%(who)s, %(when)s") % {
+            "who": staff_name(record.history_user) or _("the system (a command or an import)"),
+            "when": japan_time(record.history_date),
+        }
+
     @admin.display(description=_("account unit price"), ordering="account_unit_price")
     def account_unit_price_text(self, obj):
         return price_display(obj.account_unit_price)
@@ -230,6 +253,49 @@ class RateCardAdmin(HistoryAdmin):
     @admin.display(description=_("billable"), boolean=True)
     def billable(self, obj):
         return obj.is_billable
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="billing_ratecard_approve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def approve_view(self, request, pk: int):
+        """The card's approve button (posted): the same approval as the action, for this card."""
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        card = get_object_or_404(RateCard.objects.select_related("contract"), pk=pk)
+        back = HttpResponseRedirect(reverse("admin:billing_ratecard_change", args=[card.pk]))
+        if request.method != "POST":
+            return back
+        try:
+            card.approve(by=request.user, on=timezone.localdate())
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("%(card)s approved by %(who)s.") % {"card": card, "who": staff_name(request.user)},
+            )
+        return back
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        card = RateCard.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        approval = None
+        if card is not None and (card.approved_by_id is None or card.has_change_request):
+            refusal = card.approval_refusal(request.user) if self.has_approve_permission(request) else None
+            approval = {
+                "may": self.has_approve_permission(request),
+                "refusal": " ".join(refusal.messages) if refusal is not None else "",
+                "change": card.has_change_request,
+            }
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "approval": approval}
+        )
 
     @admin.action(description=_("Approve the selected rate cards"), permissions=["approve"])
     def approve_selected(self, request, queryset):

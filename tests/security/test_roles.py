@@ -309,6 +309,7 @@ RIGHTS = {
 CUSTOM_VIEWS = {
     "admin:billing_billingrun_run": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_issue": {ACCOUNTING, ADMIN},
+    "admin:billing_ratecard_approve": {SALES, ADMIN},
     "admin:billing_billingrun_export": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal_new": {ACCOUNTING, ADMIN},
@@ -420,6 +421,7 @@ def url_of(name, pattern, route, objects):
         return reverse(name, args=[ct.pk, objects["contract"].pk])
     extra = {
         "admin:billing_billingrun_issue": lambda: [objects["draft_run"].pk],
+        "admin:billing_ratecard_approve": lambda: [objects["ratecard"].pk],
         "admin:billing_billingrun_export": lambda: [objects["billingrun"].pk, "lines"],
         "admin:billing_billingrun_journal": lambda: [objects["billingrun"].pk, "yayoi"],
         "admin:billing_billingrun_journal_new": lambda: [objects["billingrun"].pk, "yayoi"],
