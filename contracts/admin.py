@@ -163,6 +163,18 @@ class ContractAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_current_item()
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # the conditions named on the form as in the list of unconfirmed conditions
+        for condition in CONDITIONS:
+            for field, label in (
+                (condition.date_field, _("%(condition)s: confirmed on")),
+                (condition.by_field, _("%(condition)s: confirmed by")),
+            ):
+                if field in form.base_fields:
+                    form.base_fields[field].label = label % {"condition": condition.label}
+        return form
+
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Termination:

@@ -152,7 +152,7 @@ class RateCardAdmin(HistoryAdmin):
             {"fields": ("base_fee", "account_unit_price", "auth_pricing")},
         ),
         (
-            _("Approval and notification (R8)"),
+            _("Approval and notification (Annex 1)"),
             {"fields": ("created_by", "last_changed", "approved_by", "approved_on", "notified_on")},
         ),
         (

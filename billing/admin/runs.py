@@ -43,8 +43,12 @@ class RunExceptionInline(admin.TabularInline):
     model = RunException
     extra = 0
     can_delete = False
-    fields = ("contract", "rule", "billed", "message", "action")
+    fields = ("contract", "article", "billed", "message", "action")
     readonly_fields = fields
+
+    @admin.display(description=_("basis"))
+    def article(self, obj):
+        return obj.article
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts import periods
+from contracts.periods import japanese_date, japanese_month
 
 from .base import VisibleTextModel
 from .contracts import Contract, Item
@@ -100,8 +101,8 @@ class ItemChange(VisibleTextModel):
                     ),
                     code="art4_month_begun",
                     params={
-                        "accepted": self.accepted_on.isoformat(),
-                        "earliest": periods.format_month(periods.next_month(self.accepted_on)),
+                        "accepted": japanese_date(self.accepted_on),
+                        "earliest": japanese_month(periods.next_month(self.accepted_on)),
                     },
                 )
             )
@@ -132,7 +133,7 @@ class ItemChange(VisibleTextModel):
                 ValidationError(
                     _("Art. 4: a change cannot be accepted before the contract itself (%(date)s)."),
                     code="art4_before_contract",
-                    params={"date": contract.accepted_on.isoformat()},
+                    params={"date": japanese_date(contract.accepted_on)},
                 )
             )
         end = contract.termination_effective_on
@@ -141,7 +142,7 @@ class ItemChange(VisibleTextModel):
                 ValidationError(
                     _("Art. 6: the contract ends on %(date)s, before this change would take effect."),
                     code="art6_change_after_termination",
-                    params={"date": end.isoformat()},
+                    params={"date": japanese_date(end)},
                 )
             )
         others = [
@@ -265,7 +266,7 @@ class Termination(VisibleTextModel):
                     "notice_received_on": ValidationError(
                         _("Art. 6: the notice cannot arrive before the contract was accepted (%(date)s)."),
                         code="art6_notice_before_acceptance",
-                        params={"date": contract.accepted_on.isoformat()},
+                        params={"date": japanese_date(contract.accepted_on)},
                     )
                 }
             )
@@ -279,7 +280,7 @@ class Termination(VisibleTextModel):
                             "termination; withdraw the item change first."
                         ),
                         code="art6_item_change_after_end",
-                        params={"month": last_change.isoformat()},
+                        params={"month": japanese_month(last_change)},
                     )
                 }
             )

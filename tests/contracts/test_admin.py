@@ -234,3 +234,29 @@ def test_a_refused_notice_shows_no_computed_effective_date(staff_client):
     page = response.content.decode()
     assert "2026年3月31日" not in page and "2026-03-31" not in page
     assert formset.forms[0].instance.effective_on is None
+
+
+# --- issue 15: articles and dates as staff read them -------------------------------------
+
+
+def test_conditions_carry_the_same_names_and_articles_on_form_and_list(staff_client):
+    contract = ContractFactory(accepted=True)
+    page = staff_client.get(reverse("admin:contracts_contract_change", args=[contract.pk])).content.decode()
+    # the form's label and the unconfirmed list name the condition alike, with its article
+    assert "当社所定の方法による利用に必要な設定: 確認日" in page
+    assert "<div>当社所定の方法による利用に必要な設定 (第5条第1項第4号)</div>" in page
+    assert "5(1)" not in page
+
+
+def test_the_art_3_refusal_says_when_the_iijid_contract_starts(staff_client):
+    from .factories import IIJIDContractFactory
+
+    customer = CustomerFactory(with_iijid=False)
+    IIJIDContractFactory(customer=customer, code="ID-LATER", start_on=D(2026, 4, 1))
+    contract = ContractFactory(customer=customer, applied_on=D(2026, 3, 20))
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    response = staff_client.post(url, contract_form(contract, accepted_on="2026-03-25"))
+    assert response.context["adminform"].form.errors["accepted_on"] == [
+        "第3条: この顧客のIIJ IDサービス契約 ID-LATER は2026年4月1日に始まり、2026年3月25日より後です。"
+        "申込みは2026年4月1日以降に承諾できます。"
+    ]
