@@ -84,7 +84,8 @@ class StaffNamesMixin:
             field = self.model._meta.get_field(name.removesuffix(STAFF_NAME))
 
             def show(obj):
-                return staff_name(getattr(obj, field.name))
+                # a callable's None would print "None": the admin's empty value instead
+                return staff_name(getattr(obj, field.name)) or self.get_empty_value_display()
 
             show.short_description = field.verbose_name
             return show

@@ -187,7 +187,7 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.goto(f"{live_server.url}/admin/billing/ratecard/add/")
     assert "別途契約者に示す金額" in page.content()
     choose(page, "contract", "SK-BROWSER")
-    page.fill("#id_valid_from", "2026-10-01")
+    page.fill("#id_valid_from", "2026-10")  # the month picker
     page.fill("#id_base_fee_0", "30000")
     page.fill("#id_account_unit_price_0", "300")
     page.fill("#id_notified_on", "2026-09-25")
@@ -277,6 +277,7 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
 
     # the dashboard's charts, sized by the stylesheet instead of a style attribute
     assert page.locator("figure.smartkey-chart > svg").count() >= 1
+    screenshot(page, "dashboard")
 
     # a contract's usage charts, in the padded box a style attribute used to make
     contract = Contract.objects.get(code="E1")
@@ -287,6 +288,7 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
     invoice = Invoice.objects.order_by("number").first()
     page.goto(f"{live_server.url}/admin/billing/invoice/{invoice.pk}/document/")
     assert page.eval_on_selector(".toolbar", "e => getComputedStyle(e).display") == "flex"
+    screenshot(page, "invoice-document")
     page.evaluate("window.print = () => { window.printed = true; }")
     page.click("button[data-print]")
     assert page.evaluate("window.printed") is True
@@ -299,5 +301,91 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
     with page.expect_navigation():
         page.select_option("#language-switch", "en")
     assert "IIJ SmartKey Management Service back office" in page.inner_text("#site-name")
+
+    assert csp_violations == []
+
+
+def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_what_they_may(
+    page, live_server, staff, csp_violations
+):
+    """Issue 15: dates typed as Japanese staff type them and months from the month picker
+    (item 1), a rate card approved from its own page (item 8), and a Viewer who sees no
+    link it cannot follow and a Japanese refusal where it types one (item 6)."""
+    import datetime as dt
+
+    from billing.runs import billing_month_compute
+    from tests.contracts.factories import CustomerFactory
+
+    CustomerFactory(code="C-WAREKI", billing_name="和暦商事株式会社 御中")
+
+    # 1. sales1 types the contract's dates in every way staff write them
+    login(page, live_server, "sales1")
+    page.goto(f"{live_server.url}/admin/contracts/contract/add/")
+    assert "例: 2026-11-10（2026/11/10、R8.11.10、令和8年11月10日 の形でも入力できます）" in page.content()
+    page.fill("#id_code", "SK-WAREKI")
+    choose(page, "customer", "C-WAREKI")
+    page.select_option("#id_item", "enterprise")
+    page.fill("#id_applied_on", "2026/09/01")
+    page.fill("#id_accepted_on", "R8.9.5")
+    for field in (
+        "devices_prepared",
+        "devices_configured",
+        "software_obtained",
+        "settings_made",
+        "other_conditions_met",
+        "licence_accepted",
+    ):
+        page.fill(f"#id_{field}_confirmed_on", "令和8年9月20日")
+    page.fill("#id_billing_start_on", "２０２６－１０－０１")
+    screenshot(page, "japanese-dates")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    contract = Contract.objects.get(code="SK-WAREKI")
+    assert (contract.applied_on, contract.accepted_on, contract.billing_start_on) == (
+        dt.date(2026, 9, 1),
+        dt.date(2026, 9, 5),
+        dt.date(2026, 10, 1),
+    )
+    assert contract.licence_accepted_confirmed_on == dt.date(2026, 9, 20)
+
+    # ... and the rate card's first month with the month picker
+    page.goto(f"{live_server.url}/admin/billing/ratecard/add/")
+    assert page.get_attribute("#id_valid_from", "type") == "month"
+    choose(page, "contract", "SK-WAREKI")
+    page.fill("#id_valid_from", "2026-10")
+    page.fill("#id_base_fee_0", "30000")
+    page.fill("#id_account_unit_price_0", "250.5")
+    page.fill("#id_notified_on", "R8.9.25")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    card = RateCard.objects.get(contract=contract)
+    assert (card.valid_from, card.notified_on) == (dt.date(2026, 10, 1), dt.date(2026, 9, 25))
+
+    # 2. sales2 approves it from the card's page, which names who entered and approved it
+    login(page, live_server, "sales2")
+    page.goto(f"{live_server.url}/admin/billing/ratecard/{card.pk}/change/")
+    page.click("#approve-card")
+    assert "が承認しました。" in success_message(page)
+    card.refresh_from_db()
+    assert card.approved_by == staff["sales2"]
+    content = page.content()
+    assert "sales1" in content and "sales2（" in content and 'id="approve-card"' not in content
+    assert "¥250.5" in content  # its unit price with its decimals, now read only
+    screenshot(page, "ratecard-approval")
+
+    # 3. a Viewer sees the month without its CSV links, and typing one is refused in Japanese
+    billing_month_compute(month=dt.date(2026, 10, 1))
+    viewer = get_user_model().objects.create_user("viewer1", password="pw-browser-1", is_staff=True)
+    viewer.groups.add(Group.objects.get(name="Viewer"))
+    login(page, live_server, "viewer1")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    assert page.locator("#result_list a:has-text('明細')").count() == 0
+    from billing.models import BillingRun
+
+    run_pk = BillingRun.objects.get().pk
+    page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/export/lines/")
+    assert "この操作を行う権限がありません" in page.inner_text("#content")
+    assert "IIJ SmartKey マネージメントサービス 管理画面" in page.inner_text("#site-name")
+    screenshot(page, "forbidden")
 
     assert csp_violations == []

@@ -76,6 +76,7 @@ def test_who_acted_is_a_name_not_a_link_to_the_user_admin(client, world):  # noq
     approver = world["ratecard"].approved_by
     assert reverse("admin:auth_user_change", args=[approver.pk]) not in card
     assert '<div class="readonly">approver</div>' in card
+    assert '<div class="readonly">None</div>' not in card  # no change requested: empty, not None
     # an administrator, who may open it, keeps the link
     client.force_login(get_user_model().objects.create_superuser("root", "root@example.jp", "x"))
     assert user_page in client.get(url).content.decode()
