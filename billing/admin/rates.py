@@ -277,6 +277,7 @@ class RateCardAdmin(HistoryAdmin):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
+            self.log_change(request, card, [{"changed": {"fields": [str(_("approved by"))]}}])
             messages.success(
                 request,
                 _("%(card)s approved by %(who)s.") % {"card": card, "who": staff_name(request.user)},
@@ -303,6 +304,7 @@ class RateCardAdmin(HistoryAdmin):
         for card in queryset.select_related("contract"):
             try:
                 card.approve(by=request.user, on=timezone.localdate())
+                self.log_change(request, card, [{"changed": {"fields": [str(_("approved by"))]}}])
                 done += 1
             except ValidationError as error:
                 refused.append(f"{card}: {' '.join(error.messages)}")

@@ -217,6 +217,8 @@ class BillingRunAdmin(HistoryAdmin):
             except runs.BillingRefused as refused:
                 messages.error(request, str(refused))
             else:
+                # 「最近行った操作」 on the index lists what the services did, not only saved forms
+                self.log_change(request, summary.run, [{"changed": {"fields": [str(_("computed at"))]}}])
                 messages.success(
                     request,
                     _(
@@ -261,6 +263,7 @@ class BillingRunAdmin(HistoryAdmin):
                 messages.error(request, str(refused))
                 return back
             after = summary.run.last_invoice_number
+            self.log_change(request, summary.run, [{"changed": {"fields": [str(_("issued at"))]}}])
             given = (
                 _("numbers %(first)s to %(last)s")
                 % {
@@ -379,6 +382,7 @@ class BillingRunAdmin(HistoryAdmin):
         for run in queryset:
             try:
                 runs.billing_month_compute(month=run.month, by=request.user)
+                self.log_change(request, run, [{"changed": {"fields": [str(_("computed at"))]}}])
                 done += 1
             except runs.BillingRefused as error:
                 refused.append(str(error))
