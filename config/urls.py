@@ -12,3 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),  # the language switch (set_language)
 ]
+
+handler403 = "config.views.permission_denied"

@@ -3,7 +3,7 @@ with their item history, conditions of use and termination notice."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
 from .admin_lists import IndexedSearchAdmin
+from .forms import JapaneseDatesMixin
 from .models import (
     CONDITIONS,
     Contract,
@@ -23,7 +24,7 @@ from .models import (
 )
 
 
-class IIJIDContractInline(admin.TabularInline):
+class IIJIDContractInline(JapaneseDatesMixin, admin.TabularInline):
     model = IIJIDContract
     extra = 0
     fields = ("code", "start_on", "end_on")
@@ -91,14 +92,30 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ItemChangeInline(admin.TabularInline):
+class ItemChangeInline(JapaneseDatesMixin, admin.TabularInline):
     model = ItemChange
     extra = 0
+    month_fields = ("effective_month",)
     fields = ("item", "effective_month", "requested_on", "accepted_on")
     ordering = ("effective_month",)
 
 
-class TerminationInline(admin.StackedInline):
+def say_when_no_effective_date(request, termination) -> None:
+    """R6: a notice not on the prescribed form is recorded but sets no effective date;
+    the person who saved it is told so, and what sets it."""
+    if termination.pk and not termination.on_prescribed_form:
+        messages.warning(
+            request,
+            _(
+                "%(contract)s: the termination notice is recorded, but it is not on the prescribed "
+                "termination form (解約申込書), so no effective date is set (Art. 6). Tick "
+                "'on the prescribed termination form' once the form arrives."
+            )
+            % {"contract": termination.contract.code},
+        )
+
+
+class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
     model = Termination
     extra = 0
     max_num = 1
@@ -155,6 +172,24 @@ class ContractAdmin(HistoryAdmin, IndexedSearchAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_current_item()
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # the conditions named on the form as in the list of unconfirmed conditions
+        for condition in CONDITIONS:
+            for field, label in (
+                (condition.date_field, _("%(condition)s: confirmed on")),
+                (condition.by_field, _("%(condition)s: confirmed by")),
+            ):
+                if field in form.base_fields:
+                    form.base_fields[field].label = label % {"condition": condition.label}
+        return form
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Termination:
+            for termination in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
+                say_when_no_effective_date(request, termination)
+
     def save_model(self, request, obj, form, change):
         for condition in CONDITIONS:
             if getattr(obj, condition.date_field) and not getattr(obj, condition.by_field):
@@ -189,6 +224,7 @@ class ItemChangeAdmin(HistoryAdmin):
     search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
     autocomplete_fields = ("contract",)
     date_hierarchy = "effective_month"
+    month_fields = ("effective_month",)
 
 
 @admin.register(Termination)
@@ -205,3 +241,7 @@ class TerminationAdmin(HistoryAdmin):
     search_fields = ("contract__code", "contract__customer__code", "contract__customer__name")
     autocomplete_fields = ("contract",)
     readonly_fields = ("effective_on",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        say_when_no_effective_date(request, obj)

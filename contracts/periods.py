@@ -57,6 +57,17 @@ def format_month(month: dt.date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
+def japanese_date(day: dt.date) -> str:
+    """2026年11月5日, as screens and messages show a date (billing.formatting has the same
+    for documents; contracts does not import billing)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def japanese_month(month: dt.date) -> str:
+    """2027年1月, as messages name a month."""
+    return f"{month.year}年{month.month}月"
+
+
 def termination_effective_on(notice_received_on: dt.date, requested_on: dt.date | None) -> dt.date:
     """R6: the later of arrival + 30 days (arrival day not counted) and the requested day.
 

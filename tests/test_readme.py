@@ -41,3 +41,15 @@ def test_every_test_file_named_exists():
     for rule, _enforced, shown in index_rows():
         for path in re.findall(r"`(tests/[\w/]+\.py)`", shown):
             assert (Path(settings.BASE_DIR) / path).is_file(), f"{rule}: {path}"
+
+
+def test_every_screenshot_shown_is_saved_by_the_browser_tests():
+    text = README.read_text(encoding="utf-8")
+    shown = re.findall(r"\]\((tests/e2e/screenshots/([\w-]+)\.png)\)", text)
+    browser_tests = (Path(settings.BASE_DIR) / "tests" / "e2e" / "test_browser.py").read_text(
+        encoding="utf-8"
+    )
+    assert len(shown) >= 6
+    for path, name in shown:
+        assert (Path(settings.BASE_DIR) / path).is_file(), path
+        assert f'screenshot(page, "{name}")' in browser_tests, name

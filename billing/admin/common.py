@@ -10,7 +10,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from billing.exports.csvfile import ENCODINGS
-from billing.formatting import safe_filename
+from billing.formatting import percent, price_text, safe_filename
 
 
 def report(request, done: int, refused: list[str]) -> None:
@@ -21,6 +21,18 @@ def report(request, done: int, refused: list[str]) -> None:
     )
     for reason in refused:
         messages.error(request, reason)
+
+
+def price_display(money) -> str:
+    """A unit price as its card set it, fractions of a yen kept: ¥0.35, ¥250.5, ¥1,200
+    (django-money would round it to the yen as JPY has no decimals, and lines would not
+    add up)."""
+    return "-" if money is None else f"¥{price_text(money.amount)}"
+
+
+def rate_display(rate) -> str:
+    """A tax rate as people say it: 0.10 → 10%."""
+    return "-" if rate is None else f"{percent(rate)}%"
 
 
 def csv_encoding(request) -> str:

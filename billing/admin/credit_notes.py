@@ -23,7 +23,7 @@ from billing.runs import DOCUMENT_LANGUAGE, credit_note_issue
 from billing.runs.credit_notes import creditable
 from contracts.admin_history import HistoryAdmin
 
-from .common import download
+from .common import download, rate_display
 
 
 class CreditNoteLineInline(admin.TabularInline):
@@ -84,14 +84,23 @@ class CreditNoteAdmin(HistoryAdmin):
             _("Recipient (宛名)"),
             {"fields": ("customer_code", "customer_name", "billing_name", "postal_code", "address")},
         ),
-        (_("Amounts"), {"fields": ("subtotal", "tax_rate", "tax", "total")}),
+        (_("Amounts"), {"fields": ("subtotal", "tax_rate_percent", "tax", "total")}),
         (_("Issuer"), {"fields": ("issuer_name", "issuer_address", "issuer_registration_number")}),
         (_("History"), {"fields": ("issued_at", "issued_by")}),
     )
     change_form_template = "admin/billing/creditnote/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        # super(): the names shown for the staff who acted (contracts.admin_history)
+        return [
+            *super().get_readonly_fields(request, obj),
+            *(f.name for f in self.model._meta.fields),
+            "tax_rate_percent",
+        ]
+
+    @admin.display(description=_("tax rate"))
+    def tax_rate_percent(self, obj):
+        return rate_display(obj.tax_rate)
 
     def has_add_permission(self, request):
         return False  # issued from the invoice's page (``issue_view``)

@@ -25,7 +25,7 @@ from contracts import periods
 from contracts.admin_history import HistoryAdmin
 from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
 
-from .common import download
+from .common import download, price_display, rate_display
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -80,9 +80,13 @@ class InvoiceLineInline(admin.TabularInline):
     fk_name = "invoice"
     extra = 0
     can_delete = False
-    fields = ("contract", "line_type", "item", "description", "quantity", "unit_price", "amount")
+    fields = ("contract", "line_type", "item", "description", "quantity", "unit_price_text", "amount")
     readonly_fields = fields
     ordering = ("contract__code", "position")
+
+    @admin.display(description=_("unit price"))
+    def unit_price_text(self, obj):
+        return price_display(obj.unit_price)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -134,7 +138,7 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
         ),
         (
             _("Amounts"),
-            {"fields": ("subtotal", "tax_rate", "tax", "total")},
+            {"fields": ("subtotal", "tax_rate_percent", "tax", "total")},
         ),
         (_("Issuer"), {"fields": ("issuer_name", "issuer_address", "issuer_registration_number")}),
         (
@@ -155,7 +159,13 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
     change_form_template = "admin/billing/invoice/change_form.html"
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + ["replaced_by_link"]
+        # super(): the names shown for the staff who acted (contracts.admin_history)
+        fields = [f.name for f in self.model._meta.fields] + ["replaced_by_link", "tax_rate_percent"]
+        return [*super().get_readonly_fields(request, obj), *fields]
+
+    @admin.display(description=_("tax rate"))
+    def tax_rate_percent(self, obj):
+        return rate_display(obj.tax_rate)
 
     def get_queryset(self, request):
         # R17: balance and payment status computed in the same query as the list

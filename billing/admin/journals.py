@@ -14,12 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from billing.exports.journal import filename
 from billing.models import JournalExport
 from contracts import periods
+from contracts.admin_history import StaffNamesMixin
 
 from .common import download
 
 
 @admin.register(JournalExport)
-class JournalExportAdmin(admin.ModelAdmin):
+class JournalExportAdmin(StaffNamesMixin, admin.ModelAdmin):
     list_display = ("exported_at", "format", "month_label", "entries", "exported_by", "file_link")
     list_filter = ("format", "month")
     list_select_related = ("exported_by",)

@@ -160,7 +160,8 @@ class DepositAdmin(HistoryAdmin):
             "source_id",
             "created_at",
             "created_by",
-            "apply_link",
+            # the 入金消込 link only for those who may apply (a Viewer sees no link it cannot use)
+            *(("apply_link",) if request.user.has_perm("billing.apply_deposit") else ()),
         )
 
     def has_change_permission(self, request, obj=None):

@@ -3,20 +3,37 @@ tiers, approval by a second person and change requests."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from djmoney.money import Money
 
 from billing import calculation
+from billing.formatting import decimal_cell
 from billing.models import AuthTier, RateCard
 from billing.models.rates import PRICE_FIELDS, REQUEST_FIELDS
 from contracts import periods
-from contracts.admin_history import HistoryAdmin
+from contracts.admin_history import HistoryAdmin, japan_time, staff_name
 
-from .common import report
+from .common import price_display, report
+
+
+class PlainPricesForm(forms.ModelForm):
+    """Prices in the form as people typed them: 0.35, not the column's 0.3500."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, value in list(self.initial.items()):
+            if isinstance(value, Money):
+                self.initial[name] = Money(Decimal(decimal_cell(value.amount)), value.currency)
 
 
 class AuthTierFormSet(forms.BaseInlineFormSet):
@@ -51,8 +68,24 @@ class AuthTierFormSet(forms.BaseInlineFormSet):
 class AuthTierInline(admin.TabularInline):
     model = AuthTier
     formset = AuthTierFormSet
+    form = PlainPricesForm
     extra = 0
     fields = ("up_to", "unit_price", "flat_fee")
+
+    def get_fields(self, request, obj=None):
+        # an approved card's tiers are read only: their prices shown with their decimals
+        if obj is not None and obj.approved_by_id is not None:
+            return ("up_to", "unit_price_text", "flat_fee")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.approved_by_id is not None:
+            return ("up_to", "unit_price_text", "flat_fee")
+        return ()
+
+    @admin.display(description=_("unit price"))
+    def unit_price_text(self, obj):
+        return price_display(obj.unit_price)
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.approved_by_id is not None:
@@ -86,12 +119,13 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 @admin.register(RateCard)
 class RateCardAdmin(HistoryAdmin):
+    form = PlainPricesForm
     list_display = (
         "contract",
         "valid_from_month",
         "valid_until_month",
         "base_fee",
-        "account_unit_price",
+        "account_unit_price_text",
         "auth_pricing",
         "created_by",
         "approved_by",
@@ -104,6 +138,7 @@ class RateCardAdmin(HistoryAdmin):
     autocomplete_fields = ("contract",)
     readonly_fields = (
         "created_by",
+        "last_changed",
         "approved_by",
         "approved_on",
         *REQUEST_FIELDS,
@@ -117,8 +152,8 @@ class RateCardAdmin(HistoryAdmin):
             {"fields": ("base_fee", "account_unit_price", "auth_pricing")},
         ),
         (
-            _("Approval and notification (R8)"),
-            {"fields": ("created_by", "approved_by", "approved_on", "notified_on")},
+            _("Approval and notification (Annex 1)"),
+            {"fields": ("created_by", "last_changed", "approved_by", "approved_on", "notified_on")},
         ),
         (
             _("Change waiting for approval"),
@@ -134,12 +169,32 @@ class RateCardAdmin(HistoryAdmin):
     )
     inlines = (AuthTierInline,)
     actions = ("approve_selected",)
+    month_fields = ("valid_from", "valid_until", "requested_valid_until")
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.approved_by_id is not None:
-            fields += ["contract", *PRICE_FIELDS]
+            fields += ["contract", *PRICE_FIELDS, "account_unit_price_text"]
         return fields
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.approved_by_id is None:
+            return fieldsets
+        # read only: the unit price with its decimals, not django-money's yen
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": tuple(
+                        "account_unit_price_text" if field == "account_unit_price" else field
+                        for field in options["fields"]
+                    ),
+                },
+            )
+            for name, options in fieldsets
+        ]
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -172,9 +227,76 @@ class RateCardAdmin(HistoryAdmin):
     def valid_until_month(self, obj):
         return periods.format_month(obj.valid_until) if obj.valid_until else "—"
 
+    @admin.display(description=_("last changed by"))
+    def last_changed(self, obj):
+        """Who last changed the card, and when (Japan time): its audit trail's latest
+        change, approvals included."""
+        if obj is None or obj.pk is None:
+            return None
+        record = (
+            obj.history.filter(history_type="~")
+            .select_related("history_user")
+            .order_by("-history_date")
+            .first()
+        )
+        if record is None:
+            return _("not changed since it was entered")
+        return _("%(who)s, %(when)s") % {
+            "who": staff_name(record.history_user) or _("the system (a command or an import)"),
+            "when": japan_time(record.history_date),
+        }
+
+    @admin.display(description=_("account unit price"), ordering="account_unit_price")
+    def account_unit_price_text(self, obj):
+        return price_display(obj.account_unit_price)
+
     @admin.display(description=_("billable"), boolean=True)
     def billable(self, obj):
         return obj.is_billable
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="billing_ratecard_approve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def approve_view(self, request, pk: int):
+        """The card's approve button (posted): the same approval as the action, for this card."""
+        if not self.has_approve_permission(request):
+            raise PermissionDenied
+        card = get_object_or_404(RateCard.objects.select_related("contract"), pk=pk)
+        back = HttpResponseRedirect(reverse("admin:billing_ratecard_change", args=[card.pk]))
+        if request.method != "POST":
+            return back
+        try:
+            card.approve(by=request.user, on=timezone.localdate())
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            self.log_change(request, card, [{"changed": {"fields": [str(_("approved by"))]}}])
+            messages.success(
+                request,
+                _("%(card)s approved by %(who)s.") % {"card": card, "who": staff_name(request.user)},
+            )
+        return back
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        card = RateCard.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        approval = None
+        if card is not None and (card.approved_by_id is None or card.has_change_request):
+            refusal = card.approval_refusal(request.user) if self.has_approve_permission(request) else None
+            approval = {
+                "may": self.has_approve_permission(request),
+                "refusal": " ".join(refusal.messages) if refusal is not None else "",
+                "change": card.has_change_request,
+            }
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "approval": approval}
+        )
 
     @admin.action(description=_("Approve the selected rate cards"), permissions=["approve"])
     def approve_selected(self, request, queryset):
@@ -182,6 +304,7 @@ class RateCardAdmin(HistoryAdmin):
         for card in queryset.select_related("contract"):
             try:
                 card.approve(by=request.user, on=timezone.localdate())
+                self.log_change(request, card, [{"changed": {"fields": [str(_("approved by"))]}}])
                 done += 1
             except ValidationError as error:
                 refused.append(f"{card}: {' '.join(error.messages)}")

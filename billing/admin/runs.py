@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
@@ -20,36 +20,38 @@ from billing import runs
 from billing.documents.store import store_month
 from billing.exports import invoices as invoices_export
 from billing.exports import journal, xlsx
+from billing.formatting import yen_text
 from billing.models import BillingRun, InvoiceStatus, RunException, RunStatus
+from billing.runs import issue
 from billing.runs import late as late_changes
 from billing.runs.adjustments import draft_adjustments
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
+from contracts.forms import MONTH_HELP, MonthField
 
 from .common import csv_content_type, csv_encoding, download, report
 
 
 class RunMonthForm(forms.Form):
-    month = forms.CharField(
-        label=_("billing month"),
-        help_text=_("YYYY-MM"),
-        max_length=7,
-        widget=forms.TextInput(attrs={"size": 8}),
-    )
+    month = MonthField(label=_("billing month"), help_text=MONTH_HELP)
 
-    def clean_month(self):
-        try:
-            return periods.parse_month(self.cleaned_data["month"])
-        except ValueError:
-            raise ValidationError(_("Enter a month as YYYY-MM.")) from None
+
+def _stamp(run: BillingRun) -> str:
+    """When the run was computed, as the confirmation page carries it: a month recomputed
+    between the page and the click is not issued from a page that no longer describes it."""
+    return run.computed_at.isoformat() if run.computed_at else ""
 
 
 class RunExceptionInline(admin.TabularInline):
     model = RunException
     extra = 0
     can_delete = False
-    fields = ("contract", "rule", "billed", "message", "action")
+    fields = ("contract", "article", "billed", "message", "action")
     readonly_fields = fields
+
+    @admin.display(description=_("basis"))
+    def article(self, obj):
+        return obj.article
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -79,6 +81,7 @@ class BillingRunAdmin(HistoryAdmin):
         "issued_at",
         "issued_by",
         "last_invoice_number",
+        "numbers_given",
         "downloads",
     )
     inlines = (RunExceptionInline,)
@@ -102,6 +105,25 @@ class BillingRunAdmin(HistoryAdmin):
             )
         )
 
+    def get_list_display(self, request):
+        # the CSV links only for those who may download: a Viewer followed them to a 403
+        shown = super().get_list_display(request)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
+    def get_readonly_fields(self, request, obj=None):
+        shown = super().get_readonly_fields(request, obj)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
+    def get_fields(self, request, obj=None):
+        shown = super().get_fields(request, obj)
+        if request.user.has_perm("billing.export_invoices"):
+            return shown
+        return [name for name in shown if name != "downloads"]
+
     def has_add_permission(self, request):
         return False
 
@@ -114,6 +136,11 @@ class BillingRunAdmin(HistoryAdmin):
     def get_urls(self):
         return [
             path("run/", self.admin_site.admin_view(self.run_view), name="billing_billingrun_run"),
+            path(
+                "<int:pk>/issue/",
+                self.admin_site.admin_view(self.issue_view),
+                name="billing_billingrun_issue",
+            ),
             path(
                 "<int:pk>/export/<str:layout>/",
                 self.admin_site.admin_view(self.export_view),
@@ -149,6 +176,17 @@ class BillingRunAdmin(HistoryAdmin):
     @admin.display(description=_("exceptions"), ordering="exception_count")
     def exception_count(self, obj):
         return obj.exception_count
+
+    @admin.display(description=_("invoice numbers given"))
+    def numbers_given(self, obj):
+        """The month's series so far: its first and last number (replacements included)."""
+        if not obj.last_invoice_number:
+            return "-"
+        return _("%(first)s to %(last)s (%(count)d numbers)") % {
+            "first": issue.invoice_number(obj.month, 1),
+            "last": issue.invoice_number(obj.month, obj.last_invoice_number),
+            "count": obj.last_invoice_number,
+        }
 
     @admin.display(description=_("CSV"))
     def downloads(self, obj):
@@ -189,6 +227,8 @@ class BillingRunAdmin(HistoryAdmin):
             except runs.BillingRefused as refused:
                 messages.error(request, str(refused))
             else:
+                # 「最近行った操作」 on the index lists what the services did, not only saved forms
+                self.log_change(request, summary.run, [{"changed": {"fields": [str(_("computed at"))]}}])
                 messages.success(
                     request,
                     _(
@@ -209,6 +249,75 @@ class BillingRunAdmin(HistoryAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/billing/billingrun/run.html", context)
+
+    def issue_view(self, request, pk: int):
+        """Issuing a month numbers every invoice for good: first a page that says what will
+        happen (month, invoices, total, the numbers, the exceptions still open) or why it is
+        refused, then, posted from it, the issue and the numbers it gave."""
+        if not request.user.has_perm("billing.issue_billing"):
+            raise PermissionDenied
+        run = get_object_or_404(BillingRun, pk=pk)
+        back = HttpResponseRedirect(reverse("admin:billing_billingrun_change", args=[run.pk]))
+        if request.method == "POST":
+            if request.POST.get("computed_at") != _stamp(run):
+                messages.error(
+                    request,
+                    _("%(month)s was recomputed after this confirmation was shown: check it again.")
+                    % {"month": run.month_label},
+                )
+                return HttpResponseRedirect(reverse("admin:billing_billingrun_issue", args=[run.pk]))
+            before = run.last_invoice_number
+            try:
+                summary = runs.billing_month_issue(month=run.month, by=request.user)
+            except runs.BillingRefused as refused:
+                messages.error(request, str(refused))
+                return back
+            # R19: the PDFs as issued, rendered once and kept (after the issue committed)
+            store_month(run.month)
+            after = summary.run.last_invoice_number
+            self.log_change(request, summary.run, [{"changed": {"fields": [str(_("issued at"))]}}])
+            given = (
+                _("numbers %(first)s to %(last)s")
+                % {
+                    "first": issue.invoice_number(run.month, before + 1),
+                    "last": issue.invoice_number(run.month, after),
+                }
+                if after > before
+                else _("no numbers")
+            )
+            messages.success(
+                request,
+                _("%(month)s issued: %(count)d invoice(s), %(given)s, %(total)s yen in all.")
+                % {
+                    "month": run.month_label,
+                    "count": after - before,
+                    "given": given,
+                    "total": yen_text(summary.total),
+                },
+            )
+            if summary.credit_notes:
+                messages.info(
+                    request,
+                    _("%(count)d customer(s) netted to a credit: credit notes of %(total)s yen in all.")
+                    % {"count": summary.credit_notes, "total": yen_text(summary.credited)},
+                )
+            return back
+        try:
+            plan, refusal = runs.billing_month_issue_preview(month=run.month), None
+        except runs.BillingRefused as refused:
+            plan, refusal = None, str(refused)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Issue %(month)s?") % {"month": run.month_label},
+            "opts": self.model._meta,
+            "run": run,
+            "plan": plan,
+            "refusal": refusal,
+            "total": yen_text(plan.total) if plan else None,
+            "open_exceptions": run.exceptions.select_related("contract").order_by("contract__code", "rule"),
+            "stamp": _stamp(run),
+        }
+        return TemplateResponse(request, "admin/billing/billingrun/issue.html", context)
 
     def export_view(self, request, pk, layout):
         """The month's invoices as CSV (interfaces.md), for those who may download it."""
@@ -279,7 +388,15 @@ class BillingRunAdmin(HistoryAdmin):
             "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],
         }
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "journal_layouts": layouts, **late}
+            request,
+            object_id,
+            form_url,
+            {
+                **(extra_context or {}),
+                "journal_layouts": layouts,
+                "may_issue": request.user.has_perm("billing.issue_billing"),
+                **late,
+            },
         )
 
     def journal_new_view(self, request, pk: int, fmt: str):
@@ -293,24 +410,23 @@ class BillingRunAdmin(HistoryAdmin):
         for run in queryset:
             try:
                 runs.billing_month_compute(month=run.month, by=request.user)
+                self.log_change(request, run, [{"changed": {"fields": [str(_("computed at"))]}}])
                 done += 1
             except runs.BillingRefused as error:
                 refused.append(str(error))
         report(request, done, refused)
 
-    @admin.action(description=_("Issue the selected months"), permissions=["issue"])
+    @admin.action(description=_("Issue the selected month (after a confirmation)"), permissions=["issue"])
     def issue_selected(self, request, queryset):
-        done, refused = 0, []
-        for run in queryset:
-            try:
-                runs.billing_month_issue(month=run.month, by=request.user)
-                done += 1
-            except runs.BillingRefused as error:
-                refused.append(str(error))
-            else:
-                # R19: the PDFs as issued, rendered once and kept (after the issue committed)
-                store_month(run.month)
-        report(request, done, refused)
+        """Issuing is never one click: the month's confirmation page, one month at a time."""
+        months = list(queryset[:2])
+        if len(months) != 1:
+            messages.error(
+                request,
+                _("Select one month to issue: each month's confirmation shows the numbers it will give."),
+            )
+            return None
+        return HttpResponseRedirect(reverse("admin:billing_billingrun_issue", args=[months[0].pk]))
 
     def has_run_permission(self, request):
         return request.user.has_perm("billing.run_billing")

@@ -22,6 +22,7 @@ from billing.models import AccountRegistration, AuthCount, OneTimeCharge
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
+from contracts.forms import JapaneseDatesMixin
 from contracts.models import Contract
 
 from .common import csv_content_type, csv_encoding, download
@@ -74,7 +75,7 @@ class DueMonthFilter(UsageMonthFilter):
     field = "due_on"
 
 
-class UsageAdmin(EstimatedCountAdmin, IndexedSearchAdmin):
+class UsageAdmin(JapaneseDatesMixin, EstimatedCountAdmin, IndexedSearchAdmin):
     """Usage tables grow by millions of rows: counted from the statistics when unfiltered,
     searched by the contract code's prefix (contracts/admin_lists.py)."""
 

@@ -6,10 +6,23 @@ one per chart, whatever the number of invoices, accounts or days.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, prefetch_related_objects
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +34,7 @@ from billing.models import (
     AuthCount,
     BillingRun,
     InvoiceLine,
+    InvoiceStatus,
     RateCard,
     RunException,
     RunStatus,
@@ -64,6 +78,9 @@ class MonthState:
     url: str
     #: the journal file, once the month is issued
     journal_url: str = ""
+    #: when the drafts were computed, and whether data they read has changed since
+    computed_at: dt.datetime | None = None
+    changed_since: bool = False
 
 
 def month_states(today: dt.date) -> list[MonthState]:
@@ -86,6 +103,7 @@ def month_states(today: dt.date) -> list[MonthState]:
             invoice_count=Count("invoices", filter=live),
             billed_total=Sum("invoices__total", filter=live),
             exception_count=Coalesce(Subquery(exception_count, output_field=IntegerField()), 0),
+            data_changed=ExpressionWrapper(changed_after_computing(), output_field=BooleanField()),
         )
     }
     states = []
@@ -112,9 +130,46 @@ def month_states(today: dt.date) -> list[MonthState]:
                     if run is not None and run.status == RunStatus.ISSUED
                     else ""
                 ),
+                computed_at=run.computed_at if run else None,
+                changed_since=bool(run is not None and run.status == RunStatus.DRAFT and run.data_changed),
             )
         )
     return states
+
+
+#: what a month's drafts are computed from and whose every write the audit trail records
+#: (the admin, the shell and the imports alike): a write after the drafts were computed
+#: means they may be out of date. (Usage rows keep no audit trail; their imports note
+#: late changes of issued months only.)
+TRACKED = (
+    ("contracts", "customer"),
+    ("contracts", "iijidcontract"),
+    ("contracts", "contract"),
+    ("contracts", "itemchange"),
+    ("contracts", "termination"),
+    ("billing", "ratecard"),
+    ("billing", "onetimecharge"),
+)
+
+
+def changed_after_computing() -> Q:
+    """True for a run whose data was written after its drafts were computed: an EXISTS per
+    tracked audit trail (indexed by date), in the runs' own query."""
+    from django.apps import apps
+
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(
+                Exists(
+                    apps.get_model(app, model).history.model.objects.filter(
+                        history_date__gt=OuterRef("computed_at")
+                    )
+                )
+            )
+            for app, model in TRACKED
+        ),
+    )
 
 
 def open_exceptions(today: dt.date, limit: int = EXCEPTIONS_SHOWN) -> list[RunException]:
@@ -154,11 +209,11 @@ def rate_cards_to_act() -> RateCardsToAct:
 
 def billed_by_item_chart(today: dt.date) -> charts.BarChart:
     """Billed amounts (tax excluded: tax is computed per invoice, not per item) of the
-    live invoices of the last 12 months, by item. One query."""
+    issued invoices of the last 12 months, by item: drafts are not billed yet. One query."""
     months = chart_months(today)
     rows = (
         InvoiceLine.objects.filter(
-            invoice__status__in=LIVE_STATUSES, invoice__billing_month__range=(months[0], months[-1])
+            invoice__status=InvoiceStatus.ISSUED, invoice__billing_month__range=(months[0], months[-1])
         )
         .order_by()
         .values("invoice__billing_month", "item")
@@ -182,6 +237,55 @@ def billed_by_item_chart(today: dt.date) -> charts.BarChart:
 
 
 @dataclass(frozen=True)
+class NeverBilled:
+    contract_id: int
+    code: str
+    months: list[str]
+
+
+def never_billed(today: dt.date, limit: int = EXCEPTIONS_SHOWN) -> tuple[list[NeverBilled], int]:
+    """Contracts in service in issued months of the last 12 that no issued invoice of those
+    months billed (entered after the month was issued, or held by an exception): the first
+    ``limit`` by code, and how many in all. Three queries."""
+    window = chart_months(today)[:-1]
+    issued = sorted(
+        BillingRun.objects.filter(status=RunStatus.ISSUED, month__range=(window[0], window[-1])).values_list(
+            "month", flat=True
+        )
+    )
+    if not issued:
+        return [], 0
+    billed = set(
+        InvoiceLine.objects.filter(invoice__status=InvoiceStatus.ISSUED, invoice__billing_month__in=issued)
+        .order_by()
+        .values_list("contract_id", "invoice__billing_month")
+        .distinct()
+    )
+    contracts = (
+        Contract.objects.filter(
+            billing_start_on__isnull=False, billing_start_on__lte=periods.month_end(issued[-1])
+        )
+        .exclude(termination__effective_on__lt=issued[0])
+        .order_by("code")
+        .values_list("pk", "code", "billing_start_on", "termination__effective_on")
+    )
+    found, total = [], 0
+    for pk, code, start, end in contracts.iterator():
+        missing = [
+            month
+            for month in issued
+            if periods.month_end(month) >= start
+            and (end is None or month <= end)
+            and (pk, month) not in billed
+        ]
+        if missing:
+            total += 1
+            if len(found) < limit:
+                found.append(NeverBilled(pk, code, [charts.full_month_label(month) for month in missing]))
+    return found, total
+
+
+@dataclass(frozen=True)
 class Dashboard:
     today: dt.date
     months: list[MonthState]
@@ -189,13 +293,18 @@ class Dashboard:
     exceptions_total: int
     rate_cards: RateCardsToAct
     chart: charts.BarChart
+    never_billed: list[NeverBilled]
+    never_billed_total: int
 
 
 def dashboard(today: dt.date | None = None) -> Dashboard:
     """Everything the admin index shows: four queries."""
     today = today or _today()
     months = month_states(today)
+    unbilled, unbilled_total = never_billed(today)
     return Dashboard(
+        never_billed=unbilled,
+        never_billed_total=unbilled_total,
         today=today,
         months=months,
         exceptions=open_exceptions(today),

@@ -105,6 +105,31 @@ class BillingRun(VisibleTextModel):
         super().save(*args, **kwargs)
 
 
+#: rules.md's codes as the screens name them: the regulation's article, or the product's
+#: policy for the rules after the invoice (R15–R19)
+RULE_ARTICLES = {
+    "R1": _("Art. 1 (items)"),
+    "R2": _("Art. 2 (no minimum period)"),
+    "R3": _("Art. 3 (IIJ ID Service contract)"),
+    "R4": _("Art. 4 (item change)"),
+    "R5": _("Art. 5 (conditions of use)"),
+    "R6": _("Art. 6 (termination)"),
+    "R7": _("Art. 7 (when fees fall due)"),
+    "R8": _("Annex 1 (rate card)"),
+    "R9": _("Annex 1 (monthly base fee)"),
+    "R10": _("Annex 1 note 1 (account usage fee)"),
+    "R11": _("Annex 1 note 2 (authentication API usage fee)"),
+    "R12": _("consumption tax and qualified invoices"),
+    "R13": _("dates in Japan"),
+    "R14": _("Supplementary provisions (terms versions)"),
+    "R15": _("changes after the month closed"),
+    "R16": _("credit notes"),
+    "R17": _("payments"),
+    "R18": _("due dates"),
+    "R19": _("delivery and retention"),
+}
+
+
 class RunException(VisibleTextModel):
     """Something the monthly run could not settle by itself and a person must act on."""
 
@@ -134,6 +159,11 @@ class RunException(VisibleTextModel):
 
     def __str__(self) -> str:
         return f"{self.contract or '—'} {self.rule}: {self.message}"
+
+    @property
+    def article(self) -> str:
+        """Where the rule comes from, as staff know it (別紙1, 第3条), not rules.md's code."""
+        return str(RULE_ARTICLES.get(self.rule, self.rule))
 
 
 class InvoiceStatus(models.TextChoices):

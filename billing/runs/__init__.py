@@ -15,15 +15,23 @@ Admin actions and commands call the services below; they hold no rules.
 
 from .credit_notes import credit_note_issue
 from .drafts import DOCUMENT_LANGUAGE, BillingRefused, RunSummary
-from .issue import billing_month_issue, due_date_for, invoice_void_and_replace
+from .issue import (
+    IssuePlan,
+    billing_month_issue,
+    billing_month_issue_preview,
+    due_date_for,
+    invoice_void_and_replace,
+)
 from .month import billing_month_compute
 
 __all__ = [
     "DOCUMENT_LANGUAGE",
     "BillingRefused",
+    "IssuePlan",
     "RunSummary",
     "billing_month_compute",
     "billing_month_issue",
+    "billing_month_issue_preview",
     "credit_note_issue",
     "due_date_for",
     "invoice_void_and_replace",

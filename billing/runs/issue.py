@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -14,7 +16,7 @@ from simple_history.utils import bulk_update_with_history
 
 from billing.bank import payee
 from billing.documents.store import stored_invoice
-from billing.formatting import yen_text
+from billing.formatting import japanese_date, yen_text
 from billing.models import (
     BillingRun,
     CreditNote,
@@ -78,20 +80,43 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
     bulk_update_with_history(invoices, Invoice, [*ISSUE_FIELDS, *seller], batch_size=1000, default_user=by)
 
 
-@transaction.atomic
-def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None) -> RunSummary:
-    """Issue the month's drafts: gapless numbers in customer-code order, issue and due
-    dates, issuer snapshot. Afterwards the month refuses every re-run."""
-    month = periods.month_start(month)
-    today = today or timezone.localdate()
-    run = persist.locked_run(month, create=False)
-    label = periods.format_month(month)
+@dataclass(frozen=True)
+class IssuePlan:
+    """What issuing the month will do, worked out before anything is written: the drafts
+    that get numbers (customer-code order), the months that net to a credit with the
+    invoice each credit note goes against (R15), and the numbers the series will give."""
+
+    run: BillingRun
+    numbered: list[Invoice]
+    credits: list[tuple[Invoice, Invoice, list[InvoiceLine]]]
+
+    @property
+    def first_number(self) -> str | None:
+        return invoice_number(self.run.month, self.run.last_invoice_number + 1) if self.numbered else None
+
+    @property
+    def last_number(self) -> str | None:
+        if not self.numbered:
+            return None
+        return invoice_number(self.run.month, self.run.last_invoice_number + len(self.numbered))
+
+    @property
+    def total(self) -> Decimal:
+        """The tax-included total of the invoices that get numbers."""
+        return sum((draft.total.amount for draft in self.numbered), Decimal(0))
+
+
+def _issue_plan(run: BillingRun, *, today: dt.date) -> IssuePlan:
+    """Every refusal of issuing the month, in the order issuing meets them; the plan when
+    none applies. The confirmation page and the issue itself both come through here, so
+    what the page says will be refused is what issuing refuses."""
+    label = periods.format_month(run.month)
     if run.status == RunStatus.ISSUED:
         raise BillingRefused(_("%(month)s is already issued.") % {"month": label})
-    if today <= periods.month_end(month):
+    if today <= periods.month_end(run.month):
         raise BillingRefused(
             _("%(month)s has not ended yet; it can be issued from %(date)s.")
-            % {"month": label, "date": periods.next_month(month).isoformat()}
+            % {"month": label, "date": japanese_date(periods.next_month(run.month))}
         )
     drafts = list(
         Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT)
@@ -102,8 +127,32 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
         raise BillingRefused(_("%(month)s has no draft invoices to issue.") % {"month": label})
     _refuse_stale_adjustments(run)
     negative = [draft for draft in drafts if draft.subtotal.amount < 0]
-    _credit_months_that_net_to_a_credit(run, negative, by=by, today=today)
-    _issue([draft for draft in drafts if draft.subtotal.amount >= 0], run=run, by=by, today=today)
+    return IssuePlan(
+        run=run,
+        numbered=[draft for draft in drafts if draft.subtotal.amount >= 0],
+        credits=_credits_for_months_that_net_to_a_credit(run, negative),
+    )
+
+
+@transaction.atomic
+def billing_month_issue_preview(*, month: dt.date, today: dt.date | None = None) -> IssuePlan:
+    """What ``billing_month_issue`` would do today, nothing written: the confirmation an
+    accountant reads before numbering the month. Refused (``BillingRefused``) exactly
+    when issuing would be."""
+    run = persist.locked_run(periods.month_start(month), create=False)
+    return _issue_plan(run, today=today or timezone.localdate())
+
+
+@transaction.atomic
+def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None) -> RunSummary:
+    """Issue the month's drafts: gapless numbers in customer-code order, issue and due
+    dates, issuer snapshot. Afterwards the month refuses every re-run."""
+    month = periods.month_start(month)
+    today = today or timezone.localdate()
+    run = persist.locked_run(month, create=False)
+    plan = _issue_plan(run, today=today)
+    _credit_months_that_net_to_a_credit(run, plan.credits, by=by, today=today)
+    _issue(plan.numbered, run=run, by=by, today=today)
     adjustments.settle_notes(run)
     # issued after its invoices: PostgreSQL refuses new numbers in an issued month but
     # for replacements (billing 0007)
@@ -206,13 +255,15 @@ def _refuse_stale_adjustments(run: BillingRun) -> None:
         )
 
 
-def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], *, by, today) -> None:
+def _credits_for_months_that_net_to_a_credit(
+    run: BillingRun, drafts: list[Invoice]
+) -> list[tuple[Invoice, Invoice, list[InvoiceLine]]]:
     """R15: a customer whose month nets to a credit gets no invoice; a credit note (R16) of
-    the net, against the latest invoice its negative adjustments correct, is issued
-    instead. Its lines are the month's lines with their sign turned, each keeping the
-    month and component it billed, so that later adjustments count what it returned."""
+    the net goes against the latest invoice its negative adjustments correct that leaves
+    enough to credit. Each such draft with that invoice and its lines; refused when no
+    invoice leaves enough."""
     if not drafts:
-        return
+        return []
     lines = defaultdict(list)
     for line in InvoiceLine.objects.filter(invoice__in=drafts).order_by(
         "invoice", "contract__code", "position"
@@ -221,6 +272,7 @@ def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], 
     corrected = Invoice.objects.in_bulk(
         {line.adjusted_invoice_id for draft in drafts for line in lines[draft.pk] if line.adjusted_invoice_id}
     )
+    credits = []
     for draft in drafts:
         credit = -draft.subtotal.amount
         candidates = sorted(
@@ -246,6 +298,19 @@ def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], 
                     "month": month_label(run.month),
                 }
             )
+        credits.append((draft, against, lines[draft.pk]))
+    return credits
+
+
+def _credit_months_that_net_to_a_credit(
+    run: BillingRun, credits: list[tuple[Invoice, Invoice, list[InvoiceLine]]], *, by, today
+) -> None:
+    """R15: the credit notes of the months that net to a credit, in place of their
+    invoices. Their lines are the month's lines with their sign turned, each keeping the
+    month and component it billed, so that later adjustments count what it returned."""
+    if not credits:
+        return
+    for _draft, against, lines in credits:
         issue_credit_note(
             invoice=against,
             lines=[
@@ -257,7 +322,7 @@ def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], 
                     billed_month=line.adjusted_month or run.month,
                     billed_line_type=line.adjusted_line_type or line.line_type,
                 )
-                for line in lines[draft.pk]
+                for line in lines
             ],
             reason=_("R15: %(month)s nets to a credit for this customer; no invoice is issued for it.")
             % {"month": month_label(run.month)},
@@ -266,7 +331,7 @@ def _credit_months_that_net_to_a_credit(run: BillingRun, drafts: list[Invoice], 
             origin=CreditNote.Origin.NEGATIVE_MONTH,
             billing_month=run.month,
         )
-    persist.drafts_delete(run, by=by, only=[draft.pk for draft in drafts])
+    persist.drafts_delete(run, by=by, only=[draft.pk for draft, _against, _lines in credits])
 
 
 def _refuse_replacing_an_adjusted_month(invoice: Invoice) -> None:

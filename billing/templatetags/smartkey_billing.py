@@ -25,6 +25,7 @@ def billing_dashboard(context):
         "can_view_ratecards": _can(context, "billing.view_ratecard"),
         "can_view_contracts": _can(context, "contracts.view_contract"),
         "can_export": _can(context, "billing.export_invoices"),
+        "can_run": _can(context, "billing.run_billing"),
     }
 
 

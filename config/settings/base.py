@@ -32,7 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "djmoney",
     "simple_history",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Japanese
     "csp",
     "contracts",
     "billing",

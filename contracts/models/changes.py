@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts import periods
+from contracts.periods import japanese_date, japanese_month
 
 from .base import VisibleTextModel
 from .contracts import Contract, Item
@@ -100,8 +101,8 @@ class ItemChange(VisibleTextModel):
                     ),
                     code="art4_month_begun",
                     params={
-                        "accepted": self.accepted_on.isoformat(),
-                        "earliest": periods.format_month(periods.next_month(self.accepted_on)),
+                        "accepted": japanese_date(self.accepted_on),
+                        "earliest": japanese_month(periods.next_month(self.accepted_on)),
                     },
                 )
             )
@@ -132,7 +133,7 @@ class ItemChange(VisibleTextModel):
                 ValidationError(
                     _("Art. 4: a change cannot be accepted before the contract itself (%(date)s)."),
                     code="art4_before_contract",
-                    params={"date": contract.accepted_on.isoformat()},
+                    params={"date": japanese_date(contract.accepted_on)},
                 )
             )
         end = contract.termination_effective_on
@@ -141,7 +142,7 @@ class ItemChange(VisibleTextModel):
                 ValidationError(
                     _("Art. 6: the contract ends on %(date)s, before this change would take effect."),
                     code="art6_change_after_termination",
-                    params={"date": end.isoformat()},
+                    params={"date": japanese_date(end)},
                 )
             )
         others = [
@@ -240,7 +241,13 @@ class Termination(VisibleTextModel):
         return periods.termination_effective_on(self.notice_received_on, self.requested_on)
 
     def clean(self) -> None:
-        self.effective_on = self.compute_effective_on()
+        # the computed date is kept only once the notice passes: a refused notice shows
+        # no effective date beside its error
+        effective_on = self.compute_effective_on()
+        self._refuse(effective_on)
+        self.effective_on = effective_on
+
+    def _refuse(self, effective_on: dt.date | None) -> None:
         if self.contract_id is None or self.notice_received_on is None:
             return
         contract = self.contract
@@ -259,12 +266,12 @@ class Termination(VisibleTextModel):
                     "notice_received_on": ValidationError(
                         _("Art. 6: the notice cannot arrive before the contract was accepted (%(date)s)."),
                         code="art6_notice_before_acceptance",
-                        params={"date": contract.accepted_on.isoformat()},
+                        params={"date": japanese_date(contract.accepted_on)},
                     )
                 }
             )
         last_change = max((c.effective_month for c in contract.item_changes.all()), default=None)
-        if self.effective_on is not None and last_change is not None and last_change > self.effective_on:
+        if effective_on is not None and last_change is not None and last_change > effective_on:
             raise ValidationError(
                 {
                     "requested_on": ValidationError(
@@ -273,7 +280,7 @@ class Termination(VisibleTextModel):
                             "termination; withdraw the item change first."
                         ),
                         code="art6_item_change_after_end",
-                        params={"month": last_change.isoformat()},
+                        params={"month": japanese_month(last_change)},
                     )
                 }
             )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contracts import periods
+from contracts.periods import japanese_date
 
 from .base import VisibleTextModel
 from .customers import Customer
@@ -68,12 +69,12 @@ class Condition:
 
 #: Art. 5(1) items 1-5 and the licence terms of Art. 5(2), in the regulation's order.
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("devices_prepared", _("Mobile wireless devices prepared"), "5(1)(1)"),
-    Condition("devices_configured", _("Devices configured"), "5(1)(2)"),
-    Condition("software_obtained", _("IIJ SmartKey (software) obtained"), "5(1)(3)"),
-    Condition("settings_made", _("Settings required by the company made"), "5(1)(4)"),
-    Condition("other_conditions_met", _("Other matters specified by the company met"), "5(1)(5)"),
-    Condition("licence_accepted", _("Software licence terms accepted"), "5(2)"),
+    Condition("devices_prepared", _("Mobile wireless devices prepared"), _("Art. 5(1)(1)")),
+    Condition("devices_configured", _("Devices configured"), _("Art. 5(1)(2)")),
+    Condition("software_obtained", _("IIJ SmartKey (software) obtained"), _("Art. 5(1)(3)")),
+    Condition("settings_made", _("Settings required by the company made"), _("Art. 5(1)(4)")),
+    Condition("other_conditions_met", _("Other matters specified by the company met"), _("Art. 5(1)(5)")),
+    Condition("licence_accepted", _("Software licence terms accepted"), _("Art. 5(2)")),
 )
 
 
@@ -345,6 +346,34 @@ class Contract(VisibleTextModel):
 
     # --- validation -----------------------------------------------------------------
 
+    def _art3_refusal(self) -> ValidationError:
+        """Art. 3, saying when the customer's IIJ ID Service contract starts if one starts later."""
+        later = sorted(
+            (c for c in self.customer.iijid_contracts.all() if c.start_on > self.accepted_on),
+            key=lambda c: c.start_on,
+        )
+        if later:
+            return ValidationError(
+                _(
+                    "Art. 3: the customer's IIJ ID Service contract %(code)s starts on %(start)s, after "
+                    "%(date)s: the application can be accepted from %(start)s."
+                ),
+                code="art3_no_iijid_contract",
+                params={
+                    "code": later[0].code,
+                    "start": japanese_date(later[0].start_on),
+                    "date": japanese_date(self.accepted_on),
+                },
+            )
+        return ValidationError(
+            _(
+                "Art. 3: the customer has no IIJ ID Service contract active on "
+                "%(date)s, so the application cannot be accepted."
+            ),
+            code="art3_no_iijid_contract",
+            params={"date": japanese_date(self.accepted_on)},
+        )
+
     def clean(self) -> None:
         errors: dict[str, list] = {}
         if (
@@ -352,16 +381,7 @@ class Contract(VisibleTextModel):
             and self.customer_id is not None
             and not self.customer.has_active_iijid_contract_on(self.accepted_on)
         ):
-            errors.setdefault("accepted_on", []).append(
-                ValidationError(
-                    _(
-                        "Art. 3: the customer has no IIJ ID Service contract active on "
-                        "%(date)s, so the application cannot be accepted."
-                    ),
-                    code="art3_no_iijid_contract",
-                    params={"date": self.accepted_on.isoformat()},
-                )
-            )
+            errors.setdefault("accepted_on", []).append(self._art3_refusal())
         missing = self.missing_conditions()
         if self.billing_start_on is not None and missing:
             errors.setdefault("billing_start_on", []).append(

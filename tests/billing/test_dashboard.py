@@ -58,12 +58,13 @@ def test_stacked_bars_scale_to_the_top_tick():
 
 
 def test_billed_by_item_chart(tmp_path):
-    october(tmp_path, september=True)
+    october(tmp_path, september=True, issue=True)  # October issued, September left a draft
     chart = dashboard.billed_by_item_chart(TODAY)
     assert len(chart.table_rows) == 12 and chart.table_rows[-1].month == "2026年11月"
     rows = {row.month: row.values for row in chart.table_rows}
-    # September: Enterprise E2 10,000 + 200, E4 1,000 + 0; Service Provider S1 base 50,000
-    assert rows["2026年9月"] == ["¥11,200", "¥50,000"]
+    # September's drafts (Enterprise 11,200, Service Provider 50,000) are not billed yet:
+    # the chart of billed months leaves them out (issue 15)
+    assert rows["2026年9月"] == ["¥0", "¥0"]
     # October: Enterprise E1 0 + 20,322 + 357, E4 1,000; Service Provider S1 24,193 + 65,000,
     # E2 (Service Provider from October) 12,000 + 75,000 + 5,000
     assert rows["2026年10月"] == ["¥21,679", "¥181,193"]
@@ -199,3 +200,54 @@ def test_contract_page_links_the_breakdown_of_its_enterprise_months(tmp_path, st
     assert url("2026-10") in html and url("2026-11") in html
     assert url("2026-09") not in html  # not yet in service in September
     assert "登録IDごとの内訳（CSV）" in html
+
+
+# --- issue 15: when drafts were computed, months never billed, recent actions -------------
+
+
+def test_a_draft_says_when_it_was_computed_and_that_data_changed_since(tmp_path, staff_client):
+    from billing.models import RateCard
+    from tests.billing.factories import UserFactory
+
+    october(tmp_path)  # X3's card awaits approval: an exception of the draft
+    previous, _current = dashboard.month_states(TODAY)
+    assert previous.computed_at == BillingRun.objects.get().computed_at
+    assert previous.changed_since is False
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "下書きの計算: " in html and "計算後にデータが変更されています" not in html
+
+    # the card approved after the draft was computed: the draft's exception is out of date
+    RateCard.objects.get(contract__code="X3").approve(by=UserFactory(username="approver2"), on=TODAY)
+    previous, _current = dashboard.month_states(TODAY)
+    assert previous.changed_since is True
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "計算後にデータが変更されています。発行する前に再計算してください。" in html
+
+
+def test_contracts_in_service_that_issued_months_did_not_bill_are_flagged(tmp_path, staff_client):
+    from tests.contracts.factories import ContractFactory
+
+    october(tmp_path, issue=True)
+    assert dashboard.never_billed(TODAY) == (
+        [
+            dashboard.NeverBilled(Contract.objects.get(code="X3").pk, "X3", ["2026年10月"])
+        ],  # its card awaits approval
+        1,
+    )
+    # a contract entered now, billing from September: October was issued without it
+    late = ContractFactory(code="SK-LATE", in_service=True, billing_start_on=dt.date(2026, 9, 1))
+    found, total = dashboard.never_billed(TODAY)
+    assert total == 2 and found[0] == dashboard.NeverBilled(late.pk, "SK-LATE", ["2026年10月"])
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "発行済みの月に請求されていない利用中の契約" in html
+    assert reverse("admin:contracts_contract_change", args=[late.pk]) in html
+
+
+def test_recent_actions_list_what_the_services_did(tmp_path, staff_client):
+    october(tmp_path)
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    assert "利用不可" in html  # nothing done through the admin yet
+    staff_client.post(reverse("admin:billing_billingrun_run"), {"month": "2026-10"})
+    html = staff_client.get(reverse("admin:index")).content.decode()
+    run = BillingRun.objects.get()
+    assert reverse("admin:billing_billingrun_change", args=[run.pk]) in html.split("最近行った操作", 1)[1]

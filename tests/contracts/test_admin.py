@@ -187,3 +187,76 @@ def test_english_is_available_by_setting_the_language(staff_client):
     assert response.status_code == 302
     page = staff_client.get(url).content.decode()
     assert 'lang="en"' in page and "SmartKey contracts" in page and "item (today)" in page
+
+
+# --- issue 15: termination notices say what they do -------------------------------------
+
+
+def test_a_notice_not_on_the_prescribed_form_says_no_effective_date_is_set(staff_client):
+    from django.contrib.messages import get_messages
+
+    contract = ContractFactory(in_service=True, code="SK-NOFORM")
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(
+        contract,
+        **{
+            "termination-TOTAL_FORMS": "1",
+            "termination-0-notice_received_on": "2026-04-01",
+            "termination-0-requested_on": "",
+        },
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 302
+    assert Termination.objects.get(contract=contract).effective_on is None
+    assert next(str(m) for m in get_messages(response.wsgi_request)) == (
+        "SK-NOFORM: 解約の通知を記録しましたが、当社所定の解約申込書によるものではないため、解約日は設定されていません"
+        "（第6条）。解約申込書が届いたら「当社所定の解約申込書」にチェックを入れてください。"
+    )
+
+
+def test_a_refused_notice_shows_no_computed_effective_date(staff_client):
+    contract = ContractFactory(in_service=True, accepted_on=D(2026, 3, 25))
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(
+        contract,
+        **{
+            "termination-TOTAL_FORMS": "1",
+            "termination-0-on_prescribed_form": "on",
+            "termination-0-notice_received_on": "2026-03-01",  # before acceptance: refused
+            "termination-0-requested_on": "",
+        },
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][1].formset
+    assert formset.errors[0]["notice_received_on"]
+    # 30 days after 2026-03-01 would be 2026-03-31: not shown beside the refusal
+    page = response.content.decode()
+    assert "2026年3月31日" not in page and "2026-03-31" not in page
+    assert formset.forms[0].instance.effective_on is None
+
+
+# --- issue 15: articles and dates as staff read them -------------------------------------
+
+
+def test_conditions_carry_the_same_names_and_articles_on_form_and_list(staff_client):
+    contract = ContractFactory(accepted=True)
+    page = staff_client.get(reverse("admin:contracts_contract_change", args=[contract.pk])).content.decode()
+    # the form's label and the unconfirmed list name the condition alike, with its article
+    assert "当社所定の方法による利用に必要な設定: 確認日" in page
+    assert "<div>当社所定の方法による利用に必要な設定 (第5条第1項第4号)</div>" in page
+    assert "5(1)" not in page
+
+
+def test_the_art_3_refusal_says_when_the_iijid_contract_starts(staff_client):
+    from .factories import IIJIDContractFactory
+
+    customer = CustomerFactory(with_iijid=False)
+    IIJIDContractFactory(customer=customer, code="ID-LATER", start_on=D(2026, 4, 1))
+    contract = ContractFactory(customer=customer, applied_on=D(2026, 3, 20))
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    response = staff_client.post(url, contract_form(contract, accepted_on="2026-03-25"))
+    assert response.context["adminform"].form.errors["accepted_on"] == [
+        "第3条: この顧客のIIJ IDサービス契約 ID-LATER は2026年4月1日に始まり、2026年3月25日より後です。"
+        "申込みは2026年4月1日以降に承諾できます。"
+    ]

@@ -262,7 +262,7 @@ class TestBadFiles:
             "line 3, column item: 第4条（契約内容の変更）: 2026-08より前の品目はすでにサービスプロバイダです"
         )
         assert lines[1].startswith(
-            "line 4, column effective_month: 第4条（契約内容の変更）: 変更の承諾日が2026-10-02のため、適用できるのは早くても2026-11から"
+            "line 4, column effective_month: 第4条（契約内容の変更）: 変更の承諾日が2026年10月2日のため、適用できるのは早くても2026年11月から"
         )
         assert lines[2] == "line 5, column effective_month: '2026-13' は年月ではありません（YYYY-MM）"
         assert ItemChange.objects.count() == 0

@@ -216,9 +216,9 @@ class TestConditions:
             contract.full_clean()
         assert "art5_conditions_unconfirmed" in error_codes(excinfo, "billing_start_on")
         message = " ".join(excinfo.value.message_dict["billing_start_on"])
-        assert "5(1)(5)" in message and "5(2)" in message
-        assert "5(1)(1)" not in message
-        assert "第5条" in message
+        # the articles as staff know them, not the code 5(1)(5)
+        assert "第5条第1項第5号" in message and "第5条第2項" in message
+        assert "第5条第1項第1号" not in message and "5(1)" not in message
 
     def test_billing_start_accepted_once_every_condition_is_confirmed(self):
         contract = ContractFactory(accepted=True)

@@ -10,7 +10,9 @@ On every page they visit, and on the pages whose inline scripts and styles were 
 for it (dashboard, usage charts, invoice document, history, language switch), the
 browser reports no Content-Security-Policy violation.
 
-Screenshots of the screens are saved under test-artifacts/ when a step fails."""
+The window is 1366×768, the smallest screen staff use. Screenshots of the screens the
+README shows are saved under tests/e2e/screenshots/; of a failing step, under
+test-artifacts/."""
 
 import csv
 import io
@@ -29,6 +31,8 @@ from tests.billing.october import october
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+SCREENSHOTS = Path(settings.BASE_DIR) / "tests" / "e2e" / "screenshots"
+VIEWPORT = {"width": 1366, "height": 768}
 
 pytestmark = [
     pytest.mark.browser,
@@ -66,9 +70,7 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(
-        locale="ja-JP", accept_downloads=True, viewport={"width": 1400, "height": 1000}
-    )
+    context = browser.new_context(locale="ja-JP", accept_downloads=True, viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -133,6 +135,12 @@ def choose(page, field, text):
     page.click(f".select2-results__option:has-text('{text}')")
 
 
+def screenshot(page, name):
+    """The page as the README shows it (tests/e2e/screenshots/NAME.png), the whole page."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
 def success_message(page):
     return page.inner_text("ul.messagelist")
 
@@ -179,7 +187,7 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.goto(f"{live_server.url}/admin/billing/ratecard/add/")
     assert "別途契約者に示す金額" in page.content()
     choose(page, "contract", "SK-BROWSER")
-    page.fill("#id_valid_from", "2026-10-01")
+    page.fill("#id_valid_from", "2026-10")  # the month picker
     page.fill("#id_base_fee_0", "30000")
     page.fill("#id_account_unit_price_0", "300")
     page.fill("#id_notified_on", "2026-09-25")
@@ -215,14 +223,26 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     # full month: base 30,000 + no accounts; tax 3,000
     assert "2026-10を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
 
-    # ... issues it
+    # ... issues it, after a confirmation of what issuing will do
     page.goto(f"{live_server.url}/admin/billing/billingrun/")
     page.check("input[name=_selected_action]")
     page.select_option("select[name=action]", "issue_selected")
     page.click("button[name=index]")
-    assert "1件完了、0件は拒否されました。" in success_message(page)
+    page.wait_for_selector("#issue-summary")
+    summary = page.inner_text("#issue-summary")
+    assert "2026-10" in summary and "33,000円" in summary
+    assert "SK-202610-0001 〜 SK-202610-0001" in summary
+    assert "未対応の要対応事項 0件" in page.content()
+    assert not Invoice.objects.filter(number__isnull=False).exists()  # nothing issued yet
+    screenshot(page, "issue-confirmation")
+    page.click("#issue-confirm")
+    assert (
+        "2026-10を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
+        in success_message(page)
+    )
     invoice = Invoice.objects.get()
     assert (invoice.status, invoice.number) == ("issued", "SK-202610-0001")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
     assert "発行済み" in page.inner_text("#result_list")
 
     # ... and downloads the CSV
@@ -257,6 +277,7 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
 
     # the dashboard's charts, sized by the stylesheet instead of a style attribute
     assert page.locator("figure.smartkey-chart > svg").count() >= 1
+    screenshot(page, "dashboard")
 
     # a contract's usage charts, in the padded box a style attribute used to make
     contract = Contract.objects.get(code="E1")
@@ -267,6 +288,7 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
     invoice = Invoice.objects.order_by("number").first()
     page.goto(f"{live_server.url}/admin/billing/invoice/{invoice.pk}/document/")
     assert page.eval_on_selector(".toolbar", "e => getComputedStyle(e).display") == "flex"
+    screenshot(page, "invoice-document")
     page.evaluate("window.print = () => { window.printed = true; }")
     page.click("button[data-print]")
     assert page.evaluate("window.printed") is True
@@ -281,3 +303,146 @@ def test_the_pages_made_to_fit_the_content_security_policy_work_without_violatio
     assert "IIJ SmartKey Management Service back office" in page.inner_text("#site-name")
 
     assert csp_violations == []
+
+
+def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_what_they_may(
+    page, live_server, staff, csp_violations
+):
+    """Issue 15: dates typed as Japanese staff type them and months from the month picker
+    (item 1), a rate card approved from its own page (item 8), and a Viewer who sees no
+    link it cannot follow and a Japanese refusal where it types one (item 6)."""
+    import datetime as dt
+
+    from billing.runs import billing_month_compute
+    from tests.contracts.factories import CustomerFactory
+
+    CustomerFactory(code="C-WAREKI", billing_name="和暦商事株式会社 御中")
+
+    # 1. sales1 types the contract's dates in every way staff write them
+    login(page, live_server, "sales1")
+    page.goto(f"{live_server.url}/admin/contracts/contract/add/")
+    assert "例: 2026-11-10（2026/11/10、R8.11.10、令和8年11月10日 の形でも入力できます）" in page.content()
+    page.fill("#id_code", "SK-WAREKI")
+    choose(page, "customer", "C-WAREKI")
+    page.select_option("#id_item", "enterprise")
+    page.fill("#id_applied_on", "2026/09/01")
+    page.fill("#id_accepted_on", "R8.9.5")
+    for field in (
+        "devices_prepared",
+        "devices_configured",
+        "software_obtained",
+        "settings_made",
+        "other_conditions_met",
+        "licence_accepted",
+    ):
+        page.fill(f"#id_{field}_confirmed_on", "令和8年9月20日")
+    page.fill("#id_billing_start_on", "２０２６－１０－０１")
+    screenshot(page, "japanese-dates")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    contract = Contract.objects.get(code="SK-WAREKI")
+    assert (contract.applied_on, contract.accepted_on, contract.billing_start_on) == (
+        dt.date(2026, 9, 1),
+        dt.date(2026, 9, 5),
+        dt.date(2026, 10, 1),
+    )
+    assert contract.licence_accepted_confirmed_on == dt.date(2026, 9, 20)
+
+    # ... and the rate card's first month with the month picker
+    page.goto(f"{live_server.url}/admin/billing/ratecard/add/")
+    assert page.get_attribute("#id_valid_from", "type") == "month"
+    choose(page, "contract", "SK-WAREKI")
+    page.fill("#id_valid_from", "2026-10")
+    page.fill("#id_base_fee_0", "30000")
+    page.fill("#id_account_unit_price_0", "250.5")
+    page.fill("#id_notified_on", "R8.9.25")
+    page.click("input[name=_save]")
+    assert "追加しました" in success_message(page)
+    card = RateCard.objects.get(contract=contract)
+    assert (card.valid_from, card.notified_on) == (dt.date(2026, 10, 1), dt.date(2026, 9, 25))
+
+    # 2. sales2 approves it from the card's page, which names who entered and approved it
+    login(page, live_server, "sales2")
+    page.goto(f"{live_server.url}/admin/billing/ratecard/{card.pk}/change/")
+    page.click("#approve-card")
+    assert "が承認しました。" in success_message(page)
+    card.refresh_from_db()
+    assert card.approved_by == staff["sales2"]
+    content = page.content()
+    assert "sales1" in content and "sales2（" in content and 'id="approve-card"' not in content
+    assert "¥250.5" in content  # its unit price with its decimals, now read only
+    screenshot(page, "ratecard-approval")
+
+    # 3. a Viewer sees the month without its CSV links, and typing one is refused in Japanese
+    billing_month_compute(month=dt.date(2026, 10, 1))
+    viewer = get_user_model().objects.create_user("viewer1", password="pw-browser-1", is_staff=True)
+    viewer.groups.add(Group.objects.get(name="Viewer"))
+    login(page, live_server, "viewer1")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    assert page.locator("#result_list a:has-text('明細')").count() == 0
+    from billing.models import BillingRun
+
+    run_pk = BillingRun.objects.get().pk
+    page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/export/lines/")
+    assert "この操作を行う権限がありません" in page.inner_text("#content")
+    assert "IIJ SmartKey マネージメントサービス 管理画面" in page.inner_text("#site-name")
+    screenshot(page, "forbidden")
+
+    assert csp_violations == []
+
+
+#: every changelist, read at 1366 px: no column squeezed to a character per line, the last
+#: column on screen without scrolling sideways
+CHANGELISTS = (
+    "contracts/customer",
+    "contracts/iijidcontract",
+    "contracts/contract",
+    "contracts/itemchange",
+    "contracts/termination",
+    "billing/ratecard",
+    "billing/accountregistration",
+    "billing/authcount",
+    "billing/onetimecharge",
+    "billing/billingrun",
+    "billing/invoice",
+    "billing/creditnote",
+    "billing/journalexport",
+)
+
+
+def test_every_changelist_is_readable_at_1366_pixels(page, live_server, tmp_path):
+    """Issue 15, item 4: the invoice changelist wrapped 宛名 a character per line (2,770 px
+    tall) and cut off 支払期限."""
+    october(tmp_path, issue=True)
+    get_user_model().objects.create_superuser("admin", "admin@example.jp", "pw-browser-1")
+    login(page, live_server, "admin")
+    for changelist in CHANGELISTS:
+        page.goto(f"{live_server.url}/admin/{changelist}/")
+        table = page.locator("#result_list")
+        if table.count() == 0:
+            continue  # no rows
+        # the last column header ends inside the window
+        right = page.eval_on_selector(
+            "#result_list thead th:last-child", "th => th.getBoundingClientRect().right"
+        )
+        assert right <= 1366, (changelist, right)
+        # no cell of text narrower than two characters of text wraps a word a character per line
+        squeezed = page.eval_on_selector_all(
+            "#result_list td, #result_list th",
+            # the height of the cell's text (not of its row): more than three lines for a
+            # short text is a column squeezed to a character or two per line
+            """cells => cells.filter(c => {
+                 const text = c.innerText.trim();
+                 if (text.length < 4) return false;
+                 const range = document.createRange();
+                 range.selectNodeContents(c);
+                 const lines = range.getBoundingClientRect().height / (parseFloat(getComputedStyle(c).fontSize) * 1.6);
+                 return lines > Math.max(3, text.length / 12);
+               }).map(c => c.className + ': ' + c.innerText.trim().slice(0, 20))""",
+        )
+        assert squeezed == [], (changelist, squeezed)
+    page.goto(f"{live_server.url}/admin/billing/invoice/")
+    assert page.evaluate("document.documentElement.scrollHeight") < 1400
+    header = page.locator("#result_list thead th:has-text('支払期限')")
+    assert header.is_visible() and header.bounding_box()["x"] + header.bounding_box()["width"] <= 1366
+    screenshot(page, "invoice-changelist")

@@ -248,6 +248,11 @@ class TestActions:
         assert (run.computed_at != computed_at) == allowed
         post_action(client, "billing", "billingrun", "issue_selected", [run.pk])
         run.refresh_from_db()
+        assert run.status == "draft"  # the action only leads to the confirmation
+        url = reverse("admin:billing_billingrun_issue", args=[run.pk])
+        assert client.get(url).status_code == (OK if allowed else DENIED)
+        client.post(url, {"computed_at": run.computed_at.isoformat()})
+        run.refresh_from_db()
         assert (run.status == "issued") == allowed
 
     @pytest.mark.parametrize(("role", "allowed"), [(SALES, False), (ACCOUNTING, True), (VIEWER, False)])
@@ -326,6 +331,8 @@ RIGHTS = {
 #: the extra views of our admins: the roles allowed to use them (GET and POST alike)
 CUSTOM_VIEWS = {
     "admin:billing_billingrun_run": {ACCOUNTING, ADMIN},
+    "admin:billing_billingrun_issue": {ACCOUNTING, ADMIN},
+    "admin:billing_ratecard_approve": {SALES, ADMIN},
     "admin:billing_billingrun_export": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal": {ACCOUNTING, ADMIN},
     "admin:billing_billingrun_journal_new": {ACCOUNTING, ADMIN},
@@ -455,6 +462,8 @@ def url_of(name, pattern, route, objects):
         ct = ContentType.objects.get_for_model(objects["contract"])
         return reverse(name, args=[ct.pk, objects["contract"].pk])
     extra = {
+        "admin:billing_billingrun_issue": lambda: [objects["draft_run"].pk],
+        "admin:billing_ratecard_approve": lambda: [objects["ratecard"].pk],
         "admin:billing_billingrun_export": lambda: [objects["billingrun"].pk, "lines"],
         "admin:billing_billingrun_journal": lambda: [objects["billingrun"].pk, "yayoi"],
         "admin:billing_billingrun_journal_new": lambda: [objects["billingrun"].pk, "yayoi"],
