@@ -75,7 +75,11 @@ ROLES: dict[str, list[str]] = {
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),
-        *_perms("billing", RATE_MODELS + USAGE_MODELS + BILLING_MODELS + DOCUMENT_MODELS + PAYMENT_MODELS, ("view",)),
+        *_perms(
+            "billing",
+            RATE_MODELS + USAGE_MODELS + BILLING_MODELS + DOCUMENT_MODELS + PAYMENT_MODELS,
+            ("view",),
+        ),
     ],
 }
 

@@ -5,8 +5,8 @@ role reaches from the index, its changelists and the objects' pages."""
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing.models import BillingRun
