@@ -40,6 +40,7 @@ from billing.models import (
     RunStatus,
 )
 from billing.models.invoices import LIVE_STATUSES
+from billing.runs import late
 from contracts import periods
 from contracts.models import Contract, Item
 
@@ -295,10 +296,12 @@ class Dashboard:
     chart: charts.BarChart
     never_billed: list[NeverBilled]
     never_billed_total: int
+    #: R15: per closed month, the contracts whose late changes wait for a run or are on a draft
+    late_changes: list[dict]
 
 
 def dashboard(today: dt.date | None = None) -> Dashboard:
-    """Everything the admin index shows: four queries."""
+    """Everything the admin index shows: five queries."""
     today = today or _today()
     months = month_states(today)
     unbilled, unbilled_total = never_billed(today)
@@ -311,6 +314,9 @@ def dashboard(today: dt.date | None = None) -> Dashboard:
         exceptions_total=sum(m.exceptions for m in months),
         rate_cards=rate_cards_to_act(),
         chart=billed_by_item_chart(today),
+        late_changes=[
+            {**row, "month_label": charts.full_month_label(row["month"])} for row in late.waiting_by_month()
+        ],
     )
 
 

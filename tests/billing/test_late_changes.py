@@ -441,3 +441,23 @@ def test_the_run_page_shows_what_waits_and_what_the_draft_settles(november, tmp_
         in page
     )
     assert '<td class="amount">50,000</td>' in page
+
+
+def test_the_dashboard_shows_late_changes_waiting_until_a_run_settles_them(
+    november, tmp_path, client, monkeypatch
+):
+    from django.urls import reverse
+
+    from .october import staff_with
+
+    monkeypatch.setattr("billing.dashboard.state._today", lambda: D(2026, 12, 5))
+    staff_with(client, "keiri", "billing.view_billingrun", "billing.view_invoice", "billing.run_billing")
+    assert 'id="late-changes"' not in client.get(reverse("admin:index")).content.decode()
+    import_csv(tmp_path, "auth_counts", "contract_code,date,success_count\nS-LATE,2026-11-30,11562\n")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "<tr><td>2026年11月</td><td>1</td><td>0</td></tr>" in page
+    billing_month_compute(month=DEC)
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "<tr><td>2026年11月</td><td>0</td><td>1</td></tr>" in page
+    billing_month_issue(month=DEC, today=D(2027, 1, 4))  # settled: nothing waits any more
+    assert 'id="late-changes"' not in client.get(reverse("admin:index")).content.decode()
