@@ -22,7 +22,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from billing.exports.receivables import receivables_csv
+from billing.exports import xlsx
+from billing.exports.receivables import receivables_csv, receivables_xlsx
 from billing.formatting import japanese_date, yen_text
 from billing.models import Application, Deposit, DepositSource, Invoice, PayerName
 from billing.payments.matching import tolerance
@@ -347,8 +348,14 @@ class DepositAdmin(HistoryAdmin):
         """R17: the receivables export (``export_receivables``), as of today in Japan."""
         if not request.user.has_perm("billing.export_invoices"):
             raise PermissionDenied
-        encoding = csv_encoding(request)
         as_of = timezone.localdate()
+        if request.GET.get("format") == "xlsx":
+            return download(
+                receivables_xlsx(as_of=as_of, all_=request.GET.get("all") == "1"),
+                filename=f"receivables-{as_of:%Y%m%d}.xlsx",
+                content_type=xlsx.CONTENT_TYPE,
+            )
+        encoding = csv_encoding(request)
         return download(
             receivables_csv(as_of=as_of, all_=request.GET.get("all") == "1", encoding=encoding),
             filename=f"receivables-{as_of:%Y%m%d}.csv",

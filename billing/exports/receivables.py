@@ -156,3 +156,10 @@ def receivables_csv(
     """The receivables as CSV bytes (UTF-8 with BOM or CP932, CRLF), a chunk per row."""
     rows = (_cells(row) for row in receivable_rows(as_of, all_))
     return encoded_csv(rows, HEADER, encoding, report or EncodingReport())
+
+
+def receivables_xlsx(*, as_of: dt.date, all_: bool = False) -> Iterator[bytes]:
+    """The same rows as an Excel workbook: codes as text, dates as dates, yen as numbers."""
+    from .xlsx import workbook
+
+    return workbook(f"{as_of:%Y-%m-%d}", HEADER, (astuple(row) for row in receivable_rows(as_of, all_)))

@@ -109,3 +109,26 @@ def test_the_command_in_cp932(paid_in_december, tmp_path):
 def test_the_number_of_queries_does_not_grow(paid_in_december, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):
         list(receivable_rows(D(2026, 12, 1), all_=True))
+
+
+def test_the_receivables_as_a_workbook(paid_in_december, tmp_path, client):
+    """issue 14: codes as text, dates as dates, yen as numbers; the command and the admin."""
+    from django.urls import reverse
+    from openpyxl import load_workbook
+
+    from .october import staff_with
+
+    output = tmp_path / "receivables.xlsx"
+    call_command("export_receivables", "--as-of", "2026-12-01", "--format", "xlsx", "--output", str(output))
+    sheet = load_workbook(output).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[1] == [
+        "C1", C1, "SK-202609-0001", dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 30),
+        11000, 0, 0, 11000, "unpaid", 32, "31-60",
+    ]  # fmt: skip
+    assert rows[3] == ["C3", C3, None, None, None, 0, 5000, 0, -5000, "overpaid", 0, "current"]
+    assert [c.data_type for c in next(sheet.iter_rows(min_row=2))][:6] == ["s", "s", "s", "d", "d", "n"]
+    staff_with(client, "keiri", "billing.view_deposit", "billing.export_invoices")
+    assert "売掛金（Excel）" in client.get(reverse("admin:billing_deposit_changelist")).content.decode()
+    response = client.get(reverse("admin:billing_deposit_receivables"), {"format": "xlsx"})
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")

@@ -6,13 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.exports.csvfile import ENCODINGS, EncodingReport
-from billing.exports.receivables import receivables_csv
+from billing.exports.receivables import receivables_csv, receivables_xlsx
 from billing.management.commands.export_invoices import Command as ExportCommand
 
 
 class Command(ExportCommand):
     help = (
-        "Write the open receivables (R17) as of a date as CSV, with their aging: one row per "
+        "Write the open receivables (R17) as of a date as CSV (or, --format xlsx, an Excel workbook), with their aging: one row per "
         "issued invoice with a balance, and each customer's credit (前受金)."
     )
 
@@ -26,8 +26,9 @@ class Command(ExportCommand):
             default="utf-8-sig",
             help="utf-8-sig (default) or cp932 (Shift_JIS)",
         )
+        self.add_format_argument(parser)
 
-    def handle(self, *args, as_of, all, output, encoding, **options):
+    def handle(self, *args, as_of, all, output, encoding, format, **options):
         if as_of:
             try:
                 day = dt.date.fromisoformat(as_of)
@@ -35,6 +36,9 @@ class Command(ExportCommand):
                 raise CommandError(_("%(value)r is not a date YYYY-MM-DD.") % {"value": as_of}) from None
         else:
             day = timezone.localdate()
+        if format == "xlsx":
+            self._write_workbook(receivables_xlsx(as_of=day, all_=all), output)
+            return
         report = EncodingReport()
         self._write(receivables_csv(as_of=day, all_=all, encoding=encoding, report=report), output, encoding)
         self._report(report)
