@@ -35,7 +35,7 @@ BILLING_MODELS = ("billingrun", "runexception", "invoice", "invoiceline", "credi
 #: what was handed to the accounting software: the accountants' own business
 JOURNAL_MODELS = ("journalexport",)
 #: R17: the money received and where it went (入金消込), and the names it arrives under
-PAYMENT_MODELS = ("deposit", "application", "payername")
+PAYMENT_MODELS = ("deposit", "application", "payername", "reminder")
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -66,6 +66,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("billing", PAYMENT_MODELS, ("view",)),
         "billing.add_deposit",
         "billing.apply_deposit",
+        "billing.send_reminder",
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),

@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +24,7 @@ from billing.runs import DOCUMENT_LANGUAGE
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
 
-from .common import download
+from .common import download, report
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -147,6 +147,7 @@ class InvoiceAdmin(HistoryAdmin):
         ),
     )
     change_form_template = "admin/billing/invoice/change_form.html"
+    actions = ("remind_selected",)
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields] + ["replaced_by_link"]
@@ -197,6 +198,26 @@ class InvoiceAdmin(HistoryAdmin):
             return "—"
         label = PaymentStatus(obj.payment_status).label
         return format_html("{} <strong>{}</strong>", label, _("overdue")) if obj.is_overdue else label
+
+    @admin.action(
+        description=_("Send reminders (督促) to the customers of the selected invoices"),
+        permissions=["remind"],
+    )
+    def remind_selected(self, request, queryset):
+        """R17: each customer of the selected invoices with overdue invoices today is
+        reminded of all of them, unless reminded of the same already."""
+        from billing.payments.reminders import reminders_send
+
+        customer_ids = set(queryset.values_list("customer_id", flat=True))
+        summary = reminders_send(as_of=timezone.localdate(), customer_ids=customer_ids)
+        report(
+            request, len(summary.sent), [f"{item.customer.code}: {error}" for item, error in summary.failed]
+        )
+        if summary.skipped:
+            messages.info(request, str(summary))
+
+    def has_remind_permission(self, request):
+        return request.user.has_perm("billing.send_reminder")
 
     @admin.display(description=_("replaced by"))
     def replaced_by_link(self, obj):
