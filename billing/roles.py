@@ -37,7 +37,7 @@ JOURNAL_MODELS = ("journalexport",)
 #: R19: the issued documents as kept, and their sends (read by whoever reads invoices)
 DOCUMENT_MODELS = ("storeddocument", "documentsend")
 #: R17: the money received and where it went (入金消込), and the names it arrives under
-PAYMENT_MODELS = ("deposit", "application", "payername")
+PAYMENT_MODELS = ("deposit", "application", "payername", "reminder")
 
 
 def _perms(app: str, models: tuple[str, ...], actions: tuple[str, ...]) -> list[str]:
@@ -72,6 +72,7 @@ ROLES: dict[str, list[str]] = {
         *_perms("billing", PAYMENT_MODELS, ("view",)),
         "billing.add_deposit",
         "billing.apply_deposit",
+        "billing.send_reminder",
     ],
     VIEWER: [
         *_perms("contracts", CONTRACT_MODELS, ("view",)),

@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +25,7 @@ from contracts import periods
 from contracts.admin_history import HistoryAdmin
 from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
 
-from .common import download, price_display, rate_display
+from .common import download, price_display, rate_display, report
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -157,6 +157,7 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
         ),
     )
     change_form_template = "admin/billing/invoice/change_form.html"
+    actions = ("remind_selected",)
 
     def get_readonly_fields(self, request, obj=None):
         # super(): the names shown for the staff who acted (contracts.admin_history)
@@ -213,6 +214,26 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
             return "—"
         label = PaymentStatus(obj.payment_status).label
         return format_html("{} <strong>{}</strong>", label, _("overdue")) if obj.is_overdue else label
+
+    @admin.action(
+        description=_("Send reminders (督促) to the customers of the selected invoices"),
+        permissions=["remind"],
+    )
+    def remind_selected(self, request, queryset):
+        """R17: each customer of the selected invoices with overdue invoices today is
+        reminded of all of them, unless reminded of the same already."""
+        from billing.payments.reminders import reminders_send
+
+        customer_ids = set(queryset.values_list("customer_id", flat=True))
+        summary = reminders_send(as_of=timezone.localdate(), customer_ids=customer_ids)
+        report(
+            request, len(summary.sent), [f"{item.customer.code}: {error}" for item, error in summary.failed]
+        )
+        if summary.skipped:
+            messages.info(request, str(summary))
+
+    def has_remind_permission(self, request):
+        return request.user.has_perm("billing.send_reminder")
 
     @admin.display(description=_("replaced by"))
     def replaced_by_link(self, obj):

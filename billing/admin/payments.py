@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.exports import xlsx
 from billing.exports.receivables import receivables_csv, receivables_xlsx
 from billing.formatting import japanese_date, yen_text
-from billing.models import Application, Deposit, DepositSource, Invoice, PayerName
+from billing.models import Application, Deposit, DepositSource, Invoice, PayerName, Reminder
 from billing.payments.matching import tolerance
 from billing.payments.service import application_reverse, deposit_apply, payments_import, unapplied
 from contracts.admin_history import HistoryAdmin
@@ -389,3 +389,25 @@ class PayerNameAdmin(HistoryAdmin):
     autocomplete_fields = ()
     fields = ("customer", "payer_name", "normalized")
     readonly_fields = ("normalized",)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """R17: the reminders sent (督促), as recorded: read only."""
+
+    list_display = ("sent_at", "customer", "as_of", "result", "to", "subject")
+    list_filter = ("result",)
+    search_fields = ("customer__code", "customer__name", "to")
+    list_select_related = ("customer",)
+    show_full_result_count = False
+    readonly_fields = ("customer", "as_of", "invoices", "subject", "body", "to", "result", "error", "sent_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

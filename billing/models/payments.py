@@ -315,6 +315,7 @@ class Reminder(models.Model):
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
         ordering = ["-sent_at"]
+        permissions = [("send_reminder", _("Can send reminders (督促) of overdue invoices"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["customer", "state"],

@@ -49,12 +49,15 @@ class ReminderSummary:
         }
 
 
-def overdue_customers(as_of: dt.date) -> list[Planned]:
-    """Each customer with issued invoices overdue as of ``as_of``: two queries."""
+def overdue_customers(as_of: dt.date, customer_ids=None) -> list[Planned]:
+    """Each customer (of ``customer_ids`` if given) with issued invoices overdue as of
+    ``as_of``: one query."""
     planned: dict[int, Planned] = {}
+    invoices = Invoice.objects.filter(status=InvoiceStatus.ISSUED, issue_date__lte=as_of)
+    if customer_ids is not None:
+        invoices = invoices.filter(customer_id__in=list(customer_ids))
     rows = (
-        Invoice.objects.filter(status=InvoiceStatus.ISSUED, issue_date__lte=as_of)
-        .with_balance(as_of)
+        invoices.with_balance(as_of)
         .filter(is_overdue=True)
         .select_related("customer")
         .order_by("customer_code", "due_date", "number")
@@ -110,11 +113,12 @@ def _document(item: Planned) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def reminders_send(*, as_of: dt.date, dry_run: bool = False) -> ReminderSummary:
-    """R17: remind every customer with overdue invoices as of ``as_of`` whose state was not
-    reminded of before; each attempt recorded (a dry run sends and records nothing)."""
+def reminders_send(*, as_of: dt.date, dry_run: bool = False, customer_ids=None) -> ReminderSummary:
+    """R17: remind every customer (of ``customer_ids`` if given) with overdue invoices as of
+    ``as_of`` whose state was not reminded of before; each attempt recorded (a dry run sends
+    and records nothing)."""
     summary = ReminderSummary()
-    planned = overdue_customers(as_of)
+    planned = overdue_customers(as_of, customer_ids)
     done = set(
         Reminder.objects.filter(
             result=Reminder.Result.SENT, state__in=[p.state for p in planned]

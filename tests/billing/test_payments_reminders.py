@@ -65,3 +65,43 @@ def test_the_command_dry_run_sends_and_records_nothing(smtp, c1_overdue):
         == "確認のみ（書き込みなし）。督促 送信 1 件、スキップ 0 件（同じ内容で督促済み）、失敗 0 件"
     )
     assert smtp.messages == [] and not Reminder.objects.exists()
+
+
+def test_the_invoice_list_action_reminds_the_selected_customers(smtp, c1_overdue, client, django_user_model):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from billing.models import Invoice
+    from billing.roles import ACCOUNTING
+
+    accountant = django_user_model.objects.create_user("keiri", is_staff=True)
+    accountant.groups.add(Group.objects.get(name=ACCOUNTING))
+    client.force_login(accountant)
+    selected = Invoice.objects.get(number="SK-202610-0001")
+    response = client.post(
+        reverse("admin:billing_invoice_changelist"),
+        {"action": "remind_selected", "_selected_action": [str(selected.pk)]},
+    )
+    assert response.status_code == 302
+    assert [r for r, _message in smtp.messages] == [["billing@c1.example.jp"]]
+    assert Reminder.objects.get().customer.code == "C1"
+
+
+def test_a_viewer_cannot_send_reminders(smtp, c1_overdue, client, django_user_model):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from billing.models import Invoice
+    from billing.roles import VIEWER
+
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.groups.add(Group.objects.get(name=VIEWER))
+    client.force_login(viewer)
+    client.post(
+        reverse("admin:billing_invoice_changelist"),
+        {
+            "action": "remind_selected",
+            "_selected_action": [str(Invoice.objects.get(number="SK-202610-0001").pk)],
+        },
+    )
+    assert smtp.messages == [] and not Reminder.objects.exists()

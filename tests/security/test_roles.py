@@ -22,6 +22,7 @@ from billing.models import (
     OneTimeCharge,
     PayerName,
     RateCard,
+    Reminder,
 )
 from billing.payments.service import payments_import
 from billing.roles import ACCOUNTING, SALES, VIEWER
@@ -104,6 +105,15 @@ def world(db):
         "deposit": Deposit.objects.get(source_id="csv:D-2"),
         "application": Application.objects.get(),
         "payername": PayerName.objects.create(customer=contract.customer, payer_name="ｶ)ﾃｽﾄ"),
+        "reminder": Reminder.objects.create(
+            customer=contract.customer,
+            as_of=D(2026, 12, 3),
+            state="s",
+            invoices=[],
+            subject="督促",
+            body="本文",
+            result="sent",
+        ),
         "creditnote": credit_note_issue(
             invoice=Invoice.objects.get(billing_month=D(2026, 10, 1), customer=credited.customer),
             amount=1,
@@ -310,12 +320,12 @@ RIGHTS = {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
         "billingrun": "v", "invoice": "v", "journalexport": "v", "creditnote": "v",
-        "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "v",
+        "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "v", "reminder": "v",
     },
     VIEWER: {
         "customer": "v", "iijidcontract": "v", "contract": "v", "itemchange": "v", "termination": "v",
         "ratecard": "v", "onetimecharge": "v", "accountregistration": "v", "authcount": "v",
-        "billingrun": "v", "invoice": "v", "creditnote": "v", "storeddocument": "v", "deposit": "v", "payername": "v",
+        "billingrun": "v", "invoice": "v", "creditnote": "v", "storeddocument": "v", "deposit": "v", "payername": "v", "reminder": "v",
     },
     # an administrator administers users (deactivates, never deletes: their names stay on
     # what they did); runs and invoices change only through their actions; rate cards and
@@ -324,7 +334,7 @@ RIGHTS = {
         "customer": "vacd", "iijidcontract": "vacd", "contract": "vacd", "itemchange": "vacd",
         "termination": "vacd", "ratecard": "vacd", "onetimecharge": "vacd",
         "accountregistration": "vacd", "authcount": "vacd", "billingrun": "v", "invoice": "v", "journalexport": "v",
-        "creditnote": "v", "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "vacd", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
+        "creditnote": "v", "storeddocument": "v", "mailtemplate": "vc", "deposit": "va", "payername": "vacd", "reminder": "v", "user": "vac", "group": "vacd", "accessattempt": "vcd", "accesslog": "vcd", "accessfailurelog": "vcd",
     },
 }  # fmt: skip
 
