@@ -10,6 +10,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
+from .admin_import import CsvImportMixin
 from .forms import JapaneseDatesMixin
 from .models import (
     CONDITIONS,
@@ -30,7 +31,8 @@ class IIJIDContractInline(JapaneseDatesMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin):
+class CustomerAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "customers"
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
     readonly_fields = ("created_at", "updated_at")
@@ -54,7 +56,8 @@ class CustomerAdmin(HistoryAdmin):
 
 
 @admin.register(IIJIDContract)
-class IIJIDContractAdmin(HistoryAdmin):
+class IIJIDContractAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "iijid_contracts"
     list_display = ("code", "customer", "start_on", "end_on")
     list_select_related = ("customer",)
     search_fields = ("code", "customer__code", "customer__name")
@@ -121,7 +124,8 @@ class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(HistoryAdmin):
+class ContractAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "contracts"
     list_display = (
         "code",
         "customer",
@@ -208,7 +212,8 @@ class ContractAdmin(HistoryAdmin):
 
 
 @admin.register(ItemChange)
-class ItemChangeAdmin(HistoryAdmin):
+class ItemChangeAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "item_changes"
     list_display = ("contract", "item", "effective_month", "requested_on", "accepted_on")
     list_filter = ("item",)
     list_select_related = ("contract",)
@@ -219,7 +224,8 @@ class ItemChangeAdmin(HistoryAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(HistoryAdmin):
+class TerminationAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "terminations"
     list_display = (
         "contract",
         "on_prescribed_form",
