@@ -3,6 +3,8 @@ with their item history, conditions of use and termination notice."""
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
@@ -11,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
 from .admin_import import CsvImportMixin
-from .forms import JapaneseDatesMixin
+from .codes import propose_code
+from .forms import JapaneseDateField, JapaneseDateInput, JapaneseDatesMixin
 from .models import (
     CONDITIONS,
     Contract,
@@ -33,6 +36,13 @@ class IIJIDContractInline(JapaneseDatesMixin, admin.TabularInline):
 @admin.register(Customer)
 class CustomerAdmin(CsvImportMixin, HistoryAdmin):
     import_kind = "customers"
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "code": propose_code(Customer, settings.CUSTOMER_CODE_FORMAT),
+            **super().get_changeform_initial_data(request),
+        }
+
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
     readonly_fields = ("created_at", "updated_at")
@@ -123,9 +133,47 @@ class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
     readonly_fields = ("effective_on",)
 
 
+class ContractForm(forms.ModelForm):
+    """The contract, with every Art. 5 condition confirmable at once (one date, one
+    person), as the import's ``conditions_confirmed_on`` allows."""
+
+    all_conditions_on = JapaneseDateField(
+        label=_("all conditions: confirmed on"),
+        required=False,
+        widget=JapaneseDateInput,
+        help_text=_("Confirms every condition not confirmed yet on this day."),
+    )
+    all_conditions_by = forms.CharField(
+        label=_("all conditions: confirmed by"),
+        required=False,
+        max_length=150,
+        help_text=_("Empty: yourself."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        day = data.get("all_conditions_on")
+        if day:
+            for condition in CONDITIONS:
+                if not data.get(condition.date_field):
+                    data[condition.date_field] = day
+                    data[condition.by_field] = (
+                        data.get("all_conditions_by") or data.get(condition.by_field) or ""
+                    )
+        return data
+
+
 @admin.register(Contract)
 class ContractAdmin(CsvImportMixin, HistoryAdmin):
     import_kind = "contracts"
+    form = ContractForm
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "code": propose_code(Contract, settings.CONTRACT_CODE_FORMAT),
+            **super().get_changeform_initial_data(request),
+        }
+
     list_display = (
         "code",
         "customer",
@@ -151,6 +199,7 @@ class ContractAdmin(CsvImportMixin, HistoryAdmin):
             {
                 "fields": (
                     "unconfirmed_conditions",
+                    ("all_conditions_on", "all_conditions_by"),
                     *((c.date_field, c.by_field) for c in CONDITIONS),
                 ),
                 "description": _(
