@@ -159,6 +159,55 @@ def demo_data_generate(*, size: DemoSize, today: dt.date, progress: Progress | N
     }
 
 
+@dataclass(frozen=True)
+class DemoHistory:
+    issued: list[dt.date]
+    #: months whose issue was refused, with the reason (left as drafts)
+    refused: list[tuple[dt.date, str]]
+    drafts: dt.date | None
+    exceptions: int
+
+
+def demo_history_bill(*, today: dt.date, months: int = 12) -> DemoHistory:
+    """A year of issued history for the demo (issue 15): the ``months`` months before the
+    previous one computed and issued, oldest first, each on the second day of the month
+    after it, through the same services as the accountants; the previous month computed
+    and left as drafts with its exceptions, as it is on the day it is being billed. The
+    dashboard's chart and the receivables then have something to show."""
+    from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
+    from contracts.periods import next_month
+
+    accountant = _accountant()
+    previous = add_months(month_start(today), -1)
+    issued, refused = [], []
+    for k in range(months, 0, -1):
+        month = add_months(previous, -k)
+        billing_month_compute(month=month, by=accountant)
+        try:
+            billing_month_issue(month=month, by=accountant, today=next_month(month) + dt.timedelta(days=1))
+        except BillingRefused as error:
+            refused.append((month, str(error)))
+        else:
+            issued.append(month)
+    summary = billing_month_compute(month=previous, by=accountant)
+    return DemoHistory(issued=issued, refused=refused, drafts=previous, exceptions=len(summary.exceptions))
+
+
+def _accountant():
+    from django.contrib.auth.models import Group
+
+    from billing.roles import ACCOUNTING
+
+    user, created = get_user_model().objects.get_or_create(
+        username="demo-keiri", defaults={"is_staff": True, "last_name": "経理", "first_name": "デモ"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+        user.groups.add(Group.objects.get(name=ACCOUNTING))
+    return user
+
+
 def _staff():
     """Two staff members: rate cards are entered by one and approved by the other (R8)."""
     users = []

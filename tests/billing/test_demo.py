@@ -132,9 +132,41 @@ def test_the_previous_month_is_billable():
 
 def test_command_refuses_twice_and_bad_sizes():
     out = io.StringIO()
-    call_command("generate_demo_data", "--contracts=6", "--accounts=50", "--auth-days=20", stdout=out)
+    call_command(
+        "generate_demo_data",
+        "--contracts=6",
+        "--accounts=50",
+        "--auth-days=20",
+        "--today=2026-11-01",
+        stdout=out,
+    )
     assert "accounts: 50" in out.getvalue()
+    # the months before October that bill anything issued (six contracts start within the
+    # last seven months), October left as drafts (issue 15)
+    assert "2026-09までの7か月分を発行しました。2026-10は下書きとして計算済みです" in out.getvalue()
     with pytest.raises(CommandError, match="デモデータ"):  # "Demo data already exists"
         call_command("generate_demo_data", stdout=io.StringIO())
     with pytest.raises(CommandError):
         call_command("generate_demo_data", "--accounts=-1", stdout=io.StringIO())
+
+
+def test_a_year_of_issued_history_and_the_previous_month_as_drafts():
+    """Issue 15, item 13: the dashboard chart and the receivables have a year to show."""
+    from billing.devtools.demo import demo_history_bill
+    from billing.models import BillingRun, RunException
+
+    demo_data_generate(size=SIZE, today=TODAY)
+    history = demo_history_bill(today=TODAY, months=12)
+    # October 2025 … September 2026 issued, October 2026 (the previous month) left as drafts
+    assert history.issued[0] == dt.date(2025, 10, 1) and history.issued[-1] == dt.date(2026, 9, 1)
+    assert len(history.issued) + len(history.refused) == 12
+    assert len(history.issued) >= 10, history.refused
+    assert BillingRun.objects.get(month=OCTOBER).status == "draft"
+    assert set(BillingRun.objects.filter(status="issued").values_list("month", flat=True)) == set(
+        history.issued
+    )
+    # a few exceptions to act on: the cards left awaiting approval (R8) among them
+    assert history.exceptions == RunException.objects.filter(run__month=OCTOBER).count() > 0
+    september = Invoice.objects.filter(billing_month=dt.date(2026, 9, 1), status="issued")
+    assert september.exists() and all(invoice.issue_date == dt.date(2026, 10, 2) for invoice in september)
+    assert september.first().issued_by.username == "demo-keiri"
