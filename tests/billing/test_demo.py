@@ -141,8 +141,8 @@ def test_command_refuses_twice_and_bad_sizes():
         stdout=out,
     )
     assert "accounts: 50" in out.getvalue()
-    # the months before October that bill anything issued (six contracts start within the
-    # last seven months), October left as drafts (issue 15)
+    # the months before October that bill anything issued (with six contracts, seven of
+    # the twelve have drafts; the others are reported as refused), October left as drafts
     assert "2026-09までの7か月分を発行しました。2026-10は下書きとして計算済みです" in out.getvalue()
     with pytest.raises(CommandError, match="デモデータ"):  # "Demo data already exists"
         call_command("generate_demo_data", stdout=io.StringIO())
