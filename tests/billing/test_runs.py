@@ -592,7 +592,7 @@ class TestComputeAndIssue:
         billing_month_compute(month=OCT)
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_issue(month=OCT, today=D(2026, 10, 31))
-        assert str(excinfo.value) == "2026-10はまだ終わっていません。2026-11-01以降に発行できます。"
+        assert str(excinfo.value) == "2026-10はまだ終わっていません。2026年11月1日以降に発行できます。"
         assert not Invoice.objects.exclude(status=InvoiceStatus.DRAFT).exists()
         billing_month_issue(month=OCT, today=D(2026, 11, 1))  # the first day after is fine
 
