@@ -3,6 +3,8 @@ with their item history, conditions of use and termination notice."""
 
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
 from django.utils import timezone
@@ -10,8 +12,10 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from .admin_history import HistoryAdmin
+from .admin_import import CsvImportMixin
 from .admin_lists import IndexedSearchAdmin
-from .forms import JapaneseDatesMixin
+from .codes import propose_code
+from .forms import JapaneseDateField, JapaneseDateInput, JapaneseDatesMixin
 from .models import (
     CONDITIONS,
     Contract,
@@ -31,7 +35,15 @@ class IIJIDContractInline(JapaneseDatesMixin, admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin, IndexedSearchAdmin):
+class CustomerAdmin(CsvImportMixin, HistoryAdmin, IndexedSearchAdmin):
+    import_kind = "customers"
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "code": propose_code(Customer, settings.CUSTOMER_CODE_FORMAT),
+            **super().get_changeform_initial_data(request),
+        }
+
     list_display = ("code", "name", "billing_name", "email", "contract_count")
     search_fields = ("code", "name", "billing_name")
     search_prefix = ("code",)
@@ -58,7 +70,8 @@ class CustomerAdmin(HistoryAdmin, IndexedSearchAdmin):
 
 
 @admin.register(IIJIDContract)
-class IIJIDContractAdmin(HistoryAdmin):
+class IIJIDContractAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "iijid_contracts"
     list_display = ("code", "customer", "start_on", "end_on")
     list_select_related = ("customer",)
     search_fields = ("code", "customer__code", "customer__name")
@@ -124,8 +137,47 @@ class TerminationInline(JapaneseDatesMixin, admin.StackedInline):
     readonly_fields = ("effective_on",)
 
 
+class ContractForm(forms.ModelForm):
+    """The contract, with every Art. 5 condition confirmable at once (one date, one
+    person), as the import's ``conditions_confirmed_on`` allows."""
+
+    all_conditions_on = JapaneseDateField(
+        label=_("all conditions: confirmed on"),
+        required=False,
+        widget=JapaneseDateInput,
+        help_text=_("Confirms every condition not confirmed yet on this day."),
+    )
+    all_conditions_by = forms.CharField(
+        label=_("all conditions: confirmed by"),
+        required=False,
+        max_length=150,
+        help_text=_("Empty: yourself."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        day = data.get("all_conditions_on")
+        if day:
+            for condition in CONDITIONS:
+                if not data.get(condition.date_field):
+                    data[condition.date_field] = day
+                    data[condition.by_field] = (
+                        data.get("all_conditions_by") or data.get(condition.by_field) or ""
+                    )
+        return data
+
+
 @admin.register(Contract)
-class ContractAdmin(HistoryAdmin, IndexedSearchAdmin):
+class ContractAdmin(CsvImportMixin, HistoryAdmin, IndexedSearchAdmin):
+    import_kind = "contracts"
+    form = ContractForm
+
+    def get_changeform_initial_data(self, request):
+        return {
+            "code": propose_code(Contract, settings.CONTRACT_CODE_FORMAT),
+            **super().get_changeform_initial_data(request),
+        }
+
     list_display = (
         "code",
         "customer",
@@ -156,6 +208,7 @@ class ContractAdmin(HistoryAdmin, IndexedSearchAdmin):
             {
                 "fields": (
                     "unconfirmed_conditions",
+                    ("all_conditions_on", "all_conditions_by"),
                     *((c.date_field, c.by_field) for c in CONDITIONS),
                 ),
                 "description": _(
@@ -217,7 +270,8 @@ class ContractAdmin(HistoryAdmin, IndexedSearchAdmin):
 
 
 @admin.register(ItemChange)
-class ItemChangeAdmin(HistoryAdmin):
+class ItemChangeAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "item_changes"
     list_display = ("contract", "item", "effective_month", "requested_on", "accepted_on")
     list_filter = ("item",)
     list_select_related = ("contract",)
@@ -228,7 +282,8 @@ class ItemChangeAdmin(HistoryAdmin):
 
 
 @admin.register(Termination)
-class TerminationAdmin(HistoryAdmin):
+class TerminationAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "terminations"
     list_display = (
         "contract",
         "on_prescribed_form",

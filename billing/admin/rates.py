@@ -22,6 +22,7 @@ from billing.models import AuthTier, RateCard
 from billing.models.rates import PRICE_FIELDS, REQUEST_FIELDS
 from contracts import periods
 from contracts.admin_history import HistoryAdmin, japan_time, staff_name
+from contracts.admin_import import CsvImportMixin
 
 from .common import price_display, report
 
@@ -118,7 +119,8 @@ class ApprovalFilter(admin.SimpleListFilter):
 
 
 @admin.register(RateCard)
-class RateCardAdmin(HistoryAdmin):
+class RateCardAdmin(CsvImportMixin, HistoryAdmin):
+    import_kind = "rate_cards"
     form = PlainPricesForm
     list_display = (
         "contract",

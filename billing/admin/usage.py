@@ -21,6 +21,7 @@ from billing.exports.csvfile import EncodingReport, encoded_csv
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
+from contracts.admin_import import CsvImportMixin
 from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
 from contracts.forms import JapaneseDatesMixin
 from contracts.models import Contract
@@ -97,7 +98,8 @@ class UsageAdmin(JapaneseDatesMixin, EstimatedCountAdmin, IndexedSearchAdmin):
 
 
 @admin.register(AccountRegistration)
-class AccountRegistrationAdmin(UsageAdmin):
+class AccountRegistrationAdmin(CsvImportMixin, UsageAdmin):
+    import_kind = "accounts"
     list_display = ("contract", "account_id", "registered_on", "deregistered_on")
     list_filter = (InUseMonthFilter,)
     search_fields = ("contract__code", "account_id")
@@ -153,13 +155,15 @@ def breakdown_url(contract_pk: int, month: dt.date) -> str:
 
 
 @admin.register(AuthCount)
-class AuthCountAdmin(UsageAdmin):
+class AuthCountAdmin(CsvImportMixin, UsageAdmin):
+    import_kind = "auth_counts"
     list_display = ("contract", "date", "success_count")
     list_filter = (AuthDateMonthFilter,)
 
 
 @admin.register(OneTimeCharge)
-class OneTimeChargeAdmin(HistoryAdmin, UsageAdmin):
+class OneTimeChargeAdmin(CsvImportMixin, HistoryAdmin, UsageAdmin):
+    import_kind = "one_time_charges"
     list_display = ("contract", "due_on", "description", "amount")
     list_filter = (DueMonthFilter,)
     search_fields = ("contract__code", "description")

@@ -159,6 +159,57 @@ def demo_data_generate(*, size: DemoSize, today: dt.date, progress: Progress | N
     }
 
 
+@dataclass(frozen=True)
+class DemoHistory:
+    issued: list[dt.date]
+    #: months whose issue was refused, with the reason (left as drafts)
+    refused: list[tuple[dt.date, str]]
+    drafts: dt.date | None
+    exceptions: int
+
+
+def demo_history_bill(*, today: dt.date, months: int = 12) -> DemoHistory:
+    """A year of issued history for the demo (issue 15): the ``months`` months before the
+    previous one computed and issued, oldest first, each on the second day of the month
+    after it, through the same services as the accountants; the previous month computed
+    and left as drafts with its exceptions, as it is on the day it is being billed. The
+    dashboard's chart and the receivables then have something to show."""
+    from billing.documents.store import store_month
+    from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
+    from contracts.periods import next_month
+
+    accountant = _accountant()
+    previous = add_months(month_start(today), -1)
+    issued, refused = [], []
+    for k in range(months, 0, -1):
+        month = add_months(previous, -k)
+        billing_month_compute(month=month, by=accountant)
+        try:
+            billing_month_issue(month=month, by=accountant, today=next_month(month) + dt.timedelta(days=1))
+        except BillingRefused as error:
+            refused.append((month, str(error)))
+        else:
+            store_month(month)  # R19: the PDFs kept at issue, as bill_month --issue does
+            issued.append(month)
+    summary = billing_month_compute(month=previous, by=accountant)
+    return DemoHistory(issued=issued, refused=refused, drafts=previous, exceptions=len(summary.exceptions))
+
+
+def _accountant():
+    from django.contrib.auth.models import Group
+
+    from billing.roles import ACCOUNTING
+
+    user, created = get_user_model().objects.get_or_create(
+        username="demo-keiri", defaults={"is_staff": True, "last_name": "経理", "first_name": "デモ"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+        user.groups.add(Group.objects.get(name=ACCOUNTING))
+    return user
+
+
 def _staff():
     """Two staff members: rate cards are entered by one and approved by the other (R8)."""
     users = []
@@ -467,32 +518,3 @@ def _insert_counted(model, fields, rows, stage: str, total: int, progress: Progr
 def demo_today() -> dt.date:
     """The anchor day of generated data: today in Japan (R13)."""
     return timezone.localdate()
-
-
-def demo_history(*, today: dt.date, by=None) -> tuple[list[dt.date], dt.date | None]:
-    """A year of the accountants' past, so the demo's dashboard, documents and receivables
-    are not empty: every complete month from the first billed one is computed and issued on
-    the third day of the month after (its PDFs kept, R19), but the last complete month,
-    computed and left as drafts for the person trying the demo to issue. Returns (the issued
-    months, the drafted month)."""
-    from billing.documents.store import store_month
-    from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
-
-    first = Contract.objects.filter(billing_start_on__isnull=False).order_by("billing_start_on").first()
-    if first is None:
-        return [], None
-    last = add_months(month_start(today), -1)
-    month = month_start(first.billing_start_on)
-    issued = []
-    while month < last:
-        billing_month_compute(month=month, by=by)
-        try:
-            billing_month_issue(month=month, by=by, today=add_months(month, 1) + dt.timedelta(days=2))
-        except BillingRefused:  # nothing billable that month (every card still awaiting approval)
-            month = add_months(month, 1)
-            continue
-        store_month(month)
-        issued.append(month)
-        month = add_months(month, 1)
-    billing_month_compute(month=last, by=by)
-    return issued, last

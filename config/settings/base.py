@@ -110,6 +110,10 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASE_APP_ROLE = environment.string("DATABASE_APP_ROLE", default="")
 # import_csv: the largest file imported without --allow-large (the whole file is checked
 # before anything is written, in memory)
+# the codes proposed for a new customer or contract on its add page: the next number of
+# the pattern ({number} with Python's format, e.g. {number:05d}); staff may type another
+CUSTOMER_CODE_FORMAT = environment.string("CUSTOMER_CODE_FORMAT", default="C{number:05d}")
+CONTRACT_CODE_FORMAT = environment.string("CONTRACT_CODE_FORMAT", default="SK-{number:05d}")
 IMPORT_MAX_BYTES = environment.whole_number("IMPORT_MAX_BYTES", default=100 * 1024 * 1024, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

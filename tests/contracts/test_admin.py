@@ -260,3 +260,41 @@ def test_the_art_3_refusal_says_when_the_iijid_contract_starts(staff_client):
         "第3条: この顧客のIIJ IDサービス契約 ID-LATER は2026年4月1日に始まり、2026年3月25日より後です。"
         "申込みは2026年4月1日以降に承諾できます。"
     ]
+
+
+# --- issue 15: conditions at once, codes proposed ------------------------------------------
+
+
+def test_every_condition_confirmed_at_once_with_one_date_and_person(staff_client):
+    contract = ContractFactory(accepted=True)
+    contract.devices_prepared_confirmed_on = D(2026, 3, 26)
+    contract.devices_prepared_confirmed_by = "佐藤"
+    contract.save()
+    url = reverse("admin:contracts_contract_change", args=[contract.pk])
+    data = contract_form(
+        contract, all_conditions_on="R8.3.30", all_conditions_by="", billing_start_on="2026-04-01"
+    )
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contract.refresh_from_db()
+    # the one already confirmed keeps its date and person; the others take the day and the user
+    assert (contract.devices_prepared_confirmed_on, contract.devices_prepared_confirmed_by) == (
+        D(2026, 3, 26),
+        "佐藤",
+    )
+    assert (contract.licence_accepted_confirmed_on, contract.licence_accepted_confirmed_by) == (
+        D(2026, 3, 30),
+        "admin",
+    )
+    assert contract.billing_start_on == D(2026, 4, 1) and contract.missing_conditions() == []
+
+
+def test_codes_are_proposed_from_the_pattern_setting(staff_client, settings):
+    CustomerFactory(code="C00041")
+    CustomerFactory(code="OTHER-9")
+    page = staff_client.get(reverse("admin:contracts_customer_add"))
+    assert page.context["adminform"].form.initial["code"] == "C00042"
+    settings.CONTRACT_CODE_FORMAT = "K{number:03d}-JP"
+    ContractFactory(code="K007-JP")
+    page = staff_client.get(reverse("admin:contracts_contract_add"))
+    assert page.context["adminform"].form.initial["code"] == "K008-JP"

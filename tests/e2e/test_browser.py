@@ -446,3 +446,30 @@ def test_every_changelist_is_readable_at_1366_pixels(page, live_server, tmp_path
     header = page.locator("#result_list thead th:has-text('支払期限')")
     assert header.is_visible() and header.bounding_box()["x"] + header.bounding_box()["width"] <= 1366
     screenshot(page, "invoice-changelist")
+
+
+def test_sales_import_customers_from_the_changelist_after_a_preview(page, live_server, staff, tmp_path):
+    """Issue 15, item 11: a bad file's problems line by line, then a good file's preview,
+    then the import."""
+    from contracts.models import Customer
+
+    header = "customer_code,name,billing_name,email,postal_code,address\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "C 1,名前,,,,\n", encoding="utf-8")
+    good = tmp_path / "customers.csv"
+    good.write_text(header + "C-CSV1,取込商事株式会社,取込商事株式会社 御中,,,\n", encoding="utf-8")
+
+    login(page, live_server, "sales1")
+    page.goto(f"{live_server.url}/admin/contracts/customer/")
+    page.click("#csv-import")
+    page.set_input_files("#id_file", str(bad))
+    page.click("#import-check")
+    assert "2行目、customer_code列" in page.inner_text("#import-problems")
+    page.set_input_files("#id_file", str(good))
+    page.click("#import-check")
+    assert "新規作成\t1" in page.inner_text("#import-preview")
+    assert not Customer.objects.filter(code="C-CSV1").exists()
+    screenshot(page, "csv-import-preview")
+    page.click("#import-confirm")
+    assert "1行を取り込みました" in success_message(page)
+    assert Customer.objects.get(code="C-CSV1").history.latest().history_user == staff["sales1"]

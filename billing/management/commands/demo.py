@@ -6,11 +6,9 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils.translation import gettext as _
 
-from billing.devtools.demo import demo_history, demo_today
 from billing.roles import ACCOUNTING, SALES, VIEWER
 from contracts.cli import SmartKeyCommand
 from contracts.models import Customer
-from contracts.periods import format_month
 
 #: the demo's staff: an administrator and one user per role (two in Sales, for approvals)
 DEMO_USERS = (
@@ -36,19 +34,6 @@ class Command(SmartKeyCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not Customer.objects.exists():
             call_command("generate_demo_data", stdout=self.stdout)
-            issued, drafted = demo_history(today=demo_today())
-            if issued:
-                self.stdout.write(
-                    _(
-                        "History: %(count)d months issued (%(first)s to %(last)s); %(draft)s computed as drafts, to issue"
-                    )
-                    % {
-                        "count": len(issued),
-                        "first": format_month(issued[0]),
-                        "last": format_month(issued[-1]),
-                        "draft": format_month(drafted),
-                    }
-                )
         password = secrets.token_urlsafe(12)
         user_model = get_user_model()
         for username, role in DEMO_USERS:

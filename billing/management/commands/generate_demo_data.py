@@ -5,7 +5,7 @@ import time
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
-from billing.devtools.demo import DemoSize, demo_data_generate, demo_today
+from billing.devtools.demo import DemoSize, demo_data_generate, demo_history_bill, demo_today
 from contracts.cli import SmartKeyCommand
 from contracts.models import Customer
 from contracts.periods import format_month, month_start
@@ -47,13 +47,19 @@ class Command(SmartKeyCommand):
         )
         parser.add_argument("--seed", type=int, default=DemoSize.seed, help="random seed")
         parser.add_argument(
+            "--issued-months",
+            type=int,
+            default=12,
+            help="months of issued history before the previous month, which is left computed as drafts (0: none)",
+        )
+        parser.add_argument(
             "--today",
             type=_date,
             default=None,
             help="anchor day YYYY-MM-DD (default: today in Japan); usage runs until the day before",
         )
 
-    def handle(self, *args, customers, contracts, accounts, auth_days, seed, today, **options):
+    def handle(self, *args, customers, contracts, accounts, auth_days, seed, today, issued_months, **options):
         if contracts < 1 or (customers is not None and customers < 1):
             raise CommandError(_("--customers and --contracts must be at least 1."))
         if accounts < 0 or auth_days < 0:
@@ -75,3 +81,18 @@ class Command(SmartKeyCommand):
                 "seconds": time.monotonic() - started,
             }
         )
+        if issued_months > 0:
+            history = demo_history_bill(today=today, months=issued_months)
+            self.stdout.write(
+                _(
+                    "Issued %(count)d month(s) up to %(last)s; %(drafts)s computed as drafts with %(exceptions)d exception(s)."
+                )
+                % {
+                    "count": len(history.issued),
+                    "last": format_month(history.issued[-1]) if history.issued else "-",
+                    "drafts": format_month(history.drafts),
+                    "exceptions": history.exceptions,
+                }
+            )
+            for month, reason in history.refused:
+                self.stderr.write(f"{format_month(month)}: {reason}")
