@@ -12,6 +12,8 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from contracts import periods
+
 #: invoices, credit notes and their descriptions are Japanese documents, whoever makes them
 DOCUMENT_LANGUAGE = "ja"
 
@@ -61,8 +63,8 @@ def percent(rate: Decimal) -> str:
 
 
 def japanese_date(day: dt.date | None) -> str:
-    """2026年11月5日, as screens and documents show a date."""
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
+    """2026年11月5日, as screens and documents show a date (empty for none)."""
+    return periods.japanese_date(day) if day else ""
 
 
 def cp932_width(text: str) -> int:

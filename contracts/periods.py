@@ -58,8 +58,8 @@ def format_month(month: dt.date) -> str:
 
 
 def japanese_date(day: dt.date) -> str:
-    """2026年11月5日, as screens and messages show a date (billing.formatting has the same
-    for documents; contracts does not import billing)."""
+    """2026年11月5日, as screens, messages and documents show a date (billing.formatting's
+    ``japanese_date`` is this, empty for none)."""
     return f"{day.year}年{day.month}月{day.day}日"
 
 

@@ -112,8 +112,8 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
         "customer_code",
         "billing_name",
         "month_label",
-        "subtotal",
-        "tax",
+        # subtotal and tax are on the invoice's page: with the balance and payment status
+        # (R17) the list would not fit 1366 px
         "total",
         "issue_date",
         "due_date",

@@ -122,7 +122,7 @@ def termination_form_missing(contract: Contract) -> ExceptionDraft | None:
         "R6",
         "termination_form_missing",
         _("a termination notice was received on %(date)s without the prescribed form; it has no effect yet.")
-        % {"date": termination.notice_received_on.isoformat()},
+        % {"date": periods.japanese_date(termination.notice_received_on)},
         _("Obtain the prescribed termination form (解約申込書); billing continues until then."),
         billed=True,
     )

@@ -416,7 +416,7 @@ def auth_counts_outside_service():
             "R6",
             "termination_form_missing",
             True,
-            "2026-10-02に解約の通知を受けましたが、当社所定の解約申込書がないため、まだ効力がありません。",
+            "2026年10月2日に解約の通知を受けましたが、当社所定の解約申込書がないため、まだ効力がありません。",
         ),
         (no_auth_counts, "R11", "no_auth_counts", True, "2026年10月の認証成功回数が取り込まれていません。"),
         (
