@@ -33,6 +33,7 @@ from contracts.csvimport import ImportRejected
 from contracts.models import Customer
 
 from .common import csv_content_type, csv_encoding, download
+from .filters import AmountRangeFilter, DateRangeFilter
 
 _YEN = DecimalField(max_digits=14, decimal_places=0)
 
@@ -395,12 +396,15 @@ class PayerNameAdmin(HistoryAdmin):
 class ReminderAdmin(admin.ModelAdmin):
     """R17: the reminders sent (督促), as recorded: read only."""
 
-    list_display = ("sent_at", "customer", "as_of", "result", "to", "subject")
-    list_filter = ("result",)
+    list_display = ("sent_at", "customer", "as_of", "total", "result", "to", "subject")
+    # R19: found again by date range, amount range and counterparty, as the issued documents are
+    list_filter = (("as_of", DateRangeFilter), ("total", AmountRangeFilter), "result")
     search_fields = ("customer__code", "customer__name", "to")
     list_select_related = ("customer",)
     show_full_result_count = False
-    readonly_fields = ("customer", "as_of", "invoices", "subject", "body", "to", "result", "error", "sent_at")
+    readonly_fields = (
+        "customer", "as_of", "invoices", "total", "subject", "body", "to", "result", "error", "sent_at",
+    )  # fmt: skip
     fields = readonly_fields
 
     def has_add_permission(self, request):

@@ -304,6 +304,8 @@ class Reminder(models.Model):
     state = models.CharField(_("state reminded of"), max_length=64)
     #: [{"number", "due_date", "balance", "days_overdue"}] as the reminder listed them
     invoices = models.JSONField(_("overdue invoices"))
+    #: what it asked for: the sum of the balances it listed (the amount the search finds it by, R19)
+    total = YenField(_("total overdue"), default=0)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"))
     to = models.CharField(_("to"), max_length=1000, blank=True)

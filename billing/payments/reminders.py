@@ -165,6 +165,7 @@ def reminders_send(*, as_of: dt.date, dry_run: bool = False, customer_ids=None) 
                     as_of=item.as_of,
                     state=item.state,
                     invoices=item.invoices,
+                    total=sum(i["balance"] for i in item.invoices),
                     subject=item.subject,
                     body=item.body,
                     to=", ".join(item.to + item.cc),

@@ -105,3 +105,23 @@ def test_a_viewer_cannot_send_reminders(smtp, c1_overdue, client, django_user_mo
         },
     )
     assert smtp.messages == [] and not Reminder.objects.exists()
+
+
+def test_reminders_are_found_by_date_amount_and_counterparty(smtp, c1_overdue, client):
+    """R19's search over the documents sent, reminders included: 11,000 + 22,000 = 33,000."""
+    from django.urls import reverse
+
+    from .october import staff_with
+
+    reminders_send(as_of=D(2026, 12, 1))
+    assert Reminder.objects.get().total.amount == 33000
+    staff_with(client, "keiri", "billing.view_reminder")
+    url = reverse("admin:billing_reminder_changelist")
+
+    def found(**query):
+        return [r.customer.code for r in client.get(url, query).context["cl"].result_list]
+
+    assert found() == ["C1"]
+    assert found(as_of__gte="2026-12-01", as_of__lte="2026-12-31", total__gte="30000", q="C1") == ["C1"]
+    assert found(total__gte="33001") == []
+    assert found(as_of__lte="2026-11-30") == []
