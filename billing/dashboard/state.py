@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.admin.usage import breakdown_url
+from billing.exports import receivables
 from billing.models import (
     AccountRegistration,
     AuthCount,
@@ -287,6 +288,26 @@ def never_billed(today: dt.date, limit: int = EXCEPTIONS_SHOWN) -> tuple[list[Ne
 
 
 @dataclass(frozen=True)
+class Collection:
+    """What the invoices due in ``month`` billed and what was collected of it (R17)."""
+
+    month: str
+    billed: int
+    collected: int
+
+    @property
+    def rate(self) -> int | None:
+        """Percent collected, truncated (None when nothing was due)."""
+        return self.collected * 100 // self.billed if self.billed else None
+
+
+def collection_of_last_month(today: dt.date) -> Collection:
+    last = periods.add_months(periods.month_start(today), -1)
+    billed, collected = receivables.collection(last, periods.month_end(last), today)
+    return Collection(charts.full_month_label(last), billed, collected)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     today: dt.date
     months: list[MonthState]
@@ -298,10 +319,13 @@ class Dashboard:
     never_billed_total: int
     #: R15: per closed month, the contracts whose late changes wait for a run or are on a draft
     late_changes: list[dict]
+    #: R17: the open balances by aging bucket, and what was collected of last month's due invoices
+    receivables: list[tuple[str, int]]
+    collection: Collection
 
 
 def dashboard(today: dt.date | None = None) -> Dashboard:
-    """Everything the admin index shows: five queries."""
+    """Everything the admin index shows: seven queries."""
     today = today or _today()
     months = month_states(today)
     unbilled, unbilled_total = never_billed(today)
@@ -314,6 +338,8 @@ def dashboard(today: dt.date | None = None) -> Dashboard:
         exceptions_total=sum(m.exceptions for m in months),
         rate_cards=rate_cards_to_act(),
         chart=billed_by_item_chart(today),
+        receivables=receivables.aging_totals(today),
+        collection=collection_of_last_month(today),
         late_changes=[
             {**row, "month_label": charts.full_month_label(row["month"])} for row in late.waiting_by_month()
         ],

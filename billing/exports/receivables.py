@@ -163,3 +163,39 @@ def receivables_xlsx(*, as_of: dt.date, all_: bool = False) -> Iterator[bytes]:
     from .xlsx import workbook
 
     return workbook(f"{as_of:%Y-%m-%d}", HEADER, (astuple(row) for row in receivable_rows(as_of, all_)))
+
+
+def aging_totals(as_of: dt.date) -> list[tuple[str, int]]:
+    """The open balances as of ``as_of`` by R17's aging bucket, in one aggregate query:
+    [(bucket, yen)] in the order current, 1-30, 31-60, 61-90, 91+ (the dashboard)."""
+    from django.db.models import Q
+
+    bounds, lower = [], None
+    for most, name in (*AGING, (None, OLDEST)):
+        # overdue by d days: due_date = as_of − d; the bucket holds lower < d <= most
+        condition = Q()
+        if most is not None:
+            condition &= Q(due_date__gte=as_of - dt.timedelta(days=most))
+        if lower is not None:
+            condition &= Q(due_date__lt=as_of - dt.timedelta(days=lower))
+        bounds.append((name, condition))
+        lower = most
+    totals = (
+        Invoice.objects.open_items(as_of)
+        .order_by()
+        .aggregate(**{name: Sum("balance", filter=condition) for name, condition in bounds})
+    )
+    return [(name, int(totals[name] or 0)) for name, _condition in bounds]
+
+
+def collection(due_from: dt.date, due_until: dt.date, as_of: dt.date) -> tuple[int, int]:
+    """(billed, collected) of the issued invoices due between the two days: collected is
+    what payments and credit notes settled by ``as_of``. One query."""
+    totals = (
+        Invoice.objects.filter(status=InvoiceStatus.ISSUED, due_date__gte=due_from, due_date__lte=due_until)
+        .with_balance(as_of)
+        .order_by()
+        .aggregate(billed=Sum("total"), left=Sum("balance"))
+    )
+    billed = int(totals["billed"] or 0)
+    return billed, billed - int(totals["left"] or 0)

@@ -26,6 +26,7 @@ def billing_dashboard(context):
         "can_view_contracts": _can(context, "contracts.view_contract"),
         "can_export": _can(context, "billing.export_invoices"),
         "can_run": _can(context, "billing.run_billing"),
+        "can_view_invoices": _can(context, "billing.view_invoice"),
     }
 
 

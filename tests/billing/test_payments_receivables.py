@@ -132,3 +132,24 @@ def test_the_receivables_as_a_workbook(paid_in_december, tmp_path, client):
     assert "売掛金（Excel）" in client.get(reverse("admin:billing_deposit_changelist")).content.decode()
     response = client.get(reverse("admin:billing_deposit_receivables"), {"format": "xlsx"})
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_dashboard_shows_receivables_by_aging_and_last_months_collection(paid_in_december, client, monkeypatch):
+    """As of 2026-12-01: C2's 49,000 is 1 day overdue (1-30), C1's September 11,000 is 32
+    days (31-60); C3's credit is no receivable. Due in November: 22,000 + 110,000 + 55,000 =
+    187,000, of which 49,000 is left: 138,000 collected, 73% (73.79 truncated)."""
+    from django.urls import reverse
+
+    from billing.exports.receivables import aging_totals, collection
+
+    from .october import staff_with
+
+    assert aging_totals(D(2026, 12, 1)) == [
+        ("current", 0), ("1-30", 49000), ("31-60", 11000), ("61-90", 0), ("91+", 0),
+    ]  # fmt: skip
+    assert collection(D(2026, 11, 1), D(2026, 11, 30), D(2026, 12, 1)) == (187000, 138000)
+    monkeypatch.setattr("billing.dashboard.state._today", lambda: D(2026, 12, 1))
+    staff_with(client, "keiri", "billing.view_billingrun", "billing.view_invoice")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert '<td class="amount">¥49,000</td><td class="amount">¥11,000</td>' in page
+    assert "2026年11月が期日の請求書の回収率: 73%（¥187,000 のうち ¥138,000）" in page
