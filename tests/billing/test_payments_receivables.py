@@ -134,7 +134,9 @@ def test_the_receivables_as_a_workbook(paid_in_december, tmp_path, client):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
 
 
-def test_the_dashboard_shows_receivables_by_aging_and_last_months_collection(paid_in_december, client, monkeypatch):
+def test_the_dashboard_shows_receivables_by_aging_and_last_months_collection(
+    paid_in_december, client, monkeypatch
+):
     """As of 2026-12-01: C2's 49,000 is 1 day overdue (1-30), C1's September 11,000 is 32
     days (31-60); C3's credit is no receivable. Due in November: 22,000 + 110,000 + 55,000 =
     187,000, of which 49,000 is left: 138,000 collected, 73% (73.79 truncated)."""
@@ -153,3 +155,23 @@ def test_the_dashboard_shows_receivables_by_aging_and_last_months_collection(pai
     page = client.get(reverse("admin:index")).content.decode()
     assert '<td class="amount">¥49,000</td><td class="amount">¥11,000</td>' in page
     assert "2026年11月が期日の請求書の回収率: 73%（¥187,000 のうち ¥138,000）" in page
+
+
+def test_the_customer_page_lists_its_open_items_for_accounting_only(paid_in_december, client, monkeypatch):
+    """C1 on 2026-12-01: September's 11,000 left, 32 days overdue (October is paid)."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from contracts.models import Customer
+
+    from .october import staff_with
+
+    monkeypatch.setattr(timezone, "localdate", lambda *a: D(2026, 12, 1))
+    url = reverse("admin:contracts_customer_change", args=[Customer.objects.get(code="C1").pk])
+    staff_with(client, "keiri", "contracts.view_customer", "billing.view_invoice")
+    page = client.get(url).content.decode()
+    assert "SK-202609-0001" in page and "期日経過 32日" in page and "SK-202610-0001" not in page
+    client.logout()
+    staff_with(client, "eigyo", "contracts.view_customer", "contracts.change_customer")
+    page = client.get(url).content.decode()
+    assert "未決済の請求" not in page and "SK-202609-0001" not in page
