@@ -175,3 +175,20 @@ def test_a_year_of_issued_history_and_the_previous_month_as_drafts():
 
     issued_invoices = Invoice.objects.filter(billing_month__in=history.issued, number__isnull=False)
     assert StoredDocument.objects.filter(invoice__in=issued_invoices).count() == issued_invoices.count() > 0
+
+
+def test_the_demo_prepares_a_bank_file_that_imports_and_matches(tmp_path, monkeypatch):
+    """`manage.py demo` on an empty database: the year of history, then the 振込入金通知 of the
+    open invoices (R17), which imports with most transfers matched and one left to a person."""
+    from billing.management.commands import demo
+    from billing.models import Deposit
+
+    bank_file = tmp_path / "demo-bank-file.txt"
+    monkeypatch.setattr(demo, "DEMO_BANK_FILE", bank_file)
+    out = io.StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    assert f"銀行:     {bank_file}" in out.getvalue()
+    call_command("import_payments", str(bank_file), stdout=io.StringIO())
+    deposits = Deposit.objects.count()
+    assert deposits > 1
+    assert Deposit.objects.filter(customer__isnull=True).count() == 1  # the unknown payer waits

@@ -1,4 +1,5 @@
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -9,6 +10,9 @@ from django.utils.translation import gettext as _
 from billing.roles import ACCOUNTING, SALES, VIEWER
 from contracts.cli import SmartKeyCommand
 from contracts.models import Customer
+
+#: the 振込入金通知 the demo prepares (R17)
+DEMO_BANK_FILE = Path(settings.BASE_DIR) / "demo-bank-file.txt"
 
 #: the demo's staff: an administrator and one user per role (two in Sales, for approvals)
 DEMO_USERS = (
@@ -34,6 +38,8 @@ class Command(SmartKeyCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not Customer.objects.exists():
             call_command("generate_demo_data", stdout=self.stdout)
+            # R17: the bank's notice of today's transfers, to import and reconcile in the admin
+            call_command("demo_bank_file", str(DEMO_BANK_FILE), stdout=self.stdout)
         password = secrets.token_urlsafe(12)
         user_model = get_user_model()
         for username, role in DEMO_USERS:
@@ -52,6 +58,13 @@ class Command(SmartKeyCommand):
             % {"users": ", ".join(f"{name} ({role})" for name, role in DEMO_USERS if role)}
         )
         self.stdout.write(self.where_mail_goes())
+        if DEMO_BANK_FILE.exists():
+            self.stdout.write(
+                _(
+                    "Bank:     %(file)s; import it with 入金 → 銀行ファイルの取込, or manage.py import_payments %(file)s"
+                )
+                % {"file": DEMO_BANK_FILE}
+            )
         self.stdout.write("")
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
