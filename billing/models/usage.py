@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from contracts import periods
 from contracts.models import Contract, VisibleTextModel
 
 from .fields import YenField
@@ -103,7 +104,11 @@ def overlap_error(account_id: str, start: dt.date, end: dt.date | None) -> Valid
     return ValidationError(
         _("account %(account)s is already registered from %(start)s until %(end)s (periods never overlap)"),
         code="overlap",
-        params={"account": account_id, "start": start.isoformat(), "end": end.isoformat() if end else ""},
+        params={
+            "account": account_id,
+            "start": periods.japanese_date(start),
+            "end": periods.japanese_date(end) if end else "",
+        },
     )
 
 

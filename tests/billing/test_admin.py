@@ -201,7 +201,7 @@ def test_an_overlapping_registration_is_a_form_error(staff_client):
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["registered_on"] == [
-        "登録ID a1 は 2026-04-01〜 にすでに登録されています（登録期間は重複できません）"
+        "登録ID a1 は 2026年4月1日〜 にすでに登録されています（登録期間は重複できません）"
     ]
     assert registration.contract.account_registrations.count() == 1
 

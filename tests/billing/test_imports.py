@@ -327,7 +327,7 @@ class TestAccounts:
             "E1,a2@example.jp,2026-06-30,\n"
         )
         assert run_failing("accounts", text, tmp_path) == [
-            "line 3, column registered_on: 登録ID a1@example.jp は 2026-04-01〜2026-06-30 "
+            "line 3, column registered_on: 登録ID a1@example.jp は 2026年4月1日〜2026年6月30日 "
             "にすでに登録されています（登録期間は重複できません）"
         ]
         assert not AccountRegistration.objects.exists()
@@ -340,7 +340,9 @@ class TestAccounts:
             "E1,a1@example.jp,2026-05-01,2026-05-10\n"
             "E1,a1@example.jp,2026-06-01,\n"
         )
-        already = "登録ID a1@example.jp は 2026-04-01〜 にすでに登録されています（登録期間は重複できません）"
+        already = (
+            "登録ID a1@example.jp は 2026年4月1日〜 にすでに登録されています（登録期間は重複できません）"
+        )
         assert run_failing("accounts", text, tmp_path) == [
             f"line 3, column registered_on: {already}",
             f"line 4, column registered_on: {already}",
@@ -355,9 +357,9 @@ class TestAccounts:
             "E1,a1@example.jp,2026-08-01,\n"
         )
         assert run_failing("accounts", text, tmp_path) == [
-            "line 3, column registered_on: 登録ID a2@example.jp は 2026-04-01〜2026-05-31 "
+            "line 3, column registered_on: 登録ID a2@example.jp は 2026年4月1日〜2026年5月31日 "
             "にすでに登録されています（登録期間は重複できません）",
-            "line 4, column registered_on: 登録ID a1@example.jp は 2026-04-01〜 "
+            "line 4, column registered_on: 登録ID a1@example.jp は 2026年4月1日〜 "
             "にすでに登録されています（登録期間は重複できません）",
         ]
         assert AccountRegistration.objects.count() == 3
@@ -389,7 +391,7 @@ class TestAccounts:
             "line 5, column registered_on: 2026-02-30 は存在しない日付です（2026年02月は28日まで）",
             "line 7, column registered_on: 6行目と重複しています（contract_code, account_id, registered_on が同じ）",
             # the same row is also a period that overlaps line 6's
-            "line 7, column registered_on: 登録ID a3 は 2026-04-10〜 にすでに登録されています（登録期間は重複できません）",
+            "line 7, column registered_on: 登録ID a3 は 2026年4月10日〜 にすでに登録されています（登録期間は重複できません）",
         ]
 
     def test_dry_run_writes_nothing(self, tmp_path):

@@ -300,7 +300,7 @@ class TestAccountRegistrations:
             registration.full_clean()
         assert error_codes(excinfo, "registered_on") == ["overlap"]
         assert excinfo.value.message_dict["registered_on"] == [
-            "登録ID a@example.jp は 2026-04-01〜2026-04-30 にすでに登録されています（登録期間は重複できません）"
+            "登録ID a@example.jp は 2026年4月1日〜2026年4月30日 にすでに登録されています（登録期間は重複できません）"
         ]
 
     def test_clean_lets_a_period_change_itself_and_other_accounts_overlap(self):
