@@ -184,6 +184,18 @@ def output_file(output):
         raise
 
 
+def date_argument(value: str | None, *, default: dt.date | None = None) -> dt.date:
+    """A command's date (YYYY-MM-DD), or ``default`` (today in Japan) when none is given."""
+    if not value:
+        from django.utils import timezone
+
+        return default or timezone.localdate()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(_("%(value)r is not a date (YYYY-MM-DD).") % {"value": value}) from None
+
+
 def month_argument(value: str) -> dt.date:
     """The first day of the month ``YYYY-MM``, or the CommandError a person can act on."""
     try:

@@ -1,13 +1,11 @@
-import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.devtools.demo_payments import demo_zengin_file
-from contracts.cli import SmartKeyCommand
+from contracts.cli import SmartKeyCommand, date_argument
 
 
 class Command(SmartKeyCommand):
@@ -22,10 +20,7 @@ class Command(SmartKeyCommand):
         parser.add_argument("--received-on", help="勘定日, YYYY-MM-DD (default: today in Japan)")
 
     def handle(self, *args, output, received_on, **options):
-        try:
-            day = dt.date.fromisoformat(received_on) if received_on else timezone.localdate()
-        except ValueError:
-            raise CommandError(_("%(value)r is not a date YYYY-MM-DD.") % {"value": received_on}) from None
+        day = date_argument(received_on)
         with transaction.atomic():  # the payer names it registers, with the file or not at all
             data = demo_zengin_file(received_on=day)
             try:

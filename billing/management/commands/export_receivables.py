@@ -1,13 +1,9 @@
-import datetime as dt
 from pathlib import Path
-
-from django.core.management.base import CommandError
-from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from billing.exports.csvfile import ENCODINGS, EncodingReport
 from billing.exports.receivables import receivables_csv, receivables_xlsx
 from billing.management.commands.export_invoices import Command as ExportCommand
+from contracts.cli import date_argument
 
 
 class Command(ExportCommand):
@@ -29,13 +25,7 @@ class Command(ExportCommand):
         self.add_format_argument(parser)
 
     def handle(self, *args, as_of, all, output, encoding, format, **options):
-        if as_of:
-            try:
-                day = dt.date.fromisoformat(as_of)
-            except ValueError:
-                raise CommandError(_("%(value)r is not a date YYYY-MM-DD.") % {"value": as_of}) from None
-        else:
-            day = timezone.localdate()
+        day = date_argument(as_of)
         if format == "xlsx":
             self._write_workbook(receivables_xlsx(as_of=day, all_=all), output)
             return

@@ -6,17 +6,10 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
 from billing.devtools.demo import DemoSize, demo_data_generate, demo_history_bill, demo_today
-from contracts.cli import SmartKeyCommand
+from contracts.cli import SmartKeyCommand, date_argument
 from contracts.models import Customer
 from contracts.periods import format_month, month_start
 from contracts.progress import terminal_progress
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(_("%(value)r is not a date (YYYY-MM-DD).") % {"value": value}) from None
 
 
 class Command(SmartKeyCommand):
@@ -54,7 +47,7 @@ class Command(SmartKeyCommand):
         )
         parser.add_argument(
             "--today",
-            type=_date,
+            type=date_argument,
             default=None,
             help="anchor day YYYY-MM-DD (default: today in Japan); usage runs until the day before",
         )

@@ -1,11 +1,8 @@
-import datetime as dt
-
 from django.core.management.base import CommandError
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.payments.reminders import reminders_send
-from contracts.cli import SmartKeyCommand
+from contracts.cli import SmartKeyCommand, date_argument
 
 
 class Command(SmartKeyCommand):
@@ -19,13 +16,7 @@ class Command(SmartKeyCommand):
         parser.add_argument("--dry-run", action="store_true", help="say who would be reminded, send nothing")
 
     def handle(self, *args, as_of, dry_run, **options):
-        if as_of:
-            try:
-                day = dt.date.fromisoformat(as_of)
-            except ValueError:
-                raise CommandError(_("%(value)r is not a date YYYY-MM-DD.") % {"value": as_of}) from None
-        else:
-            day = timezone.localdate()
+        day = date_argument(as_of)
         summary = reminders_send(as_of=day, dry_run=dry_run)
         for item, error in summary.failed:
             self.stderr.write(f"{item.customer.code}: {error}")
