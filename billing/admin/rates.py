@@ -118,6 +118,14 @@ class ApprovalFilter(admin.SimpleListFilter):
         return queryset
 
 
+#: the month fields of a card, and what shows them as months when they are read only
+MONTH_LABELS = {
+    "valid_from": "valid_from_label",
+    "valid_until": "valid_until_label",
+    "requested_valid_until": "requested_valid_until_label",
+}
+
+
 @admin.register(RateCard)
 class RateCardAdmin(CsvImportMixin, HistoryAdmin):
     import_kind = "rate_cards"
@@ -176,27 +184,48 @@ class RateCardAdmin(CsvImportMixin, HistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None and obj.approved_by_id is not None:
-            fields += ["contract", *PRICE_FIELDS, "account_unit_price_text"]
-        return fields
+            fields += ["contract", *PRICE_FIELDS]
+        return [*fields, "account_unit_price_text", *MONTH_LABELS.values()]
+
+    def _shown_read_only(self, request, obj) -> set[str]:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return {"account_unit_price", *MONTH_LABELS}
+        shown = set(super().get_readonly_fields(request, obj)) & set(MONTH_LABELS)
+        if obj is not None and obj.approved_by_id is not None:
+            shown.add("account_unit_price")
+        return shown
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or obj.approved_by_id is None:
-            return fieldsets
-        # read only: the unit price with its decimals, not django-money's yen
+        # read only: the unit price with its decimals, not django-money's yen; months as
+        # months (2026年10月), not as their first day
+        labels = {"account_unit_price": "account_unit_price_text", **MONTH_LABELS}
+        shown = self._shown_read_only(request, obj)
         return [
             (
                 name,
                 {
                     **options,
-                    "fields": tuple(
-                        "account_unit_price_text" if field == "account_unit_price" else field
-                        for field in options["fields"]
-                    ),
+                    "fields": tuple(labels[f] if f in shown else f for f in options["fields"]),
                 },
             )
             for name, options in fieldsets
         ]
+
+    def _month_label(self, value):
+        return periods.japanese_month(value) if value else "—"
+
+    @admin.display(description=_("valid from (month)"))
+    def valid_from_label(self, obj):
+        return self._month_label(obj.valid_from)
+
+    @admin.display(description=_("valid until (month)"))
+    def valid_until_label(self, obj):
+        return self._month_label(obj.valid_until)
+
+    @admin.display(description=_("requested valid until (month)"))
+    def requested_valid_until_label(self, obj):
+        return self._month_label(obj.requested_valid_until)
 
     def save_model(self, request, obj, form, change):
         if not change:

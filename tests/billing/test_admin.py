@@ -458,3 +458,16 @@ def test_an_empty_amount_shows_as_empty_not_none(staff_client):
     page = staff_client.get(reverse("admin:billing_ratecard_changelist")).content.decode()
     assert '<td class="field-account_unit_price_text">-</td>' in page
     assert ">None<" not in page
+
+
+def test_a_read_only_card_shows_its_months_as_months(client):
+    """Issue 15, item 1: a Viewer (and anyone on an approved card) reads 2026年3月, not the
+    month's first day."""
+    from .factories import RateCardFactory
+    from .october import staff_with
+
+    card = RateCardFactory(valid_from=dt.date(2026, 3, 1), valid_until=dt.date(2026, 12, 1))
+    staff_with(client, "viewer", "billing.view_ratecard")
+    page = client.get(reverse("admin:billing_ratecard_change", args=[card.pk])).content.decode()
+    assert '<div class="readonly">2026年3月</div>' in page
+    assert '<div class="readonly">2026年12月</div>' in page
