@@ -353,7 +353,7 @@ def test_accounts_import_checks_overlaps_with_the_stored_periods_of_its_accounts
     with pytest.raises(CommandError):
         import_accounts(tmp_path, "E1,A1,2026-04-30,\nE1,A3,2026-04-01,\n", err)
     assert err.getvalue().startswith("line 2, column registered_on: ")
-    assert "2026-04-01" in err.getvalue() and "line 3" not in err.getvalue()
+    assert "2026年4月1日〜2026年4月30日" in err.getvalue() and "line 3" not in err.getvalue()
     assert AccountRegistration.objects.count() == 3
 
     # a later period of A1, a new account, and a period that rewrites a stored one
