@@ -1,16 +1,30 @@
-"""What the billing admin's pages share: the "N done, M refused" report of an action,
-and files sent as downloads."""
+"""What the billing admin's pages share: the admin of records kept as written, the "N done,
+M refused" report of an action, and files sent as downloads."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from billing.exports.csvfile import ENCODINGS
 from billing.formatting import percent, price_text, safe_filename
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A record kept as it was written (a document, a file handed out, a reminder sent):
+    viewed in the admin, never added, changed or deleted there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 def report(request, done: int, refused: list[str]) -> None:

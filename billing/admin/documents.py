@@ -23,7 +23,7 @@ from billing.formatting import japanese_date, yen_text
 from billing.models import DocumentSend, MailTemplate, StoredDocument
 from contracts.admin_history import HistoryAdmin
 
-from .common import download
+from .common import RecordAdmin, download
 from .filters import AmountRangeFilter, DateRangeFilter
 
 #: who may email documents: sending one is recording a DocumentSend
@@ -64,7 +64,7 @@ class DocumentSendInline(admin.TabularInline):
 
 
 @admin.register(StoredDocument)
-class StoredDocumentAdmin(admin.ModelAdmin):
+class StoredDocumentAdmin(RecordAdmin):
     list_display = (
         "number",
         "kind",
@@ -116,15 +116,6 @@ class StoredDocumentAdmin(admin.ModelAdmin):
                 last_sent_at=Subquery(last.values("sent_at")[:1]),
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

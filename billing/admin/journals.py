@@ -16,11 +16,11 @@ from billing.models import JournalExport
 from contracts import periods
 from contracts.admin_history import StaffNamesMixin
 
-from .common import download
+from .common import RecordAdmin, download
 
 
 @admin.register(JournalExport)
-class JournalExportAdmin(StaffNamesMixin, admin.ModelAdmin):
+class JournalExportAdmin(StaffNamesMixin, RecordAdmin):
     list_display = ("exported_at", "format", "month_label", "entries", "exported_by", "file_link")
     list_filter = ("format", "month")
     list_select_related = ("exported_by",)
@@ -30,15 +30,6 @@ class JournalExportAdmin(StaffNamesMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         # the files' bytes only where one is downloaded
         return super().get_queryset(request).defer("content")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

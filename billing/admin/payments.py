@@ -32,7 +32,7 @@ from contracts.admin_history import HistoryAdmin
 from contracts.csvimport import ImportRejected
 from contracts.models import Customer
 
-from .common import csv_content_type, csv_encoding, download
+from .common import RecordAdmin, csv_content_type, csv_encoding, download
 from .filters import AmountRangeFilter, DateRangeFilter
 
 _YEN = DecimalField(max_digits=14, decimal_places=0)
@@ -393,7 +393,7 @@ class PayerNameAdmin(HistoryAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(RecordAdmin):
     """R17: the reminders sent (督促), as recorded: read only."""
 
     list_display = ("sent_at", "customer", "as_of", "total", "result", "to", "subject")
@@ -406,12 +406,3 @@ class ReminderAdmin(admin.ModelAdmin):
         "customer", "as_of", "invoices", "total", "subject", "body", "to", "result", "error", "sent_at",
     )  # fmt: skip
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
