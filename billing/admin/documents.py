@@ -171,8 +171,9 @@ class StoredDocumentAdmin(RecordAdmin):
     def _send(self, request, queryset, *, resend: bool):
         if not request.user.has_perm(SEND_PERMISSION):
             raise PermissionDenied
+        # the PDFs are attached: read with the rows, not one query per document
         planned, skipped = mail.plan(
-            queryset.select_related("customer", "invoice", "credit_note__invoice"), again=resend
+            queryset.defer(None).select_related("customer", "invoice", "credit_note__invoice"), again=resend
         )
         summary = mail.send(planned, by=request.user, resend=resend)
         level = messages.SUCCESS if not summary.failed else messages.WARNING
@@ -208,7 +209,7 @@ class StoredDocumentAdmin(RecordAdmin):
         if not request.user.has_perm("billing.export_invoices"):
             raise PermissionDenied
         buffer = io.BytesIO()
-        write_archive(queryset.order_by("number"), buffer)
+        write_archive(queryset.defer(None).order_by("number"), buffer)  # the PDFs with their rows
         return download(buffer.getvalue(), filename="documents.zip", content_type="application/zip")
 
 

@@ -221,3 +221,18 @@ def test_accountants_edit_the_mail_template_and_unknown_placeholders_are_refused
         call_command("send_invoices", "2026-10", stdout=io.StringIO(), stderr=io.StringIO())
     subjects = sorted(m["Subject"].strip() for _to, m in smtp.messages)
     assert "SK-202610-0002 のご案内" in subjects
+
+
+def test_sending_from_the_list_reads_the_pdfs_with_their_rows(client, kept, smtp):
+    """No query per document: sending three costs what sending one does."""
+    staff(client, ACCOUNTING)
+
+    def queries(numbers):
+        DocumentSend.objects.all()._raw_delete(DocumentSend.objects.db)
+        with CaptureQueriesContext(connection) as captured:
+            post_action(client, "send_selected", numbers)
+        return len(captured)
+
+    one = queries(["SK-202610-0001"])
+    three = queries(["SK-202610-0001", "SK-202610-0002", "CN-202612-0001"])
+    assert three == one
