@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from billing.bank import payee
 from billing.documents.store import stored_invoice
@@ -30,6 +29,7 @@ from billing.models import (
 from billing.models.invoices import ISSUE_FIELDS
 from billing.qualified_invoice import issuer
 from contracts import periods
+from contracts.csvimport import bulk_insert_history
 from contracts.models import Customer
 
 from . import adjustments, persist
@@ -68,6 +68,7 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
     first = run.last_invoice_number + 1
     run.last_invoice_number += len(invoices)
     BillingRun.objects.filter(pk=run.pk).update(last_invoice_number=run.last_invoice_number)
+    issued_at = timezone.now()
     for sequence, invoice in enumerate(invoices, start=first):
         invoice.issue(
             number=invoice_number(run.month, sequence),
@@ -77,7 +78,53 @@ def _issue(invoices: list[Invoice], *, run: BillingRun, by, today: dt.date) -> N
             issuer=seller,
             save=False,
         )
-    bulk_update_with_history(invoices, Invoice, [*ISSUE_FIELDS, *seller], batch_size=1000, default_user=by)
+        invoice.issued_at = issued_at  # one moment for the whole month
+    _write_issued(invoices, same=[f for f in (*ISSUE_FIELDS, *seller) if f not in ("number", "due_date")])
+    # the history of each invoice records the issue, as written (COPY on PostgreSQL)
+    tracked = tuple(f.attname for f in Invoice.history.model.tracked_fields)
+    issued = Invoice.objects.filter(run=run, status=InvoiceStatus.ISSUED, issued_at=issued_at)
+    bulk_insert_history(
+        Invoice,
+        [("~", dict(zip(tracked, values, strict=True))) for values in issued.values_list(*tracked)],
+        user=by or persist.request_user(),
+    )
+
+
+def _write_issued(invoices: list[Invoice], *, same: list[str]) -> None:
+    """The issued drafts written in one statement (a batch per SQLite's parameter limit):
+    the number and due date of each from a VALUES list, the fields ``same`` for every
+    invoice (status, issue date, time, who, the issuer's snapshot) as one value each.
+    ``bulk_update`` built a CASE of every field for every invoice: 12.7 s for 2,000 invoices
+    against the database's 0.1 s. Only drafts are written; a row that is not one any more
+    refuses the whole issue."""
+    if not invoices:
+        return
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    fields = [Invoice._meta.get_field(name) for name in same]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    constants = [f.get_db_prep_save(getattr(invoices[0], f.attname), connection) for f in fields]
+    number, due = (
+        connection.ops.quote_name(Invoice._meta.get_field(n).column) for n in ("number", "due_date")
+    )
+    limit = connection.features.max_query_params
+    batch = len(invoices) if limit is None else max(1, (limit - len(constants)) // 3)
+    with connection.cursor() as cursor:
+        for start in range(0, len(invoices), batch):
+            chunk = invoices[start : start + batch]
+            cursor.execute(
+                # VALUES names its columns column1, column2… on both databases (no WITH:
+                # Python's sqlite3 counts the rows of a statement only if it starts as one)
+                f"UPDATE {table} SET {assignments}, {number} = v.column2, {due} = v.column3 "
+                f"FROM (VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))}) AS v "
+                f"WHERE {table}.id = v.column1 AND {table}.status = %s",
+                [
+                    *constants,
+                    *(value for i in chunk for value in (i.pk, i.number, i.due_date)),
+                    InvoiceStatus.DRAFT,
+                ],
+            )
+            if cursor.rowcount != len(chunk):
+                raise BillingRefused(_("R12: only draft invoices are issued; the month changed meanwhile."))
 
 
 @dataclass(frozen=True)

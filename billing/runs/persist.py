@@ -62,7 +62,7 @@ def save_invoices(
             ("+", {"id": pk, **dict(zip(INVOICE_FIELDS, record, strict=True))})
             for pk, record in zip(ids, records, strict=True)
         ],
-        user=by or _request_user(),
+        user=by or request_user(),
     )
     return ids
 
@@ -182,12 +182,12 @@ def drafts_delete(run: BillingRun, by=None, only=None) -> None:
     bulk_insert_history(
         Invoice,
         [("-", dict(zip(tracked, values, strict=True))) for values in drafts.values_list(*tracked)],
-        user=by or _request_user(),
+        user=by or request_user(),
     )
     drafts._raw_delete(drafts.db)
 
 
-def _request_user():
+def request_user():
     """The user of the admin request under way, as django-simple-history finds it."""
     return Invoice.history.model.get_default_history_user(Invoice())
 

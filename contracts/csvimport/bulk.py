@@ -12,6 +12,7 @@ from django.db import (
     models,
 )
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 
 def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Iterable[tuple]) -> None:
@@ -25,6 +26,9 @@ def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Ite
         if first is None:
             return
         columns = ", ".join(connection.ops.quote_name(model._meta.get_field(f).column) for f in fields)
+        json = [n for n, f in enumerate(fields) if isinstance(model._meta.get_field(f), models.JSONField)]
+        if json:  # COPY writes a dict as JSON only when told (psycopg's Jsonb)
+            first, records = _as_json(first, json), (_as_json(r, json) for r in records)
         sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({columns}) FROM STDIN"
         with connection.cursor() as cursor:
             logged = cursor.debug_sql(sql) if hasattr(cursor, "debug_sql") else contextlib.nullcontext()
@@ -37,6 +41,14 @@ def bulk_insert(model: type[models.Model], fields: tuple[str, ...], records: Ite
         return
     while chunk := list(itertools.islice(records, 2000)):
         model.objects.bulk_create([model(**dict(zip(fields, r, strict=True))) for r in chunk])
+
+
+def _as_json(record: tuple, positions: list[int]) -> tuple:
+    values = list(record)
+    for n in positions:
+        if values[n] is not None:
+            values[n] = Jsonb(values[n])
+    return tuple(values)
 
 
 def bulk_insert_returning_ids(

@@ -5,6 +5,7 @@ its timings never fail a test)."""
 import datetime as dt
 import io
 import shutil
+from decimal import Decimal
 
 import environ
 import psycopg
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from billing.devtools.demo import DemoSize, demo_data_generate
 from billing.models import AccountRegistration, AuthCount, BillingRun, Invoice, InvoiceLine, OneTimeCharge
 from billing.runs import billing_month_compute
+from contracts import periods
 from contracts.csvimport import text_lines
 from contracts.models import Contract, Customer, Item
 from tests.conftest import count_queries
@@ -534,3 +536,40 @@ def test_usage_imports_read_the_stored_rows_of_the_files_keys_only(kind_name):
     assert (len(kind.creates), len(kind.updates), kind.unchanged) == (
         (1, 1, 0) if kind_name == "auth_counts" else (1, 0, 1)
     )
+
+
+def test_issuing_writes_the_whole_month_at_once():
+    """R12: issuing writes every draft of the month in one UPDATE (a batch per SQLite's limit
+    on parameters: 333 invoices) and records each one's issue in the audit trail in one
+    more, so a month of 40 invoices costs the statements of a month of 3; each gets its
+    gapless number, its dates and its history record."""
+    from billing.devtools import payments_scale
+    from billing.runs import billing_month_issue
+
+    def issued(month, customers):
+        payments_scale.add_customers(customers)
+        run = BillingRun.objects.create(month=month)
+        payments_scale.insert_drafts(
+            Invoice(
+                run=run, billing_month=month, subtotal=Decimal(1000), tax=Decimal(100), total=Decimal(1100)
+            )
+        )
+        # the drafts of the earlier month's customers too: both months number every customer
+        with CaptureQueriesContext(connection) as queries:
+            billing_month_issue(month=month, today=periods.next_month(month) + dt.timedelta(days=1))
+        # one bulk INSERT per table: SQLite splits one into batches of 999 variables (19 rows
+        # of the invoice's history), so more invoices may take more statements there
+        inserts = {q["sql"].split("(", 1)[0] for q in queries if q["sql"].startswith("INSERT")}
+        return len([q for q in queries if not q["sql"].startswith("INSERT")]) + len(inserts)
+
+    few = issued(D(2026, 9, 1), range(3))
+    many = issued(OCTOBER, range(3, 40))
+    assert few == many
+    october = Invoice.objects.filter(billing_month=OCTOBER).order_by("number")
+    assert list(october.values_list("number", flat=True)) == [f"SK-202610-{n:04d}" for n in range(1, 41)]
+    # customer-code order, each due on 2026-11-30 (月末締め翌月末払い, a Monday)
+    assert [i.customer_code for i in october] == [f"PAYSCALE{n:06d}" for n in range(40)]
+    assert set(october.values_list("status", "issue_date", "due_date")) == {
+        ("issued", D(2026, 11, 2), D(2026, 11, 30))
+    }
+    assert Invoice.history.filter(billing_month=OCTOBER, history_type="~", status="issued").count() == 40
