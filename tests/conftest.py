@@ -15,12 +15,14 @@ def pytest_collection_modifyitems(config, items):
 
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks, triggers or concurrency); run with DATABASE_URL=postgres://…"
-    )
+    default = "row locks, triggers or concurrency"
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        marker = item.get_closest_marker("postgres")
+        if marker is not None:
+            why = marker.kwargs.get("reason", default)
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs PostgreSQL ({why}); run with DATABASE_URL=postgres://…")
+            )
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
 
 from billing.imports.rate_cards import MAX_YEN
 from billing.models import (
@@ -25,12 +24,15 @@ from billing.models import (
     MatchRule,
     PaymentRefused,
 )
+from billing.runs.drafts import CURRENCY
 from contracts.csvimport import (
     CellError,
     Column,
     ImportRejected,
     Problem,
     Problems,
+    bulk_insert_history,
+    bulk_insert_returning_ids,
     decode,
     described,
     parse_date,
@@ -181,42 +183,29 @@ def payments_import(
             result.new = len(new)
             books = matching.load(new)
             now = timezone.now()
+            user_id = user.pk if user is not None else None
             deposits, placements = [], []
             for item in new:
                 placement = matching.place(item.amount, item.payer_name, item.reference, books)
                 placements.append(placement)
                 setattr(result, placement.outcome, getattr(result, placement.outcome) + 1)
                 deposits.append(
-                    Deposit(
-                        source=item.source,
-                        source_id=item.source_id,
-                        received_on=item.received_on,
-                        amount=item.amount,
-                        payer_name=item.payer_name,
-                        reference=item.reference,
-                        bank_name=item.bank_name,
-                        customer_id=placement.customer_id,
-                        candidate_customer_id=placement.candidate_customer_id,
-                        created_at=now,
-                        created_by=user,
+                    (
+                        item.source,
+                        item.source_id,
+                        item.received_on,
+                        CURRENCY,
+                        item.amount,
+                        item.payer_name,
+                        item.reference,
+                        item.bank_name,
+                        placement.customer_id,
+                        placement.candidate_customer_id,
+                        now,
+                        user_id,
                     )
                 )
-            if deposits:
-                created = bulk_create_with_history(deposits, Deposit, default_user=user)
-                applications = [
-                    Application(
-                        deposit=deposit,
-                        invoice_id=invoice_id,
-                        amount=amount,
-                        fee=fee,
-                        rule=rule,
-                        applied_at=now,
-                    )
-                    for deposit, placement in zip(created, placements, strict=True)
-                    for invoice_id, amount, fee, rule in placement.applications
-                ]
-                if applications:
-                    bulk_create_with_history(applications, Application, default_user=user)
+            _write(deposits, placements, now=now, user=user)
             if dry_run:
                 transaction.set_rollback(True)
     except IntegrityError as error:
@@ -231,6 +220,62 @@ def payments_import(
             ]
         ) from error
     return result
+
+
+DEPOSIT_FIELDS = (
+    "source",
+    "source_id",
+    "received_on",
+    "amount_currency",
+    "amount",
+    "payer_name",
+    "reference",
+    "bank_name",
+    "customer_id",
+    "candidate_customer_id",
+    "created_at",
+    "created_by_id",
+)
+APPLICATION_FIELDS = (
+    "deposit_id",
+    "invoice_id",
+    "amount_currency",
+    "amount",
+    "fee_currency",
+    "fee",
+    "rule",
+    "applied_at",
+    "applied_by_id",
+    "reversed_at",
+    "reversed_by_id",
+    "reversal_reason",
+)
+
+
+def _write(deposits: list[tuple], placements: list[matching.Placement], *, now, user) -> None:
+    """The file's deposits and the applications matching made, with their audit trail:
+    four statements whatever the size of the file (``COPY`` on PostgreSQL;
+    ``bulk_create_with_history`` spent 1.8 ms a deposit preparing each value through its
+    field)."""
+    ids = bulk_insert_returning_ids(Deposit, DEPOSIT_FIELDS, deposits)
+    applications = [
+        (deposit_id, invoice_id, CURRENCY, amount, CURRENCY, fee, rule, now, None, None, None, "")
+        for deposit_id, placement in zip(ids, placements, strict=True)
+        for invoice_id, amount, fee, rule in placement.applications
+    ]
+    application_ids = bulk_insert_returning_ids(Application, APPLICATION_FIELDS, applications)
+    for model, fields, rows, made in (
+        (Deposit, DEPOSIT_FIELDS, deposits, ids),
+        (Application, APPLICATION_FIELDS, applications, application_ids),
+    ):
+        bulk_insert_history(
+            model,
+            [
+                ("+", {"id": pk, **dict(zip(fields, row, strict=True))})
+                for pk, row in zip(made, rows, strict=True)
+            ],
+            user=user,
+        )
 
 
 # --- by hand, in the admin ------------------------------------------------------------
