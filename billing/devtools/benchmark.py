@@ -48,6 +48,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from billing.devtools import benchmark_payments
 from contracts import periods
 
 #: The anchor day of the generated data, fixed so that every run bills the same data:
@@ -74,6 +75,8 @@ class Size:
     listing_rows: int
     #: invoice lines of the month for the second export
     export_lines: int
+    #: customers of the payments books (ten issued months each) and transfers of the file
+    payment_customers: int = 0
 
     def describe(self) -> str:
         return (
@@ -85,9 +88,9 @@ class Size:
 SIZES = {
     size.name: size
     for size in (
-        Size("ci", 40, 4_000, 600, 2_000, 200, 5_000),
-        Size("small", 500, 200_000, 7_500, 100_000, 10_000, 100_000),
-        Size("target", 5_000, 2_000_000, 75_000, 1_000_000, 100_000, 1_000_000),
+        Size("ci", 40, 4_000, 600, 2_000, 200, 5_000, payment_customers=100),
+        Size("small", 500, 200_000, 7_500, 100_000, 10_000, 100_000, payment_customers=2_000),
+        Size("target", 5_000, 2_000_000, 75_000, 1_000_000, 100_000, 1_000_000, payment_customers=10_000),
     )
 }
 
@@ -397,6 +400,7 @@ class Benchmark:
         export = self.export(size)
         imported, copied, smaller = self.import_vs_copy(size)
         listings = self.changelists(size)
+        payments = benchmark_payments.measure(self, size.payment_customers)
         slowest = max(listings, key=lambda name: listings[name]["database_seconds"])
         grown = export["grown"]
         write(
@@ -405,7 +409,8 @@ class Benchmark:
             f"{_ratio(imported.median, copied.median)} (target 1.3x); import peak RSS "
             f"{_mb(smaller['rss_kb'])} at {smaller['rows']:,} rows, {_mb(imported.most('rss_kb'))} at "
             f"{size.import_rows:,} (target under 150 MB); slowest changelist {slowest}: database "
-            f"{listings[slowest]['database_seconds']:.3f} s at {listings[slowest]['rows']:,} rows (target 0.15 s)"
+            f"{listings[slowest]['database_seconds']:.3f} s at {listings[slowest]['rows']:,} rows (target 0.15 s); "
+            f"import_payments / bound {_ratio(payments['seconds'], payments['bound'])}"
         )
         return {
             "size": size,
@@ -417,6 +422,7 @@ class Benchmark:
             "import": imported,
             "copy": copied,
             "listings": listings,
+            "payments": payments,
         }
 
     def rows_in_month(self) -> dict:
@@ -819,4 +825,7 @@ WORKERS = {
     "import": _import,
     "fill_listings": _fill_listings,
     "changelists": _changelists,
+    "payments_books": benchmark_payments.books_worker,
+    "payments_file": benchmark_payments.file_worker,
+    "payments_import": benchmark_payments.import_worker,
 }

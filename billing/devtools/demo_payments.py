@@ -66,6 +66,12 @@ def demo_zengin_file(*, received_on: dt.date, limit: int | None = None) -> bytes
         else:
             transfers.append((balance, f"ｶ){invoice.customer.code.upper()}"[:48], compact))
     transfers.append((12_345, UNKNOWN_PAYER, ""))
+    return transfer_notice(received_on=received_on, transfers=transfers)
+
+
+def transfer_notice(*, received_on: dt.date, transfers: list[tuple[int, str, str]]) -> bytes:
+    """A 振込入金通知 of ``received_on`` holding ``transfers`` (amount, payer name, EDI情報),
+    numbered from 1, its trailer counting them, CR LF after each record."""
     layout = zengin.LAYOUTS[zengin.TRANSFER_NOTICE]
     records = [
         write_record(

@@ -405,6 +405,10 @@ def test_benchmark_runs_small_and_leaves_no_trace():
         assert expected in report, report
     assert ", 0 differ" in report  # the lower bound computes the quantities billed
     assert "(accounts: 2000" in report.replace("accounts: 2,000", "accounts: 2000")
+    # the payments books of ci: 100 customers, one transfer each, four in five matched
+    assert "import_payments, 100 transfers against 1,000 open invoices: " in report, report
+    assert "(80 matched, 0 partly, 20 unmatched)" in report, report
+    assert "ratio import_payments / bound " in report, report
     db = settings.DATABASES["default"]
     with psycopg.connect(
         dbname=db["NAME"], user=db["USER"], host=db["HOST"] or None, port=db["PORT"] or None

@@ -12,7 +12,8 @@ from contracts.cli import SmartKeyCommand
 
 class Command(SmartKeyCommand):
     help = (
-        "Measure bill_month, import_csv accounts, export_invoices and the admin changelists at "
+        "Measure bill_month, import_csv accounts, export_invoices, the admin changelists and "
+        "import_payments at "
         "one or more sizes, against the database's own lower bound (raw SQL, COPY). PostgreSQL "
         "only; each size runs in a scratch database that is created and dropped, so your data "
         "is never touched."
@@ -34,6 +35,11 @@ class Command(SmartKeyCommand):
         parser.add_argument("--listing-rows", type=int, help="override the rows of each changelist")
         parser.add_argument(
             "--export-lines", type=int, help="override the invoice lines of the second export"
+        )
+        parser.add_argument(
+            "--payment-customers",
+            type=int,
+            help="override the customers of the payments books (ten issued months each, one transfer each)",
         )
         parser.add_argument("--repeat", type=int, default=3, help="runs of each timing; medians are shown")
         parser.add_argument(
@@ -57,7 +63,15 @@ class Command(SmartKeyCommand):
             raise CommandError("--repeat must be at least 1.")
         overrides = {
             name: options[name]
-            for name in ("contracts", "accounts", "auth_days", "import_rows", "listing_rows", "export_lines")
+            for name in (
+                "contracts",
+                "accounts",
+                "auth_days",
+                "import_rows",
+                "listing_rows",
+                "export_lines",
+                "payment_customers",
+            )
         }
         if any(v is not None and v < 1 for v in overrides.values()):
             raise CommandError("sizes must be at least 1.")
