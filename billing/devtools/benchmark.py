@@ -741,6 +741,10 @@ def _fill_listings(rows: int, month: str) -> dict:
     while Invoice.objects.count() < rows:
         earlier = periods.add_months(earlier, -1)
         run, _created = BillingRun.objects.get_or_create(month=earlier)
+        # generate_demo_data issues a year of history: a customer has one live invoice a month
+        billed_then = set(
+            Invoice.objects.filter(billing_month=earlier).live().values_list("customer_id", flat=True)
+        )
         Invoice.objects.bulk_create(
             (
                 Invoice(
@@ -754,6 +758,7 @@ def _fill_listings(rows: int, month: str) -> dict:
                     total=Decimal(0),
                 )
                 for c in customers
+                if c.pk not in billed_then
             ),
             batch_size=2000,
         )
