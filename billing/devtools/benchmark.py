@@ -506,7 +506,7 @@ class Benchmark:
         for n in range(self.repeat):
             self.progress(f"export_invoices, more lines {n + 1}/{self.repeat}")
             result = self.work("export", month=MONTH.isoformat(), path=str(self.tmp / "export.csv"))
-            runs.add(result["seconds"], **result)
+            runs.add(result.pop("seconds"), **result)
         (self.tmp / "export.csv").unlink(missing_ok=True)
         # medians of the runs, each run's export and COPY one after the other in one process
         grown = {
