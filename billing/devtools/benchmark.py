@@ -851,7 +851,7 @@ def _import(path: str) -> dict:
 def _fill_listings(rows: int, month: str) -> dict:
     """At least ``rows`` contracts and invoices (account registrations come from the
     generator): contracts accepted but not started, draft invoices of earlier months."""
-    from billing.models import BillingRun, Invoice
+    from billing.models import BillingRun, Invoice, RunStatus
     from contracts.models import Contract, Customer, Item
 
     billed = dt.date.fromisoformat(month)
@@ -875,7 +875,9 @@ def _fill_listings(rows: int, month: str) -> dict:
     while Invoice.objects.count() < rows:
         earlier = periods.add_months(earlier, -1)
         run, _created = BillingRun.objects.get_or_create(month=earlier)
-        # generate_demo_data issues a year of history: a customer has one live invoice a month
+        if run.status == RunStatus.ISSUED:
+            continue  # generate_demo_data issues a year of history: no draft enters it (R12)
+        # a customer has one live invoice a month
         billed_then = set(
             Invoice.objects.filter(billing_month=earlier).live().values_list("customer_id", flat=True)
         )
