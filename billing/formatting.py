@@ -74,13 +74,17 @@ def cp932_width(text: str) -> int:
 
 def cut(text: str, width: int) -> str:
     """``text`` cut to at most ``width`` half-width units, never inside a character."""
-    out, used = [], 0
-    for char in text:
-        used += cp932_width(char)
-        if used > width:
-            break
-        out.append(char)
-    return "".join(out)
+    if len(text) * 2 <= width or cp932_width(text) <= width:  # it fits (a character is 1 or 2 units)
+        return text
+    # the longest prefix that fits: a prefix's width grows with its length (binary search)
+    fits, too_long = 0, len(text)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if cp932_width(text[:middle]) <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits]
 
 
 def safe_filename(name: str) -> str:

@@ -110,18 +110,26 @@ def account_day_histograms(month: dt.date, customer_ids=None, contract_ids=None)
     return dict(histograms)
 
 
-def account_days(month: dt.date, contract_id: int) -> list[tuple[str, int]]:
-    """R10: (account ID, days of use) of each account of one contract in the month, by
-    account ID, in one query: the same days ``account_day_histograms`` bills."""
+def account_days_sql(month: dt.date, contract_id: int) -> tuple[str, list]:
+    """The query of ``account_days`` and its parameters (``benchmark_billing`` times
+    ``COPY`` of it as the breakdown's bound)."""
     d = _dialect()
-    windows, params = windows_cte(month)
+    # the window of this one contract, not of every contract in service
+    windows, params = windows_cte(month, contract_ids=[contract_id])
     sql = f"""
         WITH {windows}
         SELECT account_id, days FROM ({_per_account_days_sql(d, "AND r.contract_id = %s")}
         ) per_account
     """
+    return sql, [*params, contract_id]
+
+
+def account_days(month: dt.date, contract_id: int) -> list[tuple[str, int]]:
+    """R10: (account ID, days of use) of each account of one contract in the month, by
+    account ID, in one query: the same days ``account_day_histograms`` bills."""
+    sql, params = account_days_sql(month, contract_id)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, contract_id])
+        cursor.execute(sql, params)
         # sorted here, not in SQL: the same order whatever the database's collation
         return sorted((account_id, int(days)) for account_id, days in cursor.fetchall())
 

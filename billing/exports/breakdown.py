@@ -10,6 +10,7 @@ BOM or CP932, CRLF, text cells neutralised).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class AccountBreakdown:
     #: the live invoice line that billed this contract-month, if any
     invoice_line: InvoiceLine | None
 
-    @property
+    @functools.cached_property
     def fee(self) -> calculation.AccountFee:
         """R10 as billing computes it, from the same days (``calculation.account_fee``)."""
         histogram = Counter(row.days for row in self.rows)
@@ -81,10 +82,15 @@ def account_breakdown(*, contract: Contract, month: dt.date, with_invoice: bool 
     days_in_month = periods.days_in_month(month)
     service_days = contract.service_days_in_month(month)
     rows, capped = [], 0
+    # a month has at most 31 days of use, so at most 32 coefficients, whatever the accounts
+    coefficients: dict[int, Decimal] = {}
     for account_id, days in account_days(month, contract.pk):
         used = calculation.capped_days(days, service_days)  # as billing caps them
         capped += used < days
-        rows.append(AccountRow(account_id, used, calculation.account_coefficient(used, days_in_month)))
+        coefficient = coefficients.get(used)
+        if coefficient is None:
+            coefficient = coefficients[used] = calculation.account_coefficient(used, days_in_month)
+        rows.append(AccountRow(account_id, used, coefficient))
     line = None
     if with_invoice:
         line = (
@@ -131,17 +137,21 @@ def csv_rows(breakdown: AccountBreakdown) -> Iterator[list[str]]:
     code = neutralise(breakdown.contract.code)
     month = periods.format_month(breakdown.month)
     price = breakdown.unit_price
+    days_in_month, price_cell = str(breakdown.days_in_month), _number(price)
+    # the cells after the account's own depend on its days alone: written once per days
+    # of use (at most 32), not once per account
+    cells_of: dict[int, list[str]] = {}
     for row in breakdown.rows:
-        yield [
-            code,
-            month,
-            neutralise(row.account_id),
-            str(row.days),
-            str(breakdown.days_in_month),
-            f"{row.coefficient:.3f}",
-            _number(price),
-            _number(row.coefficient * price if price is not None else None),
-        ]
+        cells = cells_of.get(row.days)
+        if cells is None:
+            cells = cells_of[row.days] = [
+                str(row.days),
+                days_in_month,
+                f"{row.coefficient:.3f}",
+                price_cell,
+                _number(row.coefficient * price if price is not None else None),
+            ]
+        yield [code, month, neutralise(row.account_id), *cells]
     yield [
         code,
         month,

@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from django.db.models import CharField, Count, DateField, F, Value
+from django.db import connection
+from django.db.models import Case, CharField, Count, DateField, F, TextField, Value, When
 
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineType
 
+from . import sqlcells as sql
 from .cells import CSV_CELLS, Cells
-from .csvfile import EncodingReport, encoded_csv
+from .csvfile import EncodingReport, copied_csv, encoded_csv
 
 LAYOUTS = ("lines", "invoices")
 
@@ -63,26 +65,28 @@ def _ordering(prefix: str = "") -> list:
     return [F(f"{prefix}number").asc(nulls_last=True), f"{prefix}customer_code", f"{prefix}pk"]
 
 
+def _month_lines(month: dt.date):
+    return InvoiceLine.objects.filter(invoice__billing_month=month).order_by(
+        *_ordering("invoice__"), "contract__code", "position"
+    )
+
+
 def line_values(month: dt.date):
     """The month's invoice lines as values of exactly the exported columns, in the file's
     order (``benchmark_billing`` times ``COPY`` of this same query as the export's bound)."""
-    return (
-        InvoiceLine.objects.filter(invoice__billing_month=month)
-        .order_by(*_ordering("invoice__"), "contract__code", "position")
-        .values_list(
-            *(f"invoice__{name}" for name in _INVOICE_VALUES),
-            "contract__code",
-            "item",
-            "line_type",
-            "description",
-            "quantity",
-            "unit_price",
-            "amount",
-            "tax_rate",
-            "invoice__subtotal",
-            "invoice__tax",
-            "invoice__total",
-        )
+    return _month_lines(month).values_list(
+        *(f"invoice__{name}" for name in _INVOICE_VALUES),
+        "contract__code",
+        "item",
+        "line_type",
+        "description",
+        "quantity",
+        "unit_price",
+        "amount",
+        "tax_rate",
+        "invoice__subtotal",
+        "invoice__tax",
+        "invoice__total",
     )
 
 
@@ -199,6 +203,115 @@ def invoice_rows(month: dt.date, c: Cells = CSV_CELLS) -> Iterator[list]:
         ]
 
 
+# --- the same rows, written by PostgreSQL (``sqlcells``) -------------------------------------
+
+_NO_CELL = Value(None, output_field=TextField())
+
+
+def _invoice_sql_cells(prefix: str = "") -> list:
+    """The cells of ``_invoice_cells``, as SQL over an invoice's columns."""
+    return [
+        sql.Code(F(f"{prefix}number")),
+        sql.Code(F(f"{prefix}status")),
+        sql.Text(F(f"{prefix}customer_code")),
+        sql.Text(F(f"{prefix}billing_name")),
+        sql.Month(F(f"{prefix}billing_month")),
+        sql.Date(F(f"{prefix}issue_date")),
+        sql.Date(F(f"{prefix}due_date")),
+    ]
+
+
+def _credit_note_sql_cells(prefix: str = "") -> list:
+    """``_credit_note_values`` as cells: the credit note in the places of an invoice."""
+    return [
+        sql.Code(F(f"{prefix}number")),
+        Value("credit_note", output_field=TextField()),
+        sql.Text(F(f"{prefix}customer_code")),
+        sql.Text(F(f"{prefix}billing_name")),
+        sql.Month(F(f"{prefix}invoice__billing_month")),
+        sql.Date(F(f"{prefix}issue_date")),
+        _NO_CELL,
+    ]
+
+
+def _as_cells(queryset, cells: list):
+    """``queryset``, in its order, as one text column per cell (``cell0`` …)."""
+    names = {f"cell{n}": cell for n, cell in enumerate(cells)}
+    return queryset.annotate(**names).values_list(*names)
+
+
+def line_cells(month: dt.date) -> list:
+    """``line_rows`` as two queries whose columns are the CSV cells (PostgreSQL)."""
+    lines = _as_cells(
+        _month_lines(month),
+        [
+            *_invoice_sql_cells("invoice__"),
+            sql.Text(F("contract__code")),
+            sql.Code(F("item")),
+            sql.Code(F("line_type")),
+            sql.Text(F("description")),
+            Case(
+                When(line_type=LineType.ACCOUNT_FEE, then=sql.Coefficient(F("quantity"))),
+                default=sql.PlainDecimal(F("quantity")),
+                output_field=TextField(),
+            ),
+            sql.PlainDecimal(F("unit_price")),
+            sql.Yen(F("amount")),
+            sql.Rate(F("tax_rate")),
+            sql.Yen(F("invoice__subtotal")),
+            sql.Yen(F("invoice__tax")),
+            sql.Yen(F("invoice__total")),
+        ],
+    )
+    notes = _as_cells(
+        CreditNoteLine.objects.filter(credit_note__invoice__billing_month=month).order_by(
+            "credit_note__number", "position"
+        ),
+        [
+            *_credit_note_sql_cells("credit_note__"),
+            sql.Text(F("contract__code")),
+            _NO_CELL,
+            sql.Code(F("line_type")),
+            sql.Text(F("description")),
+            Value("1", output_field=TextField()),
+            _NO_CELL,
+            sql.NegativeYen(F("amount")),
+            sql.Rate(F("credit_note__tax_rate")),
+            sql.NegativeYen(F("credit_note__subtotal")),
+            sql.NegativeYen(F("credit_note__tax")),
+            sql.NegativeYen(F("credit_note__total")),
+        ],
+    )
+    return [lines, notes]
+
+
+def invoice_cells(month: dt.date) -> list:
+    """``invoice_rows`` as two queries whose columns are the CSV cells (PostgreSQL)."""
+    invoices = _as_cells(
+        Invoice.objects.filter(billing_month=month).order_by(*_ordering()),
+        [
+            *_invoice_sql_cells(),
+            sql.Yen(F("subtotal")),
+            sql.Rate(F("tax_rate")),
+            sql.Yen(F("tax")),
+            sql.Yen(F("total")),
+            sql.Integer(Count("lines")),
+        ],
+    )
+    notes = _as_cells(
+        CreditNote.objects.filter(invoice__billing_month=month).order_by("number"),
+        [
+            *_credit_note_sql_cells(),
+            sql.NegativeYen(F("subtotal")),
+            sql.Rate(F("tax_rate")),
+            sql.NegativeYen(F("tax")),
+            sql.NegativeYen(F("total")),
+            sql.Integer(Count("lines")),
+        ],
+    )
+    return [invoices, notes]
+
+
 def _layout(month: dt.date, layout: str, c: Cells):
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}")
@@ -210,8 +323,17 @@ def _layout(month: dt.date, layout: str, c: Cells):
 def export(
     month: dt.date, layout: str = "lines", encoding: str = "utf-8-sig", report: EncodingReport | None = None
 ) -> Iterator[bytes]:
+    """The CSV file's bytes, streamed. On PostgreSQL the database writes the cells and
+    the rows (``COPY ... TO STDOUT (FORMAT csv)`` of ``line_cells`` or ``invoice_cells``),
+    the same bytes as ``line_rows`` and ``invoice_rows`` through ``csv.writer``, at the
+    speed of COPY (issue 16); elsewhere those rows are written here."""
+    report = report or EncodingReport()
+    if connection.vendor == "postgresql" and layout in LAYOUTS:
+        if layout == "lines":
+            return copied_csv(line_cells(month), LINES_HEADER, encoding, report)
+        return copied_csv(invoice_cells(month), INVOICES_HEADER, encoding, report)
     header, rows = _layout(month, layout, CSV_CELLS)
-    return encoded_csv(rows, header, encoding, report or EncodingReport())
+    return encoded_csv(rows, header, encoding, report)
 
 
 def export_xlsx(month: dt.date, layout: str = "lines") -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from billing import runs
+from billing.exports import csvfile
 from billing.exports import invoices as exports
 from billing.models import AuthCount, Invoice
 from tests.contracts.factories import ContractFactory, CustomerFactory
@@ -231,7 +232,15 @@ def test_a_failed_export_leaves_no_file_and_keeps_the_previous_one(october, tmp_
         ]
         raise RuntimeError("database connection lost")
 
+    def copied_rows_then_failure(queryset):  # the same, where PostgreSQL writes the rows
+        yield memoryview(
+            b"SK-X,issued,C-A,\xe9\x80\x94\xe4\xb8\xad\xe3\x81\xbe\xe3\x81\xa7,2026-10" + b"," * 13 + b"\n"
+        )
+        raise RuntimeError("database connection lost")
+
     monkeypatch.setattr(exports, "line_rows", rows_then_failure)
+    monkeypatch.setattr(csvfile, "_copy_out", copied_rows_then_failure)
+    monkeypatch.setattr(csvfile, "CHUNK_BYTES", 1)  # that row handed out before the failure
     target = tmp_path / "out.csv"
     with pytest.raises(RuntimeError):
         call_command("export_invoices", "2026-10", "--output", str(target))

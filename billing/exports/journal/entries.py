@@ -74,13 +74,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def month_entries(month: dt.date) -> list[Entry]:
-    """Every entry of the billing month, in the order they happened: the invoices by
-    number, then voids and credit notes by date. Two queries."""
+def month_entry_values(month: dt.date) -> tuple:
+    """The two queries of ``month_entries``: the month's invoices and the credit notes
+    against them, as values of exactly the columns the entries use, not model instances
+    (issue 16; ``benchmark_billing`` times ``COPY`` of both as the journal's bound)."""
     month = periods.month_start(month)
-    booked_on = periods.month_end(month)
-    label = f"{month.year}年{month.month}月分"
-    # values of exactly the columns the entries use, not model instances (issue 16)
     invoices = (
         Invoice.objects.filter(billing_month=month)
         .filter(Q(status=InvoiceStatus.ISSUED) | Q(status=InvoiceStatus.VOID, number__isnull=False))
@@ -114,6 +112,16 @@ def month_entries(month: dt.date) -> list[Entry]:
             "invoice__number",
         )
     )
+    return invoices, credit_notes
+
+
+def month_entries(month: dt.date) -> list[Entry]:
+    """Every entry of the billing month, in the order they happened: the invoices by
+    number, then voids and credit notes by date. Two queries."""
+    month = periods.month_start(month)
+    booked_on = periods.month_end(month)
+    label = f"{month.year}年{month.month}月分"
+    invoices, credit_notes = month_entry_values(month)
     entries = []
     corrections = []
     for pk, number, status, code, kept_name, today_name, total, tax, voided_at, reason, replaced in invoices:
