@@ -42,6 +42,23 @@ def _stamp(run: BillingRun) -> str:
     return run.computed_at.isoformat() if run.computed_at else ""
 
 
+#: contracts named where a draft says its data changed since it was computed
+CHANGED_SHOWN = 20
+
+
+def changed_since(run: BillingRun) -> dict:
+    """The contracts whose data changed after ``run``'s drafts were computed (issue 15,
+    item 9), for the run's page and its issue confirmation: the first ``CHANGED_SHOWN``
+    codes and how many in all. One query, two when there are more."""
+    changed = late_changes.contracts_changed_since(run)
+    codes = list(changed.values_list("code", flat=True)[: CHANGED_SHOWN + 1])
+    total = len(codes) if len(codes) <= CHANGED_SHOWN else changed.count()
+    return {
+        "changed_codes": codes[:CHANGED_SHOWN] + (["…"] if total > CHANGED_SHOWN else []),
+        "changed_total": total,
+    }
+
+
 class RunExceptionInline(admin.TabularInline):
     model = RunException
     extra = 0
@@ -317,6 +334,7 @@ class BillingRunAdmin(HistoryAdmin):
             "total": yen_text(plan.total) if plan else None,
             "open_exceptions": run.exceptions.select_related("contract").order_by("contract__code", "rule"),
             "stamp": _stamp(run),
+            **changed_since(run),
         }
         return TemplateResponse(request, "admin/billing/billingrun/issue.html", context)
 
@@ -388,6 +406,7 @@ class BillingRunAdmin(HistoryAdmin):
             ],
             "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],
         }
+        changed = changed_since(run) if run else {}
         return super().change_view(
             request,
             object_id,
@@ -397,6 +416,7 @@ class BillingRunAdmin(HistoryAdmin):
                 "journal_layouts": layouts,
                 "may_issue": request.user.has_perm("billing.issue_billing"),
                 **late,
+                **changed,
             },
         )
 
