@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract
+from contracts.periods import japanese_month
 
 
 class LateChange(models.Model):
@@ -47,7 +48,7 @@ class LateChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.month:%Y-%m}"
+        return f"{self.contract} {japanese_month(self.month)}"
 
 
 class DraftChange(models.Model):
@@ -84,4 +85,4 @@ class DraftChange(models.Model):
         indexes = [models.Index(fields=["month", "changed_at"], name="draft_change_month_at")]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.month:%Y-%m}"
+        return f"{self.contract} {japanese_month(self.month)}"

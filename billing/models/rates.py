@@ -190,8 +190,9 @@ class RateCard(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        until = periods.format_month(self.valid_until) if self.valid_until else "…"
-        return f"{self.contract} {periods.format_month(self.valid_from)}〜{until}"
+        # months as screens and refusals show them (the overlap refusal names the card)
+        until = periods.japanese_month(self.valid_until) if self.valid_until else ""
+        return f"{self.contract} {periods.japanese_month(self.valid_from)}〜{until}"
 
     @property
     def is_billable(self) -> bool:
@@ -269,7 +270,7 @@ class RateCard(VisibleTextModel):
             self.full_clean(exclude=["contract", "created_by", "approved_by"])
             self._change_reason = _("change requested by %(requester)s approved on %(date)s") % {
                 "requester": requester.get_username(),
-                "date": on.isoformat(),
+                "date": periods.japanese_date(on),
             }
         else:
             self.approved_by = by

@@ -146,8 +146,8 @@ def test_approve_action_reports_done_and_refused(staff_client):
     assert response.status_code == 200
     assert messages_of(response) == [
         "1件完了、2件は拒否されました。",
-        "SK-B 2026-03〜…: 社内規程（入力者以外による承認）: この料金表はあなたが入力しました。別の担当者が承認してください。",
-        "SK-C 2026-03〜…: 別紙1: この料金表はすでに承認されています。",
+        "SK-B 2026年3月〜: 社内規程（入力者以外による承認）: この料金表はあなたが入力しました。別の担当者が承認してください。",
+        "SK-C 2026年3月〜: 別紙1: この料金表はすでに承認されています。",
     ]
     theirs.refresh_from_db()
     mine.refresh_from_db()
