@@ -180,7 +180,7 @@ class BillingRunAdmin(HistoryAdmin):
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
-        return periods.format_month(obj.month)
+        return periods.japanese_month(obj.month)
 
     @admin.display(description=_("invoices"), ordering="invoice_count")
     def invoice_count(self, obj):
@@ -348,14 +348,14 @@ class BillingRunAdmin(HistoryAdmin):
         if request.GET.get("format") == "xlsx":
             return download(
                 invoices_export.export_xlsx(run.month, layout=layout),
-                filename=f"invoices-{run.month_label}-{layout}.xlsx",
+                filename=f"invoices-{periods.format_month(run.month)}-{layout}.xlsx",
                 content_type=xlsx.CONTENT_TYPE,
             )
         encoding = csv_encoding(request)
         suffix = "-sjis" if encoding == "cp932" else ""
         return download(
             invoices_export.export(run.month, layout=layout, encoding=encoding),
-            filename=f"invoices-{run.month_label}-{layout}{suffix}.csv",
+            filename=f"invoices-{periods.format_month(run.month)}-{layout}{suffix}.csv",
             content_type=csv_content_type(encoding),
         )
 
@@ -401,7 +401,7 @@ class BillingRunAdmin(HistoryAdmin):
         late = {
             # R15: what waits for a run, and what this draft settles
             "late_waiting": [
-                {**row, "month_label": periods.format_month(row["month"])}
+                {**row, "month_label": periods.japanese_month(row["month"])}
                 for row in late_changes.waiting_by_month()
             ],
             "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],

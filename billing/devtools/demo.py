@@ -263,7 +263,10 @@ def _contracts(
 ) -> list[_Plan]:
     plans = []
     for n in range(1, count + 1):
-        applied = first_month + dt.timedelta(days=rng.randint(0, 300))
+        # the first contract applied on the first day: the year of issued history then
+        # begins with a month that bills something (the same draws either way)
+        offset = rng.randint(0, 300)
+        applied = first_month + dt.timedelta(days=0 if n == 1 else offset)
         accepted = applied + dt.timedelta(days=rng.randint(1, 10))
         start = accepted + dt.timedelta(days=rng.randint(0, 20))
         contract = Contract(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from billing import calculation
+from billing.formatting import price_text
 from contracts import periods
 from contracts.models import Contract, Item, VisibleTextModel
 
@@ -530,4 +531,6 @@ class AuthTier(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"≤{self.up_to or '∞'}: {self.unit_price}"
+        # the unit price with its fraction of a yen (Money's str rounds it to ¥0)
+        limit = f"{self.up_to:,}" if self.up_to else "∞"
+        return f"≤{limit}: ¥{price_text(self.unit_price.amount)}"

@@ -110,7 +110,7 @@ def _issue_plan(run: BillingRun, *, today: dt.date) -> IssuePlan:
     """Every refusal of issuing the month, in the order issuing meets them; the plan when
     none applies. The confirmation page and the issue itself both come through here, so
     what the page says will be refused is what issuing refuses."""
-    label = periods.format_month(run.month)
+    label = periods.japanese_month(run.month)
     if run.status == RunStatus.ISSUED:
         raise BillingRefused(_("%(month)s is already issued.") % {"month": label})
     if today <= periods.month_end(run.month):

@@ -31,7 +31,7 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
                 "%(month)s is issued and its invoices never change. To correct an invoice, void it "
                 "and issue a replacement from the admin."
             )
-            % {"month": periods.format_month(month)}
+            % {"month": periods.japanese_month(month)}
         )
     with account_days_reader(month) as read_account_days:
         persist.drafts_delete(run, by=by)

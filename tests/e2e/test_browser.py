@@ -221,7 +221,7 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.fill("#id_month", "2026-10")
     page.click("input[type=submit]")
     # full month: base 30,000 + no accounts; tax 3,000
-    assert "2026-10を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
+    assert "2026年10月を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
 
     # ... issues it, after a confirmation of what issuing will do
     page.goto(f"{live_server.url}/admin/billing/billingrun/")
@@ -230,14 +230,14 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.click("button[name=index]")
     page.wait_for_selector("#issue-summary")
     summary = page.inner_text("#issue-summary")
-    assert "2026-10" in summary and "33,000円" in summary
+    assert "2026年10月" in summary and "33,000円" in summary
     assert "SK-202610-0001 〜 SK-202610-0001" in summary
     assert "未対応の要対応事項 0件" in page.content()
     assert not Invoice.objects.filter(number__isnull=False).exists()  # nothing issued yet
     screenshot(page, "issue-confirmation")
     page.click("#issue-confirm")
     assert (
-        "2026-10を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
+        "2026年10月を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
         in success_message(page)
     )
     invoice = Invoice.objects.get()
