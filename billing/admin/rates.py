@@ -264,7 +264,7 @@ class RateCardAdmin(CsvImportMixin, HistoryAdmin):
         """Who last changed the card, and when (Japan time): its audit trail's latest
         change, approvals included."""
         if obj is None or obj.pk is None:
-            return None
+            return "-"  # a card being entered: as the other empty read-only fields
         record = (
             obj.history.filter(history_type="~")
             .select_related("history_user")

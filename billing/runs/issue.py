@@ -159,6 +159,7 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
     run.status = RunStatus.ISSUED
     run.issued_at = timezone.now()
     run.issued_by = by
+    run._history_user = by  # the run's history names who issued, from the commands too
     run.save(update_fields=["status", "issued_at", "issued_by", "last_invoice_number"])
     return persist.summary(run)
 

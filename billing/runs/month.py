@@ -43,5 +43,6 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
     persist.save_exceptions(run, [*exceptions, *late.notices])
     run.computed_at = timezone.now()
     run.computed_by = by
+    run._history_user = by  # the run's history names who computed, from the commands too
     run.save(update_fields=["computed_at", "computed_by"])
     return persist.summary(run)

@@ -158,6 +158,16 @@ def test_a_year_of_issued_history_and_the_previous_month_as_drafts():
     from billing.models import BillingRun, RunException
 
     demo_data_generate(size=SIZE, today=TODAY)
+    # the history pages say who entered and who approved (issue 15, item 5)
+    from billing.models import RateCard
+
+    card = RateCard.objects.filter(approved_by__isnull=False).select_related("contract").first()
+    trail = card.history.order_by("history_date", "history_id")
+    assert [(r.history_type, r.history_user) for r in trail] == [
+        ("+", card.created_by),
+        ("~", card.approved_by),
+    ]
+    assert card.contract.history.get().history_user == card.created_by
     history = demo_history_bill(today=TODAY, months=12)
     # October 2025 … September 2026 issued, October 2026 (the previous month) left as drafts
     assert history.issued[0] == dt.date(2025, 10, 1) and history.issued[-1] == dt.date(2026, 9, 1)

@@ -96,3 +96,22 @@ def test_months_in_lists_filters_and_runs_read_as_months(client):
     assert ">2026年10月<" in runs and ">2026-10<" not in runs
     page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
     assert "<title>2026年10月 |" in page
+
+
+def test_a_run_computed_and_issued_by_the_commands_names_who_in_its_history(tmp_path, staff_client):
+    from billing.models import BillingRun, Invoice
+    from billing.runs import billing_month_compute, billing_month_issue
+    from tests.billing.factories import RateCardFactory, UserFactory
+    from tests.contracts.factories import ContractFactory
+
+    keiri = UserFactory(username="keiri2", first_name="花子", last_name="経理")
+    RateCardFactory(contract=ContractFactory(in_service=True, code="SK-HIST"))
+    billing_month_compute(month=dt.date(2026, 10, 1), by=keiri)
+    draft = Invoice.objects.get()
+    assert str(draft).startswith("下書き ")
+    billing_month_issue(month=dt.date(2026, 10, 1), by=keiri, today=dt.date(2026, 11, 2))
+    run = BillingRun.objects.get()
+    assert [record.history_user for record in run.history.filter(history_type="~")] == [keiri, keiri]
+    page = staff_client.get(reverse("admin:billing_billingrun_history", args=[run.pk])).content.decode()
+    # computed, issued: both changes name their author (the run's creation is the system's)
+    assert page.count("<td>花子 経理</td>") == 2, page
