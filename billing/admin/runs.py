@@ -91,7 +91,7 @@ class BillingRunAdmin(HistoryAdmin):
     )
     list_filter = ("status",)
     readonly_fields = (
-        "month",
+        "billing_month",
         "status",
         "computed_at",
         "computed_by",
@@ -180,6 +180,11 @@ class BillingRunAdmin(HistoryAdmin):
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
+        return periods.japanese_month(obj.month)
+
+    @admin.display(description=_("billing month"))
+    def billing_month(self, obj):
+        """The month as a month (2026年10月), not as its first day."""
         return periods.japanese_month(obj.month)
 
     @admin.display(description=_("invoices"), ordering="invoice_count")

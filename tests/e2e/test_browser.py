@@ -70,7 +70,10 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(locale="ja-JP", accept_downloads=True, viewport=VIEWPORT)
+    # a browser in Japan: the date widgets add no "9 hours behind the server" note
+    context = browser.new_context(
+        locale="ja-JP", timezone_id="Asia/Tokyo", accept_downloads=True, viewport=VIEWPORT
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -373,8 +376,17 @@ def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_wh
     assert "¥250.5" in content  # its unit price with its decimals, now read only
     screenshot(page, "ratecard-approval")
 
-    # 3. a Viewer sees the month without its CSV links, and typing one is refused in Japanese
-    billing_month_compute(month=dt.date(2026, 10, 1))
+    # 3. an accountant sees who computed the month as a name, not as a link to the user
+    # admin it may not open (it led to a bare 403); a Viewer sees the month without its CSV
+    # links, and typing one is refused in Japanese
+    accountant = get_user_model().objects.create_user("keiri9", password="pw-browser-1", is_staff=True)
+    accountant.groups.add(Group.objects.get(name=ACCOUNTING))
+    billing_month_compute(month=dt.date(2026, 10, 1), by=accountant)
+    login(page, live_server, "keiri9")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    page.click("#result_list a:has-text('2026年10月')")
+    assert "keiri9" in page.inner_text("div.field-computed_by_staff_name")
+    assert page.locator("#content a[href*='/admin/auth/user/']").count() == 0
     viewer = get_user_model().objects.create_user("viewer1", password="pw-browser-1", is_staff=True)
     viewer.groups.add(Group.objects.get(name="Viewer"))
     login(page, live_server, "viewer1")
@@ -383,6 +395,8 @@ def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_wh
     from billing.models import BillingRun
 
     run_pk = BillingRun.objects.get().pk
+    page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/change/")
+    assert page.locator("a[href*='/export/']").count() == 0
     page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/export/lines/")
     assert "この操作を行う権限がありません" in page.inner_text("#content")
     assert "IIJ SmartKey マネージメントサービス 管理画面" in page.inner_text("#site-name")
