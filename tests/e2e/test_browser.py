@@ -455,6 +455,18 @@ def test_every_changelist_is_readable_at_1366_pixels(page, live_server, tmp_path
                }).map(c => c.className + ': ' + c.innerText.trim().slice(0, 20))""",
         )
         assert squeezed == [], (changelist, squeezed)
+        # no cell's text runs past the table's right edge, cut off there (未入金 期日超過 was)
+        edge = page.eval_on_selector("#changelist .results", "e => e.getBoundingClientRect().right")
+        cut = page.eval_on_selector_all(
+            "#result_list td",
+            """(cells, edge) => cells.filter(c => {
+                 const range = document.createRange();
+                 range.selectNodeContents(c);
+                 return range.getBoundingClientRect().right > edge + 1;
+               }).map(c => c.className + ': ' + c.innerText.trim().slice(0, 20))""",
+            edge,
+        )
+        assert cut == [], (changelist, cut)
     page.goto(f"{live_server.url}/admin/billing/invoice/")
     assert page.evaluate("document.documentElement.scrollHeight") < 1400
     header = page.locator("#result_list thead th:has-text('支払期限')")
