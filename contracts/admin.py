@@ -225,6 +225,18 @@ class ContractAdmin(CsvImportMixin, HistoryAdmin, IndexedSearchAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_current_item()
 
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        # confirming at once is an act, not a value: a page read only showed it as
+        # "All conditions on: None"
+        bulk = ("all_conditions_on", "all_conditions_by")
+        return [
+            (name, {**options, "fields": tuple(f for f in options["fields"] if f != bulk)})
+            for name, options in fieldsets
+        ]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
         # the conditions named on the form as in the list of unconfirmed conditions

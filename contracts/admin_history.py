@@ -67,7 +67,12 @@ class StaffNamesMixin:
         ]
 
     def get_fields(self, request, obj=None):
-        return self._plain(request, list(super().get_fields(request, obj)))
+        # Django lists the form's fields, then the read-only ones: a user field comes from
+        # the form (only its shown name is read only) and, as a name, again from the
+        # read-only fields. Shown once, where the read-only fields place it (a run's page
+        # showed who computed and issued it twice).
+        names = self._plain(request, list(super().get_fields(request, obj)))
+        return [name for k, name in enumerate(names) if name not in names[k + 1 :]]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

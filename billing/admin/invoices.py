@@ -34,7 +34,7 @@ class MonthFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         months = BillingRun.objects.order_by("-month").values_list("month", flat=True)[:36]
-        return [(periods.format_month(m), periods.format_month(m)) for m in months]
+        return [(periods.format_month(m), periods.japanese_month(m)) for m in months]
 
     def queryset(self, request, queryset):
         if self.value():
@@ -202,7 +202,7 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
 
     @admin.display(description=_("month"), ordering="billing_month")
     def month_label(self, obj):
-        return periods.format_month(obj.billing_month)
+        return periods.japanese_month(obj.billing_month)
 
     @admin.display(description=_("balance"), ordering="balance")
     def balance_label(self, obj):

@@ -43,7 +43,7 @@ class JournalExportAdmin(StaffNamesMixin, RecordAdmin):
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
-        return periods.format_month(obj.month)
+        return periods.japanese_month(obj.month)
 
     @admin.display(description=_("file"))
     def file_link(self, obj):

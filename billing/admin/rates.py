@@ -190,7 +190,8 @@ class RateCardAdmin(CsvImportMixin, HistoryAdmin):
     def _shown_read_only(self, request, obj) -> set[str]:
         if obj is not None and not self.has_change_permission(request, obj):
             return {"account_unit_price", *MONTH_LABELS}
-        shown = set(super().get_readonly_fields(request, obj)) & set(MONTH_LABELS)
+        # an approved card's prices and first month are read only (its amounts were approved)
+        shown = set(self.get_readonly_fields(request, obj)) & set(MONTH_LABELS)
         if obj is not None and obj.approved_by_id is not None:
             shown.add("account_unit_price")
         return shown
@@ -252,18 +253,18 @@ class RateCardAdmin(CsvImportMixin, HistoryAdmin):
 
     @admin.display(description=_("from"), ordering="valid_from")
     def valid_from_month(self, obj):
-        return periods.format_month(obj.valid_from)
+        return periods.japanese_month(obj.valid_from)
 
     @admin.display(description=_("until"), ordering="valid_until")
     def valid_until_month(self, obj):
-        return periods.format_month(obj.valid_until) if obj.valid_until else "—"
+        return periods.japanese_month(obj.valid_until) if obj.valid_until else "—"
 
     @admin.display(description=_("last changed by"))
     def last_changed(self, obj):
         """Who last changed the card, and when (Japan time): its audit trail's latest
         change, approvals included."""
         if obj is None or obj.pk is None:
-            return None
+            return "-"  # a card being entered: as the other empty read-only fields
         record = (
             obj.history.filter(history_type="~")
             .select_related("history_user")

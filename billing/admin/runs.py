@@ -42,6 +42,23 @@ def _stamp(run: BillingRun) -> str:
     return run.computed_at.isoformat() if run.computed_at else ""
 
 
+#: contracts named where a draft says its data changed since it was computed
+CHANGED_SHOWN = 20
+
+
+def changed_since(run: BillingRun) -> dict:
+    """The contracts whose data changed after ``run``'s drafts were computed (issue 15,
+    item 9), for the run's page and its issue confirmation: the first ``CHANGED_SHOWN``
+    codes and how many in all. One query, two when there are more."""
+    changed = late_changes.contracts_changed_since(run)
+    codes = list(changed.values_list("code", flat=True)[: CHANGED_SHOWN + 1])
+    total = len(codes) if len(codes) <= CHANGED_SHOWN else changed.count()
+    return {
+        "changed_codes": codes[:CHANGED_SHOWN] + (["…"] if total > CHANGED_SHOWN else []),
+        "changed_total": total,
+    }
+
+
 class RunExceptionInline(admin.TabularInline):
     model = RunException
     extra = 0
@@ -74,7 +91,7 @@ class BillingRunAdmin(HistoryAdmin):
     )
     list_filter = ("status",)
     readonly_fields = (
-        "month",
+        "billing_month",
         "status",
         "computed_at",
         "computed_by",
@@ -163,7 +180,12 @@ class BillingRunAdmin(HistoryAdmin):
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
-        return periods.format_month(obj.month)
+        return periods.japanese_month(obj.month)
+
+    @admin.display(description=_("billing month"))
+    def billing_month(self, obj):
+        """The month as a month (2026年10月), not as its first day."""
+        return periods.japanese_month(obj.month)
 
     @admin.display(description=_("invoices"), ordering="invoice_count")
     def invoice_count(self, obj):
@@ -317,6 +339,7 @@ class BillingRunAdmin(HistoryAdmin):
             "total": yen_text(plan.total) if plan else None,
             "open_exceptions": run.exceptions.select_related("contract").order_by("contract__code", "rule"),
             "stamp": _stamp(run),
+            **changed_since(run),
         }
         return TemplateResponse(request, "admin/billing/billingrun/issue.html", context)
 
@@ -330,14 +353,14 @@ class BillingRunAdmin(HistoryAdmin):
         if request.GET.get("format") == "xlsx":
             return download(
                 invoices_export.export_xlsx(run.month, layout=layout),
-                filename=f"invoices-{run.month_label}-{layout}.xlsx",
+                filename=f"invoices-{periods.format_month(run.month)}-{layout}.xlsx",
                 content_type=xlsx.CONTENT_TYPE,
             )
         encoding = csv_encoding(request)
         suffix = "-sjis" if encoding == "cp932" else ""
         return download(
             invoices_export.export(run.month, layout=layout, encoding=encoding),
-            filename=f"invoices-{run.month_label}-{layout}{suffix}.csv",
+            filename=f"invoices-{periods.format_month(run.month)}-{layout}{suffix}.csv",
             content_type=csv_content_type(encoding),
         )
 
@@ -383,11 +406,12 @@ class BillingRunAdmin(HistoryAdmin):
         late = {
             # R15: what waits for a run, and what this draft settles
             "late_waiting": [
-                {**row, "month_label": periods.format_month(row["month"])}
+                {**row, "month_label": periods.japanese_month(row["month"])}
                 for row in late_changes.waiting_by_month()
             ],
             "adjustments": list(draft_adjustments(run)) if run and run.status == RunStatus.DRAFT else [],
         }
+        changed = changed_since(run) if run else {}
         return super().change_view(
             request,
             object_id,
@@ -397,6 +421,7 @@ class BillingRunAdmin(HistoryAdmin):
                 "journal_layouts": layouts,
                 "may_issue": request.user.has_perm("billing.issue_billing"),
                 **late,
+                **changed,
             },
         )
 

@@ -42,7 +42,7 @@ class UsageMonthFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         month = periods.month_start(timezone.localdate())
         months = [periods.add_months(month, -n) for n in range(13)]
-        return [(periods.format_month(m), periods.format_month(m)) for m in months]
+        return [(periods.format_month(m), periods.japanese_month(m)) for m in months]
 
     def month_condition(self, month: dt.date) -> Q:
         return Q(**{f"{self.field}__gte": month, f"{self.field}__lt": periods.next_month(month)})

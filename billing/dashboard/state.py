@@ -6,15 +6,12 @@ one per chart, whatever the number of invoices, accounts or days.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     ExpressionWrapper,
     IntegerField,
     OuterRef,
@@ -105,7 +102,7 @@ def month_states(today: dt.date) -> list[MonthState]:
             invoice_count=Count("invoices", filter=live),
             billed_total=Sum("invoices__total", filter=live),
             exception_count=Coalesce(Subquery(exception_count, output_field=IntegerField()), 0),
-            data_changed=ExpressionWrapper(changed_after_computing(), output_field=BooleanField()),
+            data_changed=ExpressionWrapper(late.changed_since_computed(), output_field=BooleanField()),
         )
     }
     states = []
@@ -137,41 +134,6 @@ def month_states(today: dt.date) -> list[MonthState]:
             )
         )
     return states
-
-
-#: what a month's drafts are computed from and whose every write the audit trail records
-#: (the admin, the shell and the imports alike): a write after the drafts were computed
-#: means they may be out of date. (Usage rows keep no audit trail; their imports note
-#: late changes of issued months only.)
-TRACKED = (
-    ("contracts", "customer"),
-    ("contracts", "iijidcontract"),
-    ("contracts", "contract"),
-    ("contracts", "itemchange"),
-    ("contracts", "termination"),
-    ("billing", "ratecard"),
-    ("billing", "onetimecharge"),
-)
-
-
-def changed_after_computing() -> Q:
-    """True for a run whose data was written after its drafts were computed: an EXISTS per
-    tracked audit trail (indexed by date), in the runs' own query."""
-    from django.apps import apps
-
-    return functools.reduce(
-        operator.or_,
-        (
-            Q(
-                Exists(
-                    apps.get_model(app, model).history.model.objects.filter(
-                        history_date__gt=OuterRef("computed_at")
-                    )
-                )
-            )
-            for app, model in TRACKED
-        ),
-    )
 
 
 def open_exceptions(today: dt.date, limit: int = EXCEPTIONS_SHOWN) -> list[RunException]:

@@ -35,10 +35,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from billing.models import AccountRegistration, AuthCount, AuthTier, OneTimeCharge, RateCard
 from billing.models.rates import PricingMode
-from contracts.csvimport import bulk_insert, bulk_update_values
+from contracts.csvimport import bulk_insert
 from contracts.models import CONDITIONS, Contract, Customer, IIJIDContract, Item, ItemChange, Termination
 from contracts.periods import add_months, month_end, month_start, termination_effective_on
 from contracts.progress import Progress
@@ -124,10 +125,10 @@ def demo_data_generate(*, size: DemoSize, today: dt.date, progress: Progress | N
     first_month = add_months(month_start(today), -14)
     sales, approver = _staff()
 
-    customers = _customers(rng, size.customer_count, first_month, today)
-    plans = _contracts(rng, size.contracts, customers, first_month, today)
+    customers = _customers(rng, size.customer_count, first_month, today, sales)
+    plans = _contracts(rng, size.contracts, customers, first_month, today, sales)
     progress("contracts", len(plans), len(plans))
-    changes, terminations = _changes_and_terminations(rng, plans, today)
+    changes, terminations = _changes_and_terminations(rng, plans, today, sales)
     cards, tiers = _rate_cards(plans, sales, approver)
     charges = _one_time_charges(rng, plans, limit)
     accounts = _insert_counted(
@@ -224,7 +225,7 @@ def _staff():
     return users
 
 
-def _customers(rng: random.Random, count: int, first_month: dt.date, today: dt.date) -> list[Customer]:
+def _customers(rng: random.Random, count: int, first_month: dt.date, today: dt.date, sales) -> list[Customer]:
     customers = []
     for n in range(1, count + 1):
         name = f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}"
@@ -239,12 +240,13 @@ def _customers(rng: random.Random, count: int, first_month: dt.date, today: dt.d
                 payment_terms_days=rng.choice((None, None, None, 30, 45)),
             )
         )
-    customers = Customer.objects.bulk_create(customers, batch_size=2000)
+    customers = _entered(Customer, customers, sales)
     # Art. 3: active from before any acceptance; one customer in 50 lets it lapse at the
     # end of the month before last, after its contracts were accepted (an R3 exception).
     lapse = month_end(add_months(month_start(today), -2))
-    IIJIDContract.objects.bulk_create(
-        (
+    _entered(
+        IIJIDContract,
+        [
             IIJIDContract(
                 customer=c,
                 code=f"IIJID{n:05d}",
@@ -252,18 +254,21 @@ def _customers(rng: random.Random, count: int, first_month: dt.date, today: dt.d
                 end_on=lapse if n % 50 == 7 else None,
             )
             for n, c in enumerate(customers, start=1)
-        ),
-        batch_size=2000,
+        ],
+        sales,
     )
     return customers
 
 
 def _contracts(
-    rng: random.Random, count: int, customers: list[Customer], first_month: dt.date, today: dt.date
+    rng: random.Random, count: int, customers: list[Customer], first_month: dt.date, today: dt.date, sales
 ) -> list[_Plan]:
     plans = []
     for n in range(1, count + 1):
-        applied = first_month + dt.timedelta(days=rng.randint(0, 300))
+        # the first contract applied on the first day: the year of issued history then
+        # begins with a month that bills something (the same draws either way)
+        offset = rng.randint(0, 300)
+        applied = first_month + dt.timedelta(days=0 if n == 1 else offset)
         accepted = applied + dt.timedelta(days=rng.randint(1, 10))
         start = accepted + dt.timedelta(days=rng.randint(0, 20))
         contract = Contract(
@@ -278,11 +283,13 @@ def _contracts(
             setattr(contract, condition.date_field, start)
             setattr(contract, condition.by_field, "営業部 デモ")
         plans.append(_Plan(n, contract, start))
-    Contract.objects.bulk_create([p.contract for p in plans], batch_size=2000)
+    _entered(Contract, [p.contract for p in plans], sales)
     return [p for p in plans if p.contract.billing_start_on is not None]
 
 
-def _changes_and_terminations(rng: random.Random, plans: list[_Plan], today: dt.date) -> tuple[int, int]:
+def _changes_and_terminations(
+    rng: random.Random, plans: list[_Plan], today: dt.date, sales
+) -> tuple[int, int]:
     changes, terminations = [], []
     for plan in plans:
         contract, n = plan.contract, plan.number
@@ -318,8 +325,8 @@ def _changes_and_terminations(rng: random.Random, plans: list[_Plan], today: dt.
             terminations.append(termination)
             if on_form:
                 plan.end = termination_effective_on(received, requested)
-    ItemChange.objects.bulk_create(changes, batch_size=2000)
-    Termination.objects.bulk_create(terminations, batch_size=2000)
+    _entered(ItemChange, changes, sales)
+    _entered(Termination, terminations, sales)
     return len(changes), len(terminations)
 
 
@@ -359,7 +366,7 @@ def _rate_cards(plans: list[_Plan], sales, approver) -> tuple[int, int]:
     approvals = [(card.approved_by, card.approved_on) for card in cards]
     for card in cards:
         card.approved_by = card.approved_on = None
-    RateCard.objects.bulk_create(cards, batch_size=2000)
+    _entered(RateCard, cards, sales)
     tiers = [
         AuthTier(rate_card=card, up_to=up_to, unit_price=Decimal(price), flat_fee=Decimal(flat))
         for card in cards
@@ -367,12 +374,22 @@ def _rate_cards(plans: list[_Plan], sales, approver) -> tuple[int, int]:
         for up_to, price, flat in PRICE_TABLES[card.auth_pricing]
     ]
     AuthTier.objects.bulk_create(tiers, batch_size=2000)
-    bulk_update_values(
-        RateCard,
-        ("approved_by_id", "approved_on"),
-        [(card.pk, by.pk, on) for card, (by, on) in zip(cards, approvals, strict=True) if by is not None],
+    approved = []
+    for card, (by, on) in zip(cards, approvals, strict=True):
+        if by is not None:
+            card.approved_by, card.approved_on = by, on
+            approved.append(card)
+    # the audit trail records the approval by the second person, as the admin's would
+    bulk_update_with_history(
+        approved, RateCard, ["approved_by", "approved_on"], batch_size=2000, default_user=approver
     )
     return len(cards), len(tiers)
+
+
+def _entered(model, objects: list, user) -> list:
+    """``objects`` created in bulk with their audit trail, entered by ``user``: the demo's
+    history pages then say who entered each customer, contract and rate card."""
+    return bulk_create_with_history(objects, model, batch_size=2000, default_user=user)
 
 
 def _one_time_charges(rng: random.Random, plans: list[_Plan], limit: dt.date) -> int:

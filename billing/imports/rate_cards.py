@@ -29,6 +29,7 @@ from contracts.csvimport import (
     register,
 )
 from contracts.imports import ContractReferenceMixin
+from contracts.periods import japanese_date
 
 MAX_YEN = Decimal("9999999999")
 MAX_PRICE = Decimal("9999999999.9999")
@@ -194,7 +195,7 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
                         "withdraw or change an approval. Repeat the approval in the file, or "
                         "leave the approval columns empty."
                     )
-                    % {"by": approver.get_username(), "on": approved_on.isoformat()}
+                    % {"by": approver.get_username(), "on": japanese_date(approved_on)}
                 }
             )
         valid_until, notified_on = row["valid_until"], row["notified_on"]
@@ -235,7 +236,7 @@ class RateCardKind(ContractReferenceMixin, ModelImportKind):
                         "an approval is dated the day it is given: leave approved_on empty or "
                         "enter today's date (%(today)s)"
                     )
-                    % {"today": self.today.isoformat()}
+                    % {"today": japanese_date(self.today)}
                 }
             )
         if instance.pk is None:

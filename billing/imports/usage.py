@@ -21,6 +21,7 @@ from contracts.csvimport import (
     register,
 )
 from contracts.models import Contract
+from contracts.periods import japanese_date
 
 from .rate_cards import MAX_COUNT, MAX_YEN
 
@@ -149,7 +150,7 @@ class AccountKind(ContractRecordMixin, BulkImportKind):
                 problems.add(
                     row.line,
                     "deregistered_on",
-                    _("before registered_on %(date)s") % {"date": key[2].isoformat()},
+                    _("before registered_on %(date)s") % {"date": japanese_date(key[2])},
                 )
                 continue
             if key in stored:

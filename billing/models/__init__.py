@@ -15,7 +15,7 @@ from .invoices import (
     RunStatus,
 )
 from .journals import JournalEntryExport, JournalExport
-from .late import LateChange
+from .late import DraftChange, LateChange
 from .payments import Application, Deposit, DepositSource, MatchRule, PayerName, PaymentRefused, Reminder
 from .rates import AuthTier, PricingMode, RateCard
 from .usage import AccountRegistration, AuthCount, OneTimeCharge
@@ -33,6 +33,7 @@ __all__ = [
     "DepositSource",
     "DocumentSend",
     "DocumentTampered",
+    "DraftChange",
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",

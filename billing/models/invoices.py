@@ -79,11 +79,13 @@ class BillingRun(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return periods.format_month(self.month)
+        return self.month_label
 
     @property
     def month_label(self) -> str:
-        return periods.format_month(self.month)
+        """The month as screens and messages show it (2026年10月); files are named with
+        ``periods.format_month`` (2026-10)."""
+        return periods.japanese_month(self.month)
 
     def save(self, *args, **kwargs):
         # R12, checked against the stored row whichever path saves (PostgreSQL's triggers
@@ -419,7 +421,9 @@ class Invoice(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"{_('draft')} {self.customer_code} {periods.format_month(self.billing_month)}"
+        return (
+            self.number or f"{_('draft')} {self.customer_code} {periods.japanese_month(self.billing_month)}"
+        )
 
     def save(self, *args, **kwargs):
         # R12: once issued, only the move to "void" may touch the row. Checked against the

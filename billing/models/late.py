@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract
+from contracts.periods import japanese_month
 
 
 class LateChange(models.Model):
@@ -47,4 +48,41 @@ class LateChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.month:%Y-%m}"
+        return f"{self.contract} {japanese_month(self.month)}"
+
+
+class DraftChange(models.Model):
+    """A change to what a month's drafts were computed from (usage, one-time charges, rate
+    cards, contracts and their item changes and terminations), noted per contract and month
+    with when it was made, so that the dashboard and the run's page can say that the drafts
+    were computed before it (issue 15, item 9). Noted for the months that have drafts, by
+    the same paths as ``LateChange``; a mark older than the drafts' ``computed_at`` is one
+    the drafts already read."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.CASCADE, related_name="draft_changes", verbose_name=_("contract")
+    )
+    month = models.DateField(
+        _("billing month"), help_text=_("First day of the month whose drafts it changes.")
+    )
+    changed_at = models.DateTimeField(_("changed at"))
+
+    class Meta:
+        verbose_name = _("change since the drafts")
+        verbose_name_plural = _("changes since the drafts")
+        ordering = ["month", "contract"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "month"], name="draft_change_once_per_contract_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1),
+                name="draft_change_first_of_month",
+                violation_error_message=_("A billing month starts on its first day."),
+            ),
+        ]
+        # the run's question: anything of its month changed after it was computed?
+        indexes = [models.Index(fields=["month", "changed_at"], name="draft_change_month_at")]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {japanese_month(self.month)}"

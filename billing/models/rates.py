@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from billing import calculation
+from billing.formatting import price_text
 from contracts import periods
 from contracts.models import Contract, Item, VisibleTextModel
 
@@ -190,8 +191,9 @@ class RateCard(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        until = periods.format_month(self.valid_until) if self.valid_until else "…"
-        return f"{self.contract} {periods.format_month(self.valid_from)}〜{until}"
+        # months as screens and refusals show them (the overlap refusal names the card)
+        until = periods.japanese_month(self.valid_until) if self.valid_until else ""
+        return f"{self.contract} {periods.japanese_month(self.valid_from)}〜{until}"
 
     @property
     def is_billable(self) -> bool:
@@ -269,7 +271,7 @@ class RateCard(VisibleTextModel):
             self.full_clean(exclude=["contract", "created_by", "approved_by"])
             self._change_reason = _("change requested by %(requester)s approved on %(date)s") % {
                 "requester": requester.get_username(),
-                "date": on.isoformat(),
+                "date": periods.japanese_date(on),
             }
         else:
             self.approved_by = by
@@ -529,4 +531,6 @@ class AuthTier(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"≤{self.up_to or '∞'}: {self.unit_price}"
+        # the unit price with its fraction of a yen (Money's str rounds it to ¥0)
+        limit = f"{self.up_to:,}" if self.up_to else "∞"
+        return f"≤{limit}: ¥{price_text(self.unit_price.amount)}"

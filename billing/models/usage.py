@@ -61,7 +61,8 @@ class AccountRegistration(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.account_id} {self.registered_on}〜{self.deregistered_on or ''}"
+        until = periods.japanese_date(self.deregistered_on) if self.deregistered_on else ""
+        return f"{self.contract} {self.account_id} {periods.japanese_date(self.registered_on)}〜{until}"
 
     def clean(self) -> None:
         """R10: the periods of one account never overlap, also when entered one by one
@@ -140,7 +141,7 @@ class AuthCount(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.date}: {self.success_count}"
+        return f"{self.contract} {periods.japanese_date(self.date)}: {self.success_count:,}"
 
 
 class OneTimeCharge(VisibleTextModel):
@@ -179,4 +180,4 @@ class OneTimeCharge(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} {self.due_on} {self.description}"
+        return f"{self.contract} {periods.japanese_date(self.due_on)} {self.description}"

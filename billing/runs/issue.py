@@ -157,7 +157,7 @@ def _issue_plan(run: BillingRun, *, today: dt.date) -> IssuePlan:
     """Every refusal of issuing the month, in the order issuing meets them; the plan when
     none applies. The confirmation page and the issue itself both come through here, so
     what the page says will be refused is what issuing refuses."""
-    label = periods.format_month(run.month)
+    label = periods.japanese_month(run.month)
     if run.status == RunStatus.ISSUED:
         raise BillingRefused(_("%(month)s is already issued.") % {"month": label})
     if today <= periods.month_end(run.month):
@@ -206,6 +206,7 @@ def billing_month_issue(*, month: dt.date, by=None, today: dt.date | None = None
     run.status = RunStatus.ISSUED
     run.issued_at = timezone.now()
     run.issued_by = by
+    run._history_user = by  # the run's history names who issued, from the commands too
     run.save(update_fields=["status", "issued_at", "issued_by", "last_invoice_number"])
     return persist.summary(run)
 

@@ -6,8 +6,13 @@ signals, with the row as it was before), the imports (the engine's ``rows_writte
 signal, with what each row spans). The next run reads the notes and settles them
 (``adjustments``); issuing it deletes the notes it read.
 
+The same paths note a ``DraftChange`` of every month that has drafts: the dashboard, the
+run's page and its issue confirmation compare it with when the drafts were computed, and
+say that the data changed since (issue 15, item 9).
+
 A change is a *span* of days of one contract: ``(contract_id, first, last)``, ``last``
-None for "from then on". It is noted for every issued month it touches."""
+None for "from then on". It is noted for every issued month, and every month with drafts,
+it touches."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from billing.models import (
     AuthCount,
     AuthTier,
     BillingRun,
+    DraftChange,
     LateChange,
     OneTimeCharge,
     RateCard,
@@ -35,31 +41,55 @@ Span = tuple[int, dt.date, dt.date | None]
 
 
 def note_late_changes(spans: Iterable[Span]) -> int:
-    """Note every (contract, issued month) that ``spans`` touch; returns how many notes.
-    Two queries whatever the number of spans: the issued months, then one upsert."""
+    """Note every (contract, issued month) that ``spans`` touch (R15), and every (contract,
+    month with drafts) as changed since its drafts (``note_changes``); returns how many late
+    changes were noted."""
+    return note_changes(spans)[0]
+
+
+def note_changes(spans: Iterable[Span]) -> tuple[int, int]:
+    """What ``spans`` change, whatever wrote it (the admin, the shell, an import): a late
+    change of every issued month they touch (R15, settled by the next run), and a change
+    since the drafts of every month with drafts they touch (the dashboard then says the
+    drafts are out of date). Returns how many of each were noted. At most three queries
+    whatever the number of spans: the months with runs, then one upsert of each kind."""
     spans = [s for s in spans if s[0] is not None and s[1] is not None]
     if not spans:
-        return 0
-    closed = sorted(BillingRun.objects.filter(status=RunStatus.ISSUED).values_list("month", flat=True))
-    if not closed:
-        return 0
+        return 0, 0
+    runs = list(BillingRun.objects.values_list("month", "status"))
+    issued = sorted(month for month, status in runs if status == RunStatus.ISSUED)
+    drafts = sorted(month for month, status in runs if status == RunStatus.DRAFT)
+    late, changed = _touched(spans, issued), _touched(spans, drafts)
+    now = timezone.now()
+    if late:
+        LateChange.objects.bulk_create(
+            [LateChange(contract_id=c, month=m, noted_at=now, read_by=None) for c, m in late],
+            update_conflicts=True,
+            unique_fields=["contract", "month"],
+            # a run that read the note before has not seen this change: it no longer settles it
+            update_fields=["noted_at", "read_by"],
+        )
+    if changed:
+        DraftChange.objects.bulk_create(
+            [DraftChange(contract_id=c, month=m, changed_at=now) for c, m in changed],
+            update_conflicts=True,
+            unique_fields=["contract", "month"],
+            update_fields=["changed_at"],
+        )
+    return len(late), len(changed)
+
+
+def _touched(spans: list[Span], months: list[dt.date]) -> list[tuple[int, dt.date]]:
+    """The (contract, month) of ``months`` that ``spans`` touch, in order."""
+    if not months:
+        return []
     touched = set()
     for contract_id, first, last in spans:
         start, end = periods.month_start(first), last and periods.month_start(last)
         touched.update(
-            (contract_id, month) for month in closed if month >= start and (end is None or month <= end)
+            (contract_id, month) for month in months if month >= start and (end is None or month <= end)
         )
-    if not touched:
-        return 0
-    now = timezone.now()
-    LateChange.objects.bulk_create(
-        [LateChange(contract_id=c, month=m, noted_at=now, read_by=None) for c, m in sorted(touched)],
-        update_conflicts=True,
-        unique_fields=["contract", "month"],
-        # a run that read the note before has not seen this change: it no longer settles it
-        update_fields=["noted_at", "read_by"],
-    )
-    return len(touched)
+    return sorted(touched)
 
 
 # --- what each kind of row spans --------------------------------------------------------
@@ -113,16 +143,17 @@ def _before_save(sender, instance, raw=False, **kwargs):
 def _after_save(sender, instance, raw=False, **kwargs):
     if raw:
         return
-    note_late_changes([*getattr(instance, "_late_spans_before", []), *_spans(instance)])
+    note_changes([*getattr(instance, "_late_spans_before", []), *_spans(instance)])
     instance._late_spans_before = []
 
 
 def _after_delete(sender, instance, **kwargs):
-    note_late_changes(_spans(instance))
+    note_changes(_spans(instance))
 
 
 def _rows_written(sender, spans, **kwargs):
-    note_late_changes(spans)
+    """The imports' one hook: one call per import, whatever the number of rows."""
+    note_changes(spans)
 
 
 def connect() -> None:
@@ -149,3 +180,52 @@ def waiting_by_month() -> list[dict]:
             in_draft=Count("pk", filter=Q(read_by__isnull=False)),
         )
     )
+
+
+# --- changes since the drafts (issue 15, item 9) -----------------------------------------
+
+#: what a month's drafts read that the spans above do not cover, and whose every write the
+#: audit trail records (the admin, the shell and the imports alike): a customer's names and
+#: address, and its IIJ ID Service contracts (Art. 3), for every contract of the customer
+CUSTOMER_TRAILS = (("contracts", "customer", "id"), ("contracts", "iijidcontract", "customer_id"))
+
+
+def _customer_changes(computed_at):
+    """Per audit trail of ``CUSTOMER_TRAILS``, its rows written after ``computed_at`` (a
+    value or an ``OuterRef``) and the column naming their customer."""
+    from django.apps import apps
+
+    return [
+        (apps.get_model(app, model).history.model.objects.filter(history_date__gt=computed_at), column)
+        for app, model, column in CUSTOMER_TRAILS
+    ]
+
+
+def changed_since_computed():
+    """An expression true for a draft run whose data was written after its drafts were
+    computed: a change noted for its month (``DraftChange``), or a customer with contracts
+    written since (its audit trail, indexed by date). For the runs' own query; a few index
+    lookups per run, whatever the number of contracts."""
+    from django.db.models import Exists, OuterRef, Q
+
+    noted = DraftChange.objects.filter(month=OuterRef("month"), changed_at__gt=OuterRef("computed_at"))
+    expression = Q(Exists(noted))
+    for written, column in _customer_changes(OuterRef("computed_at")):
+        with_contracts = written.filter(Exists(Contract.objects.filter(customer_id=OuterRef(column))))
+        expression |= Q(Exists(with_contracts))
+    return expression
+
+
+def contracts_changed_since(run: BillingRun):
+    """The contracts whose data was written after ``run``'s drafts were computed (see
+    ``changed_since_computed``), by code: one query to read them. None for an issued run
+    (its month's changes are late changes) or one never computed."""
+    from django.db.models import Q
+
+    if run.status != RunStatus.DRAFT or run.computed_at is None:
+        return Contract.objects.none()
+    noted = DraftChange.objects.filter(month=run.month, changed_at__gt=run.computed_at)
+    changed = Q(pk__in=noted.values("contract_id"))
+    for written, column in _customer_changes(run.computed_at):
+        changed |= Q(customer_id__in=written.values(column))
+    return Contract.objects.filter(changed).order_by("code")

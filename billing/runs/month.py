@@ -31,7 +31,7 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
                 "%(month)s is issued and its invoices never change. To correct an invoice, void it "
                 "and issue a replacement from the admin."
             )
-            % {"month": periods.format_month(month)}
+            % {"month": periods.japanese_month(month)}
         )
     with account_days_reader(month) as read_account_days:
         persist.drafts_delete(run, by=by)
@@ -43,5 +43,6 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
     persist.save_exceptions(run, [*exceptions, *late.notices])
     run.computed_at = timezone.now()
     run.computed_by = by
+    run._history_user = by  # the run's history names who computed, from the commands too
     run.save(update_fields=["computed_at", "computed_by"])
     return persist.summary(run)

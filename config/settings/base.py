@@ -146,6 +146,9 @@ STORAGES = {
 # django-money: everything is Japanese yen.
 CURRENCIES = ("JPY",)
 DEFAULT_CURRENCY = "JPY"
+# amounts as the screens' own figures write them (¥30,000): Babel's Japanese symbol is the
+# full-width ￥, which stood beside ¥250.5 on the same page
+MONEY_FORMAT = {"format": "¥#,##0"}
 
 # The issuer printed on invoices (qualified invoice system, R12). The defaults are the
 # demo's; production reads all three from the environment with no default.

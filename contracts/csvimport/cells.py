@@ -93,7 +93,11 @@ described(parse_date, f"date YYYY-MM-DD or YYYY/MM/DD, {EARLIEST_DATE.year}–{L
 def _outside(value: str) -> CellError:
     return CellError(
         _("%(value)s is outside %(first)s–%(last)s")
-        % {"value": value, "first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()}
+        % {
+            "value": value,
+            "first": periods.japanese_date(EARLIEST_DATE),
+            "last": periods.japanese_date(LATEST_DATE),
+        }
     )
 
 

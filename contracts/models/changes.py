@@ -77,7 +77,7 @@ class ItemChange(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} → {self.get_item_display()} ({periods.format_month(self.effective_month)})"
+        return f"{self.contract} → {self.get_item_display()} ({japanese_month(self.effective_month)})"
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
@@ -156,7 +156,7 @@ class ItemChange(VisibleTextModel):
                     _("Art. 4: the item in force before %(month)s is already %(item)s."),
                     code="art4_same_item",
                     params={
-                        "month": periods.format_month(self.effective_month),
+                        "month": japanese_month(self.effective_month),
                         "item": Item(self.item).label,
                     },
                 )
@@ -224,7 +224,7 @@ class Termination(VisibleTextModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contract} ({self.effective_on or '—'})"
+        return f"{self.contract} ({japanese_date(self.effective_on) if self.effective_on else '—'})"
 
     def save(self, *args, **kwargs):
         # A derived column of this row only; kept in the table so that billing can

@@ -146,8 +146,8 @@ def test_approve_action_reports_done_and_refused(staff_client):
     assert response.status_code == 200
     assert messages_of(response) == [
         "1件完了、2件は拒否されました。",
-        "SK-B 2026-03〜…: 社内規程（入力者以外による承認）: この料金表はあなたが入力しました。別の担当者が承認してください。",
-        "SK-C 2026-03〜…: 別紙1: この料金表はすでに承認されています。",
+        "SK-B 2026年3月〜: 社内規程（入力者以外による承認）: この料金表はあなたが入力しました。別の担当者が承認してください。",
+        "SK-C 2026年3月〜: 別紙1: この料金表はすでに承認されています。",
     ]
     theirs.refresh_from_db()
     mine.refresh_from_db()
@@ -244,7 +244,9 @@ def test_run_view_computes_a_month_and_lands_on_it(staff_client, october):
     run = BillingRun.objects.get(month=OCT)
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:billing_billingrun_change", args=[run.pk])
-    assert messages_of(response) == ["2026-10を計算しました: 請求書（下書き）1件、33,330円、要対応事項1件。"]
+    assert messages_of(response) == [
+        "2026年10月を計算しました: 請求書（下書き）1件、33,330円、要対応事項1件。"
+    ]
     assert run.computed_by == staff_client.user
     change = staff_client.get(response["Location"]).content.decode()
     assert "料金表が承認されていません。この契約は当月何も請求していません。" in change
@@ -261,7 +263,7 @@ def test_run_view_refuses_a_bad_month_and_an_issued_month(staff_client, october)
     runs.billing_month_issue(month=OCT, today=D(2026, 11, 2))
     response = staff_client.post(url, {"month": "2026-10"})
     assert response.status_code == 200
-    assert messages_of(response)[0].startswith("2026-10は発行済みのため、請求書は変更できません。")
+    assert messages_of(response)[0].startswith("2026年10月は発行済みのため、請求書は変更できません。")
 
 
 def test_run_changelist_shows_each_months_totals(staff_client, october):
@@ -295,7 +297,7 @@ def test_recompute_and_issue_actions(staff_client, october):
     )
     refused = messages_of(response)
     assert refused[0] == "0件完了、1件は拒否されました。"
-    assert refused[1].startswith("2026-10は発行済みのため")
+    assert refused[1].startswith("2026年10月は発行済みのため")
 
 
 # --- the month's CSV ---------------------------------------------------------------------

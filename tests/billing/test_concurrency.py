@@ -122,7 +122,7 @@ def test_issue_while_a_recompute_is_waiting(three_customers, monkeypatch):
 
     assert issue.error is None
     assert isinstance(recompute.error, CommandError)
-    assert "2026-10は発行済みのため、請求書は変更できません。" in str(recompute.error)
+    assert "2026年10月は発行済みのため、請求書は変更できません。" in str(recompute.error)
     # it waited for the issue's lock, held HOLD seconds (the issue's own end is recorded
     # after it has printed, which may come a moment after the waiting command's refusal)
     assert recompute.ended_at >= issue.started_at + HOLD

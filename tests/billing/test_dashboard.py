@@ -214,14 +214,14 @@ def test_a_draft_says_when_it_was_computed_and_that_data_changed_since(tmp_path,
     assert previous.computed_at == BillingRun.objects.get().computed_at
     assert previous.changed_since is False
     html = staff_client.get(reverse("admin:index")).content.decode()
-    assert "下書きの計算: " in html and "計算後にデータが変更されています" not in html
+    assert "下書きの計算: " in html and "計算後にデータが変更されました" not in html
 
     # the card approved after the draft was computed: the draft's exception is out of date
     RateCard.objects.get(contract__code="X3").approve(by=UserFactory(username="approver2"), on=TODAY)
     previous, _current = dashboard.month_states(TODAY)
     assert previous.changed_since is True
     html = staff_client.get(reverse("admin:index")).content.decode()
-    assert "計算後にデータが変更されています。発行する前に再計算してください。" in html
+    assert "下書きの計算後にデータが変更されました。発行する前に再計算してください。" in html
 
 
 def test_contracts_in_service_that_issued_months_did_not_bill_are_flagged(tmp_path, staff_client):

@@ -131,7 +131,7 @@ def test_the_previous_month_is_billable():
 
 
 def test_command_refuses_twice_and_bad_sizes():
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     call_command(
         "generate_demo_data",
         "--contracts=6",
@@ -139,11 +139,13 @@ def test_command_refuses_twice_and_bad_sizes():
         "--auth-days=20",
         "--today=2026-11-01",
         stdout=out,
+        stderr=err,
     )
     assert "accounts: 50" in out.getvalue()
-    # the months before October that bill anything issued (with six contracts, seven of
-    # the twelve have drafts; the others are reported as refused), October left as drafts
-    assert "2026-09までの7か月分を発行しました。2026-10は下書きとして計算済みです" in out.getvalue()
+    # the twelve months before October issued, even with six contracts (the first one is
+    # applied on the first day of the data), October left as drafts; no month refused
+    assert "2026-09までの12か月分を発行しました。2026-10は下書きとして計算済みです" in out.getvalue()
+    assert "発行する下書きの請求書がありません" not in err.getvalue()
     with pytest.raises(CommandError, match="デモデータ"):  # "Demo data already exists"
         call_command("generate_demo_data", stdout=io.StringIO())
     with pytest.raises(CommandError):
@@ -156,6 +158,16 @@ def test_a_year_of_issued_history_and_the_previous_month_as_drafts():
     from billing.models import BillingRun, RunException
 
     demo_data_generate(size=SIZE, today=TODAY)
+    # the history pages say who entered and who approved (issue 15, item 5)
+    from billing.models import RateCard
+
+    card = RateCard.objects.filter(approved_by__isnull=False).select_related("contract").first()
+    trail = card.history.order_by("history_date", "history_id")
+    assert [(r.history_type, r.history_user) for r in trail] == [
+        ("+", card.created_by),
+        ("~", card.approved_by),
+    ]
+    assert card.contract.history.get().history_user == card.created_by
     history = demo_history_bill(today=TODAY, months=12)
     # October 2025 … September 2026 issued, October 2026 (the previous month) left as drafts
     assert history.issued[0] == dt.date(2025, 10, 1) and history.issued[-1] == dt.date(2026, 9, 1)

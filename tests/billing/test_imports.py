@@ -52,6 +52,11 @@ S1,端末追加設定,12000,2026/10/20
 """
 
 
+def on_screen(day: dt.date) -> str:
+    """A day of the clock (today) as screens and refusals write it: 2026年11月5日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 @pytest.fixture(autouse=True)
 def contracts(db):
     """E1 (Enterprise) and S1 (Service Provider), both billed from 2026-04-01; Sales staff
@@ -159,7 +164,7 @@ class TestRateCards:
             ),
             (
                 "E1,2026-04,2026-09,30000,300,,,eigyo2,,2026-03-21",
-                f"line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、{timezone.localdate()}）。"
+                f"line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、{on_screen(timezone.localdate())}）。"
                 "ファイルで承認を取り消したり変更したりすることはできません。"
                 "ファイルにも同じ承認を記載するか、承認の列を空欄にしてください。",
             ),
@@ -218,11 +223,11 @@ class TestRateCards:
         )
         overlap = "別紙1: 同じ契約の料金表の適用期間は重複できません"
         assert run_failing("rate_cards", text, tmp_path) == [
-            f"line 2, column valid_from: {overlap}（E1 2026-09〜… と重複）。",
-            f"line 3, column valid_from: {overlap}（E1 2026-04〜2026-09 と重複）。",
-            f"line 4, column valid_from: {overlap}（S9 2026-04〜2026-06 と重複）。",  # the stored card
-            f"line 4, column valid_from: {overlap}（S9 2026-07〜… と重複）。",
-            f"line 5, column valid_from: {overlap}（S9 2026-06〜… と重複）。",
+            f"line 2, column valid_from: {overlap}（E1 2026年9月〜 と重複）。",
+            f"line 3, column valid_from: {overlap}（E1 2026年4月〜2026年9月 と重複）。",
+            f"line 4, column valid_from: {overlap}（S9 2026年4月〜2026年6月 と重複）。",  # the stored card
+            f"line 4, column valid_from: {overlap}（S9 2026年7月〜 と重複）。",
+            f"line 5, column valid_from: {overlap}（S9 2026年6月〜 と重複）。",
         ]
         assert RateCard.objects.count() == 1
 
@@ -385,10 +390,10 @@ class TestAccounts:
             "E1,a3,2026-04-10,\n"
         )
         assert run_failing("accounts", text, tmp_path) == [
-            "line 2, column deregistered_on: 登録日 2026-04-10 より前です",
+            "line 2, column deregistered_on: 登録日 2026年4月10日 より前です",
             "line 3, column contract_code: 契約 'E9' は登録されていません",
             "line 4, column account_id: 値が必要です",
-            "line 5, column registered_on: 2026-02-30 は存在しない日付です（2026年02月は28日まで）",
+            "line 5, column registered_on: 2026-02-30 は存在しない日付です（2026年2月は28日まで）",
             "line 7, column registered_on: 6行目と重複しています（contract_code, account_id, registered_on が同じ）",
             # the same row is also a period that overlaps line 6's
             "line 7, column registered_on: 登録ID a3 は 2026年4月10日〜 にすでに登録されています（登録期間は重複できません）",
@@ -589,7 +594,7 @@ class TestWhoApproves:
         lines = run_failing("rate_cards", backdated, tmp_path, user="shonin")
         assert lines[0] == (
             "line 2, column approved_on: 承認日は承認した当日です。approved_on を空欄にするか、"
-            f"今日の日付（{timezone.localdate()}）を入力してください"
+            f"今日の日付（{on_screen(timezone.localdate())}）を入力してください"
         )
         today = APPROVALS.replace("shonin,,", f"shonin,{timezone.localdate()},")
         assert "更新 2件" in run("rate_cards", today, tmp_path, user="shonin")
@@ -661,7 +666,7 @@ class TestWhoApproves:
         assert card.approved_by.username == "shonin" and not card.is_billable  # the card's approval
         change = RateCard.history.filter(id=card.pk).latest()
         assert change.history_user.username == "eigyo1"
-        assert change.history_change_reason == "eigyo2 さんの変更申請を 2026-12-01 に承認"
+        assert change.history_change_reason == "eigyo2 さんの変更申請を 2026年12月1日 に承認"
 
     def test_the_first_notification_of_an_approved_card_needs_no_second_approval(self, tmp_path):
         run("rate_cards", RATE_CARDS, tmp_path)

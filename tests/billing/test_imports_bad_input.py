@@ -63,7 +63,7 @@ class TestApprovedCards:
         [
             (
                 HEADER + "E1,2026-04,,30000,300,shonin,2026-03-30,2026-03-29\n",  # another date
-                "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026-03-28）。"
+                "line 2, column approved_by: 別紙1: この料金表は承認済みです（shonin、2026年3月28日）。"
                 "ファイルで承認を取り消したり変更したりすることはできません。"
                 "ファイルにも同じ承認を記載するか、承認の列を空欄にしてください。",
             ),

@@ -74,7 +74,7 @@ def test_not_computed_is_refused_alike(db):
 def test_a_month_not_ended_is_refused_alike_with_the_day_it_can_be(october):  # noqa: F811
     billing_month_compute(month=OCT)
     assert assert_in_step(OCT, D(2026, 10, 31)) == (
-        "2026-10はまだ終わっていません。2026年11月1日以降に発行できます。"
+        "2026年10月はまだ終わっていません。2026年11月1日以降に発行できます。"
     )
     assert BillingRun.objects.get().status == "draft"
 
@@ -82,13 +82,13 @@ def test_a_month_not_ended_is_refused_alike_with_the_day_it_can_be(october):  # 
 def test_a_month_with_no_drafts_is_refused_alike(db):
     CustomerFactory()  # nothing to bill
     billing_month_compute(month=OCT)
-    assert assert_in_step(OCT, D(2026, 11, 2)) == "2026-10には発行する下書きの請求書がありません。"
+    assert assert_in_step(OCT, D(2026, 11, 2)) == "2026年10月には発行する下書きの請求書がありません。"
 
 
 def test_an_issued_month_is_refused_alike(october):  # noqa: F811
     billing_month_compute(month=OCT)
     billing_month_issue(month=OCT, today=D(2026, 11, 2))
-    assert assert_in_step(OCT, D(2026, 11, 3)) == "2026-10はすでに発行済みです。"
+    assert assert_in_step(OCT, D(2026, 11, 3)) == "2026年10月はすでに発行済みです。"
 
 
 def test_a_stale_adjustment_is_refused_alike(november, tmp_path):  # noqa: F811
@@ -142,7 +142,7 @@ def test_the_confirmation_shows_month_count_total_numbers_and_exceptions(staff_c
     page = staff_client.get(reverse("admin:billing_billingrun_issue", args=[run.pk]))
     assert page.status_code == 200
     content = page.content.decode()
-    assert "2026-10を発行しますか？" in content
+    assert "2026年10月を発行しますか？" in content
     assert '<th scope="row">発行する請求書</th><td>1</td>' in content
     assert "33,330円" in content
     assert "SK-202610-0001 〜 SK-202610-0001" in content
@@ -160,14 +160,14 @@ def test_confirming_issues_and_reports_the_numbers_given(staff_client, october):
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:billing_billingrun_change", args=[run.pk])
     assert messages_of(response) == [
-        "2026-10を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,330円。"
+        "2026年10月を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,330円。"
     ]
     assert Invoice.objects.get().number == "SK-202610-0001"
     change = staff_client.get(response["Location"]).content.decode()
     assert "SK-202610-0001〜SK-202610-0001（1件）" in change
     # issued: the page now says why it cannot be issued again, with no button
     again = staff_client.get(url).content.decode()
-    assert "2026-10はすでに発行済みです。" in again and 'id="issue-confirm"' not in again
+    assert "2026年10月はすでに発行済みです。" in again and 'id="issue-confirm"' not in again
 
 
 def test_a_month_recomputed_after_the_confirmation_is_not_issued(staff_client, october):  # noqa: F811
@@ -179,7 +179,7 @@ def test_a_month_recomputed_after_the_confirmation_is_not_issued(staff_client, o
     response = staff_client.post(url, {"computed_at": stamp})
     assert response["Location"] == url
     assert messages_of(response) == [
-        "この確認画面を表示した後に2026-10が再計算されました。もう一度確認してください。"
+        "この確認画面を表示した後に2026年10月が再計算されました。もう一度確認してください。"
     ]
     assert BillingRun.objects.get().status == "draft"
 
@@ -192,7 +192,8 @@ def test_the_confirmation_of_a_month_not_ended_shows_the_refusal_without_a_butto
     page = staff_client.get(reverse("admin:billing_billingrun_issue", args=[run.pk])).content.decode()
     after = (month + dt.timedelta(days=31)).replace(day=1)
     assert (
-        f"{month:%Y-%m}はまだ終わっていません。{after.year}年{after.month}月1日以降に発行できます。" in page
+        f"{month.year}年{month.month}月はまだ終わっていません。{after.year}年{after.month}月1日以降に発行できます。"
+        in page
     )
     assert 'id="issue-confirm"' not in page
 

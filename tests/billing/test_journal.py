@@ -388,7 +388,7 @@ def test_admin_since_last_records_the_file_to_download_again(tmp_path, staff_cli
     export = JournalExport.objects.get()
     assert (export.format, export.entries, export.exported_by) == ("freee", 3, staff_client.user)
     again = staff_client.post(url, follow=True)
-    assert "2026-10の仕訳はすべて出力済みです。" in again.content.decode()
+    assert "2026年10月の仕訳はすべて出力済みです。" in again.content.decode()
     listing = staff_client.get(reverse("admin:billing_journalexport_changelist")).content.decode()
     file_url = reverse("admin:billing_journalexport_file", args=[export.pk])
     assert file_url in listing
@@ -400,7 +400,7 @@ def test_admin_refuses_a_draft_month_and_staff_without_the_csv_permission(tmp_pa
     run = BillingRun.objects.get(month=OCTOBER)
     url = reverse("admin:billing_billingrun_journal", args=[run.pk, "yayoi"])
     response = staff_client.get(url, follow=True)
-    assert "2026-10は発行されていません" in response.content.decode()
+    assert "2026年10月は発行されていません" in response.content.decode()
     staff_with(client, "sales", "billing.view_billingrun")
     assert client.get(url).status_code == 403
     assert (

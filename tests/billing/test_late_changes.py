@@ -432,10 +432,10 @@ def test_the_run_page_shows_what_waits_and_what_the_draft_settles(november, tmp_
         "contract_code,description,amount,due_on\nS-LATE,オンサイト導入支援,50000,2026-11-20\n",
     )
     page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
-    assert "<tr><td>2026-11</td><td>1</td><td>0</td></tr>" in page  # one contract waits for a run
+    assert "<tr><td>2026年11月</td><td>1</td><td>0</td></tr>" in page  # one contract waits for a run
     billing_month_compute(month=DEC)
     page = client.get(reverse("admin:billing_billingrun_change", args=[run.pk])).content.decode()
-    assert "<tr><td>2026-11</td><td>0</td><td>1</td></tr>" in page  # read by December's draft
+    assert "<tr><td>2026年11月</td><td>0</td><td>1</td></tr>" in page  # read by December's draft
     assert (
         "2026年11月分 一時費用の調整 オンサイト導入支援・期日2026年11月20日（元請求書 SK-202611-0001）"
         in page

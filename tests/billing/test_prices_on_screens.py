@@ -72,6 +72,8 @@ def test_rate_cards_show_unit_prices_with_their_decimals(staff_client, db):
         reverse("admin:billing_ratecard_change", args=[approved.pk])
     ).content.decode()
     assert "¥250.5" in card_page
+    # the base fee with the same yen sign as the unit price beside it (Babel's is ￥)
+    assert "¥30,000" in card_page and "￥" not in card_page
     tiers_page = staff_client.get(reverse("admin:billing_ratecard_change", args=[tiers.pk])).content.decode()
     assert "¥0.35" in tiers_page
 

@@ -77,3 +77,9 @@ def test_who_may_not_approve_sees_no_button_and_is_refused(client, card):
     assert client.post(reverse("admin:billing_ratecard_approve", args=[card.pk])).status_code == 403
     card.refresh_from_db()
     assert card.approved_by is None
+
+
+def test_a_card_being_entered_shows_no_none(client):
+    sales(client, "suzuki")
+    page = client.get(reverse("admin:billing_ratecard_add")).content.decode()
+    assert "最終変更" in page and "None" not in page

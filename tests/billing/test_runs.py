@@ -592,7 +592,7 @@ class TestComputeAndIssue:
         billing_month_compute(month=OCT)
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_issue(month=OCT, today=D(2026, 10, 31))
-        assert str(excinfo.value) == "2026-10はまだ終わっていません。2026年11月1日以降に発行できます。"
+        assert str(excinfo.value) == "2026年10月はまだ終わっていません。2026年11月1日以降に発行できます。"
         assert not Invoice.objects.exclude(status=InvoiceStatus.DRAFT).exists()
         billing_month_issue(month=OCT, today=D(2026, 11, 1))  # the first day after is fine
 
@@ -625,7 +625,7 @@ class TestComputeAndIssue:
         assert summary.invoices == 0
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_issue(month=OCT, today=D(2026, 11, 2))
-        assert str(excinfo.value) == "2026-10には発行する下書きの請求書がありません。"
+        assert str(excinfo.value) == "2026年10月には発行する下書きの請求書がありません。"
         assert BillingRun.objects.get().status == "draft"
 
     def test_issue_twice_and_recompute_after_issue_are_refused(self, three_customers):
@@ -633,10 +633,10 @@ class TestComputeAndIssue:
         billing_month_issue(month=OCT, today=D(2026, 11, 2))
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_issue(month=OCT, today=D(2026, 11, 3))
-        assert str(excinfo.value) == "2026-10はすでに発行済みです。"
+        assert str(excinfo.value) == "2026年10月はすでに発行済みです。"
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_compute(month=OCT)
-        assert str(excinfo.value).startswith("2026-10は発行済みのため、請求書は変更できません。")
+        assert str(excinfo.value).startswith("2026年10月は発行済みのため、請求書は変更できません。")
         assert len(issued()) == 3
         assert BillingRun.objects.get().last_invoice_number == 3
 

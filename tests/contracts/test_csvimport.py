@@ -30,10 +30,10 @@ def refusal(parse, value) -> str:
 class TestDatesAndMonths:
     @pytest.mark.parametrize("value", ["0000-01-01", "0000-02-30", "0000/13/01"])
     def test_year_zero_is_outside_the_range_not_a_crash(self, value):
-        assert refusal(parse_date, value) == f"{value} は 2000-01-01〜2099-12-31 の範囲外です"
+        assert refusal(parse_date, value) == f"{value} は 2000年1月1日〜2099年12月31日 の範囲外です"
 
     def test_month_of_year_zero(self):
-        assert refusal(parse_month, "0000-01") == "0000-01 は 2000-01-01〜2099-12-31 の範囲外です"
+        assert refusal(parse_month, "0000-01") == "0000-01 は 2000年1月1日〜2099年12月31日 の範囲外です"
 
     @pytest.mark.parametrize("value", ["２０２６-０１-０１", "٢٠٢٦-٠١-٠١", "2026-0１-01"])
     def test_only_ascii_digits_make_a_date(self, value):

@@ -222,11 +222,11 @@ class TestBadFiles:
             tmp_path,
         )
         assert lines == [
-            "line 2, column start_on: 2026-02-31 は存在しない日付です（2026年02月は28日まで）",
-            "line 3, column start_on: 2027-02-29 は存在しない日付です（2027年02月は28日まで）",
+            "line 2, column start_on: 2026-02-31 は存在しない日付です（2026年2月は28日まで）",
+            "line 3, column start_on: 2027-02-29 は存在しない日付です（2027年2月は28日まで）",
             "line 4, column start_on: 2026-13-01 は存在しない日付です（13月はありません）",
             "line 5, column start_on: '01/04/2026' は日付ではありません（YYYY-MM-DD または YYYY/MM/DD）",
-            "line 6, column start_on: 1999-12-31 は 2000-01-01〜2099-12-31 の範囲外です",
+            "line 6, column start_on: 1999-12-31 は 2000年1月1日〜2099年12月31日 の範囲外です",
             "line 7, column iijid_contract_code: 第3条（利用資格）: IIJ IDサービス契約の終了日は開始日より前にできません。",
             "line 8, column customer_code: 顧客 'C9' は登録されていません",
         ]
@@ -259,7 +259,7 @@ class TestBadFiles:
             tmp_path,
         )
         assert lines[0].startswith(
-            "line 3, column item: 第4条（契約内容の変更）: 2026-08より前の品目はすでにサービスプロバイダです"
+            "line 3, column item: 第4条（契約内容の変更）: 2026年8月より前の品目はすでにサービスプロバイダです"
         )
         assert lines[1].startswith(
             "line 4, column effective_month: 第4条（契約内容の変更）: 変更の承諾日が2026年10月2日のため、適用できるのは早くても2026年11月から"
@@ -413,7 +413,7 @@ class TestLimits:
         lines = run_failing("iijid_contracts", text, tmp_path)
         assert lines[0] == "line 2, column customer_code: 顧客 'C9' は登録されていません"
         assert lines[1:100] == [
-            f"line {n}, column start_on: 2026-02-30 は存在しない日付です（2026年02月は28日まで）"
+            f"line {n}, column start_on: 2026-02-30 は存在しない日付です（2026年2月は28日まで）"
             for n in range(3, 102)
         ]
         assert lines[100:] == [SHOWN.format(more=51)]

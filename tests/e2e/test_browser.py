@@ -70,7 +70,10 @@ def browser(monkeypatch):
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(locale="ja-JP", accept_downloads=True, viewport=VIEWPORT)
+    # a browser in Japan: the date widgets add no "9 hours behind the server" note
+    context = browser.new_context(
+        locale="ja-JP", timezone_id="Asia/Tokyo", accept_downloads=True, viewport=VIEWPORT
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -221,7 +224,7 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.fill("#id_month", "2026-10")
     page.click("input[type=submit]")
     # full month: base 30,000 + no accounts; tax 3,000
-    assert "2026-10を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
+    assert "2026年10月を計算しました: 請求書（下書き）1件、33,000円、要対応事項0件。" in success_message(page)
 
     # ... issues it, after a confirmation of what issuing will do
     page.goto(f"{live_server.url}/admin/billing/billingrun/")
@@ -230,14 +233,14 @@ def test_sales_enter_and_approve_then_accounting_bills_issues_and_downloads(
     page.click("button[name=index]")
     page.wait_for_selector("#issue-summary")
     summary = page.inner_text("#issue-summary")
-    assert "2026-10" in summary and "33,000円" in summary
+    assert "2026年10月" in summary and "33,000円" in summary
     assert "SK-202610-0001 〜 SK-202610-0001" in summary
     assert "未対応の要対応事項 0件" in page.content()
     assert not Invoice.objects.filter(number__isnull=False).exists()  # nothing issued yet
     screenshot(page, "issue-confirmation")
     page.click("#issue-confirm")
     assert (
-        "2026-10を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
+        "2026年10月を発行しました: 請求書1件、請求書番号 SK-202610-0001〜SK-202610-0001、合計33,000円。"
         in success_message(page)
     )
     invoice = Invoice.objects.get()
@@ -373,8 +376,17 @@ def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_wh
     assert "¥250.5" in content  # its unit price with its decimals, now read only
     screenshot(page, "ratecard-approval")
 
-    # 3. a Viewer sees the month without its CSV links, and typing one is refused in Japanese
-    billing_month_compute(month=dt.date(2026, 10, 1))
+    # 3. an accountant sees who computed the month as a name, not as a link to the user
+    # admin it may not open (it led to a bare 403); a Viewer sees the month without its CSV
+    # links, and typing one is refused in Japanese
+    accountant = get_user_model().objects.create_user("keiri9", password="pw-browser-1", is_staff=True)
+    accountant.groups.add(Group.objects.get(name=ACCOUNTING))
+    billing_month_compute(month=dt.date(2026, 10, 1), by=accountant)
+    login(page, live_server, "keiri9")
+    page.goto(f"{live_server.url}/admin/billing/billingrun/")
+    page.click("#result_list a:has-text('2026年10月')")
+    assert "keiri9" in page.inner_text("div.field-computed_by_staff_name")
+    assert page.locator("#content a[href*='/admin/auth/user/']").count() == 0
     viewer = get_user_model().objects.create_user("viewer1", password="pw-browser-1", is_staff=True)
     viewer.groups.add(Group.objects.get(name="Viewer"))
     login(page, live_server, "viewer1")
@@ -383,6 +395,8 @@ def test_staff_type_dates_as_they_write_them_approve_on_the_card_and_see_only_wh
     from billing.models import BillingRun
 
     run_pk = BillingRun.objects.get().pk
+    page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/change/")
+    assert page.locator("a[href*='/export/']").count() == 0
     page.goto(f"{live_server.url}/admin/billing/billingrun/{run_pk}/export/lines/")
     assert "この操作を行う権限がありません" in page.inner_text("#content")
     assert "IIJ SmartKey マネージメントサービス 管理画面" in page.inner_text("#site-name")
@@ -441,6 +455,18 @@ def test_every_changelist_is_readable_at_1366_pixels(page, live_server, tmp_path
                }).map(c => c.className + ': ' + c.innerText.trim().slice(0, 20))""",
         )
         assert squeezed == [], (changelist, squeezed)
+        # no cell's text runs past the table's right edge, cut off there (未入金 期日超過 was)
+        edge = page.eval_on_selector("#changelist .results", "e => e.getBoundingClientRect().right")
+        cut = page.eval_on_selector_all(
+            "#result_list td",
+            """(cells, edge) => cells.filter(c => {
+                 const range = document.createRange();
+                 range.selectNodeContents(c);
+                 return range.getBoundingClientRect().right > edge + 1;
+               }).map(c => c.className + ': ' + c.innerText.trim().slice(0, 20))""",
+            edge,
+        )
+        assert cut == [], (changelist, cut)
     page.goto(f"{live_server.url}/admin/billing/invoice/")
     assert page.evaluate("document.documentElement.scrollHeight") < 1400
     header = page.locator("#result_list thead th:has-text('支払期限')")

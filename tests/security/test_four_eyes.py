@@ -74,7 +74,7 @@ def test_who_changed_the_amounts_cannot_approve_them(client, sales):
     response = approve(client, sales["sales2"], card)
     assert messages_of(response)[-2:] == [
         "0件完了、1件は拒否されました。",
-        "E-1 2026-04〜…: 社内規程（入力者以外による承認）: あなたはこの料金表の金額を変更しました。"
+        "E-1 2026年4月〜: 社内規程（入力者以外による承認）: あなたはこの料金表の金額を変更しました。"
         "変更していない担当者が承認してください。",
     ]
     card.refresh_from_db()
