@@ -108,11 +108,15 @@ class AccountKind(ContractRowsMixin, StagedImportKind):
                               WHERE m.contract_id = r.contract_id AND m.account_id = r.account_id)
                   AND NOT EXISTS (SELECT 1 FROM {RESOLVED} m WHERE m.stored_id = r.id AND {valid})
             ),
+            shared AS (  -- the accounts with more than one period: the only ones to rank
+                SELECT contract_id, account_id FROM periods GROUP BY contract_id, account_id HAVING COUNT(*) > 1
+            ),
             numbered AS (
                 SELECT p.*, ROW_NUMBER() OVER (
-                    PARTITION BY contract_id, account_id ORDER BY first_day, line IS NULL, line
+                    PARTITION BY p.contract_id, p.account_id ORDER BY p.first_day, p.line IS NULL, p.line
                 ) AS ord
                 FROM periods p
+                JOIN shared a ON a.contract_id = p.contract_id AND a.account_id = p.account_id
             ),
             reached AS (
                 SELECT n.*, MAX({end} * {rank} + ({rank} - ord)) OVER (

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import connection, models
+from psycopg.copy import LibpqWriter
 from django.utils import timezone
 
 from .engine import Counts, ImportKind, rows_written
@@ -97,14 +99,18 @@ class StagedImportKind(ImportKind):
         names = [c.name for c in self.columns]
         columns = ", ".join(f"{qn(name)} {self.column_types[name]}" for name in names)
         listed = ", ".join(["line", *map(qn, names)])
-        records = ((line, *(values[name] for name in names)) for line, values in rows)
+        cells = operator.itemgetter(*names)
+        records = ((line, *cells(values)) for line, values in rows)
         count = 0
         with connection.cursor() as cursor:
             for table in (STAGING, RESOLVED):
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} (line integer NOT NULL, {columns})")
             if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {STAGING} ({listed}) FROM STDIN") as copy:
+                # written as it comes (psycopg's default writer queues up to 32 MB ahead)
+                raw = cursor.cursor
+                copying = raw.copy(f"COPY {STAGING} ({listed}) FROM STDIN", writer=LibpqWriter(raw))
+                with copying as copy:
                     for record in records:
                         copy.write_row(record)
                         count += 1
@@ -122,10 +128,12 @@ class StagedImportKind(ImportKind):
         """Every check of the whole file, in the order a person reads a line's problems:
         the same key twice, unknown codes, then the kind's rules across rows."""
         keys = ", ".join(qn(name) for name in self.key)
+        same = " AND ".join(f"s.{qn(name)} = d.{qn(name)}" for name in self.key)
         self.report(
             problems,
-            f"SELECT line, first_line FROM (SELECT line, MIN(line) OVER (PARTITION BY {keys}) AS first_line "
-            f"FROM {STAGING}) d WHERE line > first_line",
+            # the keys found twice first (a hash of the keys, where ranking every row sorts them)
+            f"SELECT s.line, d.first_line FROM {STAGING} s JOIN (SELECT {keys}, MIN(line) AS first_line "
+            f"FROM {STAGING} GROUP BY {keys} HAVING COUNT(*) > 1) d ON {same} WHERE s.line > d.first_line",
             lambda line, first: (line, self.key[-1], duplicate_message(type(self), first)),
         )
         self.check_references(problems)
