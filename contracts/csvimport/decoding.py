@@ -83,11 +83,15 @@ class _LineCounter:
 def _check_file(handle: BinaryIO, codec: str, candidates: list[str], *, utf8_error) -> int:
     """Read the whole file with ``codec``; its number of line ends. Raises ``_Undecodable``
     at the first byte the codec refuses, ``ImportRejected`` for what is refused whatever
-    the codec."""
+    the codec; in the order ``decode`` has always found them: a NUL byte anywhere, then the
+    first byte the codec refuses, then a stray byte, then a UTF-8 line."""
     handle.seek(0)
     decoder = codecs.getincrementaldecoder(codec)()
     lines = _LineCounter()
     mixed = _Utf8Lines() if codec == "cp932" and utf8_error is not None else None
+    failure: _Undecodable | None = None
+    stray: tuple[int, int] | None = None  # (line, byte)
+    utf8_line: int | None = None
     while True:
         data = handle.read(BLOCK_BYTES)
         if b"\x00" in data:
@@ -95,25 +99,29 @@ def _check_file(handle: BinaryIO, codec: str, candidates: list[str], *, utf8_err
             raise ImportRejected(
                 [Problem(line, None, _("the file contains NUL bytes: it is not a CSV text file"))]
             )
-        pending = decoder.getstate()[0]  # the start of a character split between blocks
-        try:
-            text = decoder.decode(data, final=not data)
-        except UnicodeDecodeError as error:
-            # the pending bytes hold no line end: they are part of one character
-            raise _Undecodable(
-                lines.line_of(pending + data, error.start), (pending + data)[error.start]
-            ) from None
-        if codec == "cp932":
-            stray = _CP932_STRAY_RE.search(text)
-            if stray:
-                raise _unreadable(lines.line_of(text, stray.start()), _CP932_STRAY[stray.group()], candidates)
-            if mixed is not None:
-                number = mixed.feed(data, final=not data)
-                if number is not None:
-                    raise _mixed(utf8_error.line, number)
+        if failure is None:  # after a failure the rest is only looked at for NUL bytes
+            pending = decoder.getstate()[0]  # the start of a character split between blocks
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError as error:
+                # the pending bytes hold no line end: they are part of one character
+                undecoded = pending + data
+                failure = _Undecodable(lines.line_of(undecoded, error.start), undecoded[error.start])
+                text = ""
+            if codec == "cp932" and stray is None and (found := _CP932_STRAY_RE.search(text)):
+                stray = (lines.line_of(text, found.start()), _CP932_STRAY[found.group()])
+            if mixed is not None and utf8_line is None:
+                utf8_line = mixed.feed(data, final=not data)
         if not data:
-            return lines.line - 1
+            break
         lines.feed(data)
+    if failure is not None:
+        raise failure
+    if stray is not None:
+        raise _unreadable(*stray, candidates)
+    if utf8_line is not None:
+        raise _mixed(utf8_error.line, utf8_line)
+    return lines.line - 1
 
 
 def _line_of(data: bytes | str, offset: int) -> int:
