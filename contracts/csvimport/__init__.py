@@ -12,7 +12,6 @@ A kind (``ImportKind`` subclass) declares its columns and key and implements ``c
 ``contracts/imports.py``, the billing kinds in ``billing/imports/``.
 """
 
-from . import decoding
 from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values
 from .cells import (
     EARLIEST_DATE,

@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import connection, models
-from psycopg.copy import LibpqWriter
 from django.utils import timezone
+from psycopg.copy import LibpqWriter
 
 from .engine import Counts, ImportKind, rows_written
 from .problems import Problems

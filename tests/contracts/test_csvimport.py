@@ -17,13 +17,13 @@ from contracts.csvimport import (
     decode,
     decoding,
     file_lines,
-    text_lines,
     parse_date,
     parse_decimal,
     parse_month,
     parse_text,
     parse_whole,
     run_import,
+    text_lines,
 )
 from contracts.imports import CustomerKind
 
