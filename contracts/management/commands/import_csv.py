@@ -130,5 +130,15 @@ def _open(file: Path, limit: int | None) -> BinaryIO:
     )
 
 
+def _read(file: Path, limit: int | None) -> bytes:
+    """The file's bytes, for commands that need them whole (``import_payments``); the same
+    limit and refusals as ``_open``."""
+    with _open(file, limit) as handle:
+        try:
+            return handle.read()
+        except OSError as error:
+            raise CommandError(f"{file}: {error.strerror}") from error
+
+
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):,.1f}"
