@@ -28,7 +28,7 @@ from .cells import (
     parse_whole,
     parse_yes_no,
 )
-from .decoding import ENCODINGS, decode, text_lines
+from .decoding import ENCODINGS, decode, detect_encoding, file_lines, text_lines
 from .engine import (
     REGISTRY,
     BulkImportKind,
@@ -42,7 +42,8 @@ from .engine import (
     run_import,
 )
 from .problems import MAX_REPORTED_PROBLEMS, CellError, ImportRejected, Problem, Problems
-from .reading import MAX_HEADER_COLUMNS, MAX_LINE_LENGTH, Row, csv_message, read_rows
+from .reading import MAX_HEADER_COLUMNS, MAX_LINE_LENGTH, Row, csv_message, iter_rows, read_rows
+from .staging import StagedImportKind
 
 __all__ = [
     "EARLIEST_DATE",
@@ -63,6 +64,7 @@ __all__ = [
     "Problem",
     "Problems",
     "Row",
+    "StagedImportKind",
     "bulk_insert",
     "bulk_insert_history",
     "bulk_insert_returning_ids",
@@ -71,6 +73,9 @@ __all__ = [
     "csv_message",
     "decode",
     "described",
+    "detect_encoding",
+    "file_lines",
+    "iter_rows",
     "parse_choice",
     "parse_code",
     "parse_date",

@@ -5,9 +5,10 @@ plain values, bulk writes, the audit trail of tracked models included)."""
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import psycopg
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -27,9 +28,9 @@ from contracts.progress import Progress, report_every
 
 from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values
 from .cells import Column
-from .decoding import decode
+from .decoding import detect_encoding, file_lines
 from .problems import ImportRejected, Problem, Problems
-from .reading import Row, read_rows
+from .reading import MAX_LINE_LENGTH, Row, iter_rows, read_rows
 
 
 @dataclass
@@ -58,6 +59,8 @@ class ImportKind:
     user = None
     #: ``progress(stage, done, total)`` for long writes, or None
     progress: Progress | None = None
+    #: checked and written in SQL from a staging table (``staging.StagedImportKind``)
+    staged: ClassVar[bool] = False
 
     def check(self, rows: list[Row], problems: Problems) -> None:
         raise NotImplementedError
@@ -89,7 +92,7 @@ class ImportResult:
 
 def run_import(
     kind_name: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     encoding: str = "auto",
     dry_run: bool = False,
@@ -98,9 +101,11 @@ def run_import(
 ) -> ImportResult:
     """Check the whole file, then write it in one transaction (or roll back for a dry run).
 
-    Raises ``ImportRejected`` with the problems found; nothing is written then. A lost
-    connection to the database is no problem of the file: its ``OperationalError`` (or
-    ``InterfaceError``) is raised as it is (see ``connection_lost``).
+    ``data`` is the file's bytes, or the file itself (binary, seekable: it is read a block
+    at a time, more than once, and never held whole). Raises ``ImportRejected`` with the
+    problems found; nothing is written then. A lost connection to the database is no
+    problem of the file: its ``OperationalError`` (or ``InterfaceError``) is raised as it
+    is (see ``connection_lost``).
     """
     kind_class = REGISTRY.get(kind_name)
     if kind_class is None:
@@ -114,30 +119,25 @@ def run_import(
                 )
             ]
         )
-    text = decode(data, encoding)
+    handle = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     del data  # the caller may hold no other reference: a large file is then held once
-    problems = Problems()
-    rows = read_rows(kind_class, text, problems, progress)
-    del text
-    # Rows whose cells could not be read are left out; the others are still checked,
-    # so that one run reports the problems of the whole file.
+    codec, line_ends = detect_encoding(handle, encoding)
+    lines = file_lines(handle, codec, MAX_LINE_LENGTH)
     kind = kind_class()
     kind.user = user
     kind.progress = progress
     try:
         # the kinds may use psycopg's own cursor (COPY): its errors become Django's here
         with transaction.atomic(), connection.wrap_database_errors:
-            _lock_kind(kind_name)
-            if rows:
-                kind.check(rows, problems)
-            if problems:
-                raise problems.rejected()
-            counts = kind.write(rows)
+            if kind.staged:
+                rows, counts = _import_staged(kind, lines, line_ends)
+            else:
+                rows, counts = _import_in_memory(kind, lines, line_ends)
             if dry_run:
                 transaction.set_rollback(True)
     except (IntegrityError, ValidationError) as error:
-        # The checks above run under the kind's lock, so this means something outside
-        # the import changed the same rows meanwhile; nothing was kept.
+        # The checks run under the kind's lock, so this means something outside the
+        # import changed the same rows meanwhile; nothing was kept.
         raise ImportRejected(
             [
                 Problem(
@@ -160,7 +160,35 @@ def run_import(
                 )
             ]
         ) from error
-    return ImportResult(kind=kind_name, rows=len(rows), counts=counts, dry_run=dry_run)
+    return ImportResult(kind=kind_name, rows=rows, counts=counts, dry_run=dry_run)
+
+
+def _import_in_memory(kind: ImportKind, lines, line_ends: int) -> tuple[int, Counts]:
+    """The kinds whose files are small by nature (customers, contracts, rate cards…): their
+    rows are read into memory, checked by the models, written one by one or in bulk."""
+    problems = Problems()
+    rows = read_rows(type(kind), lines, problems, kind.progress, line_ends)
+    # Rows whose cells could not be read are left out; the others are still checked,
+    # so that one run reports the problems of the whole file.
+    _lock_kind(kind.name)
+    if rows:
+        kind.check(rows, problems)
+    if problems:
+        raise problems.rejected()
+    return len(rows), kind.write(rows)
+
+
+def _import_staged(kind, lines, line_ends: int) -> tuple[int, Counts]:
+    """``StagedImportKind``: the rows streamed into a staging table, checked and merged
+    in SQL (``staging``); memory flat whatever the size of the file."""
+    problems = Problems(track_lines=False)
+    staged = kind.stage(iter_rows(type(kind), lines, problems, kind.progress, line_ends))
+    _lock_kind(kind.name)
+    if staged:
+        kind.check_staged(problems)
+    if problems:
+        raise problems.rejected()
+    return staged, kind.merge()
 
 
 def _one_line(error: Exception) -> str:

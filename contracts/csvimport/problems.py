@@ -66,11 +66,14 @@ class Problems:
     the others are counted, and their lines remembered (8 bytes each), so that a file of
     a million bad rows costs megabytes, not a million messages. ``items`` is the list of
     every problem as the kinds have always read it (``len``, slices, ``.line``); a problem
-    beyond the limit appears there by its line only."""
+    beyond the limit appears there by its line only. With ``track_lines=False`` (files of
+    any size: ``StagedImportKind``) those lines are not remembered either, and ``items`` is
+    not available: memory is the same for ten bad rows or ten million."""
 
-    def __init__(self, limit: int = MAX_REPORTED_PROBLEMS) -> None:
+    def __init__(self, limit: int = MAX_REPORTED_PROBLEMS, *, track_lines: bool = True) -> None:
         self.limit = limit
         self.count = 0
+        self.track_lines = track_lines
         self._lines = array("q")  # the line of every problem, in the order found
         self._heap: list[tuple[int, int, Problem]] = []  # the kept: (-line, -order, problem)
         self._kept: dict[int, Problem] = {}  # order → problem, for ``items``
@@ -78,7 +81,8 @@ class Problems:
     def add(self, line: int, column: str | None, message: str) -> None:
         order = self.count
         self.count += 1
-        self._lines.append(line)
+        if self.track_lines:
+            self._lines.append(line)
         if len(self._heap) == self.limit and (-line, -order) < self._heap[0][:2]:
             return  # later in the file than every problem kept: counted only
         problem = Problem(line, column, str(message))
@@ -87,6 +91,13 @@ class Problems:
         if len(self._heap) > self.limit:
             _line, dropped, _problem = heapq.heappop(self._heap)
             del self._kept[-dropped]
+
+    def count_more(self, count: int) -> None:
+        """Count ``count`` more problems found after every problem kept (a check in SQL
+        reads its first ``limit`` problems in file order, and counts the others)."""
+        if self.track_lines:
+            raise TypeError("problems counted without their lines need track_lines=False")
+        self.count += count
 
     @property
     def full(self) -> bool:
@@ -98,6 +109,8 @@ class Problems:
 
     @property
     def items(self) -> _ProblemItems:
+        if not self.track_lines:
+            raise TypeError("Problems(track_lines=False) keeps no list of every problem")
         return _ProblemItems(self, range(self.count))
 
     def __len__(self) -> int:

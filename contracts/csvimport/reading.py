@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,22 +36,59 @@ MAX_HEADER_COLUMNS = 50
 
 
 def read_rows(
-    kind: type[ImportKind], text: str, problems: Problems, progress: Progress | None = None
+    kind: type[ImportKind],
+    text: str | Iterable[str | int],
+    problems: Problems,
+    progress: Progress | None = None,
+    total_lines: int | None = None,
 ) -> list[Row]:
     """Parse the header and every cell, and find rows with the same key. Problems are
     collected, never raised. Once ``problems`` is full the file is refused anyway: later
-    rows are still read and their problems counted, but they are not kept."""
+    rows are still read and their problems counted, but they are not kept. ``text`` is the
+    file's text, or its lines (``file_lines``)."""
+    rows: list[Row] = []
+    first_lines: dict[tuple, int] = {}  # key → the line where it first appears
+    for line, values in iter_rows(kind, text, problems, progress, total_lines):
+        key = tuple(values[name] for name in kind.key)
+        first = first_lines.get(key)
+        if first is not None:
+            problems.add(line, kind.key[-1], duplicate_message(kind, first))
+        if problems.full:
+            continue  # refused anyway: counted, not kept
+        if first is None:
+            first_lines[key] = line
+        rows.append(Row(line, values))
+    return rows
+
+
+def duplicate_message(kind: type[ImportKind], first_line: int) -> str:
+    return _("duplicate of line %(line)d (same %(key)s)") % {"line": first_line, "key": ", ".join(kind.key)}
+
+
+def iter_rows(
+    kind: type[ImportKind],
+    text: str | Iterable[str | int],
+    problems: Problems,
+    progress: Progress | None = None,
+    total_lines: int | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, values)`` of every row whose cells all parse, one at a time, in file order,
+    the columns left out of the header at their defaults; the problems of the others (and
+    of the header) are added to ``problems``. A file with a header and no row is a problem
+    too."""
+    if isinstance(text, str):
+        total_lines = text.count("\n")
+        text = text_lines(text)
     reader = csv.reader(_lines_within_limit(kind, text, problems), strict=True)
     names = _read_header(kind, reader, problems)
     if names is None:
-        return []
+        return
     by_name = {c.name: c for c in kind.columns}
     absent = [c for c in kind.columns if c.name not in names]
     layout = [by_name[name] for name in names]
-    rows: list[Row] = []
-    first_lines: dict[tuple, int] = {}  # key → the line where it first appears
     line = 1
-    tick = report_every(progress, _("rows read"), max(text.count("\n") - 1, 1))
+    given = 0
+    tick = report_every(progress, _("rows read"), max((total_lines or 0) - 1, 1))
     while True:
         start = reader.line_num + 1
         tick(start - 1)
@@ -69,24 +106,12 @@ def read_rows(
         values = _parse_row(line, cells, layout, problems)
         if values is None:
             continue
+        given += 1
         for column in absent:
             values[column.name] = column.default
-        key = tuple(values[name] for name in kind.key)
-        first = first_lines.get(key)
-        if first is not None:
-            problems.add(
-                line,
-                kind.key[-1],
-                _("duplicate of line %(line)d (same %(key)s)") % {"line": first, "key": ", ".join(kind.key)},
-            )
-        if problems.full:
-            continue  # refused anyway: counted, not kept
-        if first is None:
-            first_lines[key] = line
-        rows.append(Row(line, values))
-    if not rows and not problems:
+        yield line, values
+    if not given and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
-    return rows
 
 
 def _read_header(kind: type[ImportKind], reader, problems: Problems) -> list[str] | None:
@@ -174,11 +199,16 @@ def _parse_row(line: int, cells: list[str], layout: list, problems: Problems) ->
     return values if ok else None
 
 
-def _lines_within_limit(kind: type[ImportKind], text: str, problems: Problems) -> Iterator[str]:
-    """``text_lines``, with each line longer than ``MAX_LINE_LENGTH`` reported and given to
-    the reader as an empty line (which it counts, and skips)."""
-    for number, line in enumerate(text_lines(text), start=1):
-        if len(line) <= MAX_LINE_LENGTH or (length := len(line.rstrip("\r\n"))) <= MAX_LINE_LENGTH:
+def _lines_within_limit(
+    kind: type[ImportKind], lines: Iterable[str | int], problems: Problems
+) -> Iterator[str]:
+    """The lines, with each line longer than ``MAX_LINE_LENGTH`` reported and given to the
+    reader as an empty line (which it counts, and skips). A line may come as its length
+    alone (``file_lines`` does not hold a line that long)."""
+    for number, line in enumerate(lines, start=1):
+        if isinstance(line, int):
+            length = line
+        elif len(line) <= MAX_LINE_LENGTH or (length := len(line.rstrip("\r\n"))) <= MAX_LINE_LENGTH:
             yield line
             continue
         sizes = {"length": f"{length:,}", "limit": f"{MAX_LINE_LENGTH:,}"}

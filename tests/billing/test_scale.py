@@ -500,46 +500,69 @@ def test_settling_late_changes_costs_no_query_per_contract_or_past_month():
     assert one == every
 
 
-@pytest.mark.parametrize("kind_name", ["auth_counts", "one_time_charges"])
-def test_usage_imports_read_the_stored_rows_of_the_files_keys_only(kind_name):
+@pytest.mark.parametrize("kind_name", ["auth_counts", "one_time_charges", "accounts"])
+def test_usage_imports_read_no_stored_row_into_memory(kind_name, monkeypatch):
     """Issue 16: auth_counts and one_time_charges read every stored row of the file's
-    contracts (years of days), so their memory grew with history; now only the rows the
-    file's keys name (replaced or unchanged)."""
-    from contracts.csvimport import REGISTRY
-    from contracts.csvimport.problems import Problems
-    from contracts.csvimport.reading import Row
+    contracts (years of days), so their memory grew with history; then only the rows the
+    file's keys named; now none at all: the file is matched with the stored rows in SQL
+    (``staging``), and what comes back to Python is counts and the first problems."""
+    from contracts.csvimport import run_import
 
     contract = ContractFactory(code="SK77777", in_service=True)
-    auth_counts_before = [
+    AuthCount.objects.bulk_create(
         AuthCount(contract=contract, date=D(2024, 1, 1) + dt.timedelta(days=n), success_count=n)
         for n in range(400)
-    ]
-    AuthCount.objects.bulk_create(auth_counts_before)
+    )
     OneTimeCharge.objects.bulk_create(
         OneTimeCharge(contract=contract, description=f"費用{n}", amount=100, due_on=D(2024, 1, 1))
         for n in range(400)
     )
-    kind = REGISTRY[kind_name]()
-    if kind_name == "auth_counts":
-        values = [
-            {"contract_code": "SK77777", "date": D(2024, 1, 11), "success_count": 5},  # stored: 10
-            {"contract_code": "SK77777", "date": D(2026, 1, 1), "success_count": 5},  # new
-        ]
-    else:
-        values = [
-            {"contract_code": "SK77777", "description": "費用10", "amount": 100, "due_on": D(2024, 1, 1)},
-            {"contract_code": "SK77777", "description": "新規", "amount": 100, "due_on": D(2024, 1, 1)},
-        ]
-    rows = [Row(line=n + 2, values=v) for n, v in enumerate(values)]
-    problems = Problems()
-    kind.resolve(rows, problems)
-    records = [(row, *kind.record(row)) for row in rows]
-    stored = kind.existing(records)
-    assert len(stored) == 1 and not problems
-    kind.check(rows, Problems())
-    assert (len(kind.creates), len(kind.updates), kind.unchanged) == (
-        (1, 1, 0) if kind_name == "auth_counts" else (1, 0, 1)
+    AccountRegistration.objects.bulk_create(
+        AccountRegistration(contract=contract, account_id=f"a{n}", registered_on=D(2024, 1, 1))
+        for n in range(400)
     )
+    fetched = []
+
+    class Counting:
+        """A database cursor that counts the rows it hands to Python."""
+
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+        def __iter__(self):
+            return iter(self.fetchall())
+
+        def fetchone(self):
+            row = self._cursor.fetchone()
+            fetched.append(row is not None)
+            return row
+
+        def fetchmany(self, *args, **kwargs):
+            rows = self._cursor.fetchmany(*args, **kwargs)
+            fetched.append(len(rows))
+            return rows
+
+        def fetchall(self):
+            rows = self._cursor.fetchall()
+            fetched.append(len(rows))
+            return rows
+
+    create_cursor = connection.create_cursor
+    monkeypatch.setattr(connection, "create_cursor", lambda name=None: Counting(create_cursor(name)))
+    text = {
+        "auth_counts": "contract_code,date,success_count\nSK77777,2024-01-11,5\nSK77777,2026-01-01,5\n",
+        "one_time_charges": "contract_code,description,amount,due_on\nSK77777,費用10,100,2024-01-01\nSK77777,新規,100,2024-01-01\n",
+        "accounts": "contract_code,account_id,registered_on,deregistered_on\nSK77777,a10,2024-01-01,2024-12-31\nSK77777,new,2024-01-01,\n",
+    }[kind_name]
+    counts = run_import(kind_name, text.encode()).counts
+    assert (counts.created, counts.updated, counts.unchanged) == (
+        (1, 0, 1) if kind_name == "one_time_charges" else (1, 1, 0)
+    )
+    # the counts' one row, the spans' one contract, and nothing of the 400 stored rows
+    assert sum(fetched) <= 5, fetched
 
 
 def test_issuing_writes_the_whole_month_at_once():

@@ -2,21 +2,28 @@
 corpus (tests/e2e/test_bad_input.py) found, with their exact messages."""
 
 import datetime as dt
+import io
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import IntegrityError, OperationalError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contracts.csvimport import (
     CellError,
     ImportRejected,
     decode,
+    decoding,
+    file_lines,
     parse_date,
     parse_decimal,
     parse_month,
     parse_text,
     parse_whole,
     run_import,
+    text_lines,
 )
 from contracts.imports import CustomerKind
 
@@ -186,6 +193,51 @@ class TestDecode:
     def test_a_cp932_file_is_still_read(self):
         text = self.HEADER + "C1,株式会社アルファ,ｶ)ﾃｽﾄ\r\nC2,ﾃｽ,髙橋 御中\r\n"
         assert decode(text.encode("cp932")) == text
+
+
+class TestFilesReadInBlocks:
+    """A file is read a block at a time (``detect_encoding``, ``file_lines``): the same
+    lines, line numbers and refusals as its whole text, wherever the blocks end (a CRLF, a
+    multibyte character or a long line split between two)."""
+
+    @given(
+        text=st.text(alphabet="ab,\r\n株ｱ", max_size=80),
+        encoding=st.sampled_from(["utf-8", "cp932"]),
+        block=st.integers(1, 9),
+        limit=st.integers(1, 12),
+    )
+    def test_the_lines_are_those_of_the_whole_text(self, text, encoding, block, limit):
+        codec = "utf-8-sig" if encoding == "utf-8" else encoding
+        with mock.patch.object(decoding, "BLOCK_BYTES", block):
+            got = list(file_lines(io.BytesIO(text.encode(encoding)), codec, limit))
+        lines = list(text_lines(text))
+        assert len(got) == len(lines)
+        for item, line in zip(got, lines, strict=True):
+            # a long line may come whole (it ended within a block) or as its length
+            assert item == line or item == len(line.rstrip("\r\n")) > limit
+
+    @pytest.mark.parametrize("block", [1, 2, 3, 5, 8, 1 << 20])
+    @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"])
+    def test_the_line_of_a_bad_byte_wherever_the_blocks_end(self, block, end):
+        data = end.join([b"customer_code,name,billing_name", "C1,株,b".encode(), b"C2,\xe9,b", b""])
+        with mock.patch.object(decoding, "BLOCK_BYTES", block), pytest.raises(ImportRejected) as rejected:
+            decode(data)
+        assert str(rejected.value.problems[0]).startswith(
+            "line 3: バイト 0xe9 を utf-8-sig / cp932 として読めません"
+        )
+
+    @pytest.mark.parametrize("block", [1, 4, 7, 1 << 20])
+    def test_utf8_lines_in_a_cp932_file_wherever_the_blocks_end(self, block):
+        data = ("h\r\nC1,株式会社アルファ\r\n").encode("cp932") + "C2,イプシロン\r\n".encode()
+        with mock.patch.object(decoding, "BLOCK_BYTES", block), pytest.raises(ImportRejected) as rejected:
+            decode(data)
+        assert str(rejected.value.problems[0]).startswith("line 2: 3行目はUTF-8ですが")
+
+    @pytest.mark.parametrize("block", [1, 3, 1 << 20])
+    def test_the_line_of_a_nul_byte_wherever_the_blocks_end(self, block):
+        with mock.patch.object(decoding, "BLOCK_BYTES", block), pytest.raises(ImportRejected) as rejected:
+            decode(b"a\r\nb\r\nc\x00\r\n")
+        assert str(rejected.value.problems[0]).startswith("line 3: ファイルにNULバイトが含まれています")
 
 
 @pytest.mark.django_db

@@ -1,7 +1,9 @@
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -13,8 +15,8 @@ from contracts.progress import terminal_progress
 
 
 def max_bytes() -> int:
-    """The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): the
-    whole file is checked before anything is written, in memory."""
+    """The largest file imported without --allow-large (setting ``IMPORT_MAX_BYTES``): a
+    larger one is more often the wrong file than a month's data."""
     return settings.IMPORT_MAX_BYTES
 
 
@@ -47,21 +49,22 @@ class Command(SmartKeyCommand):
         parser.add_argument(
             "--allow-large",
             action="store_true",
-            help="import a file larger than IMPORT_MAX_BYTES (100 MB unless set); it is held "
-            "and checked in memory as a whole",
+            help="import a file larger than IMPORT_MAX_BYTES (100 MB unless set); it is read "
+            "a block at a time, and checked as a whole before anything is written",
         )
 
     def handle(self, *args, kind, file, dry_run, encoding, user, allow_large, **options):
         importer = staff_member(user)
         try:
-            result = run_import(
-                kind,
-                _read(file, None if allow_large else max_bytes()),  # no other reference kept
-                encoding=encoding,
-                dry_run=dry_run,
-                user=importer,
-                progress=terminal_progress(sys.stderr),
-            )
+            with _open(file, None if allow_large else max_bytes()) as handle:
+                result = run_import(
+                    kind,
+                    handle,
+                    encoding=encoding,
+                    dry_run=dry_run,
+                    user=importer,
+                    progress=terminal_progress(sys.stderr),
+                )
         except ImportRejected as rejected:
             for problem in rejected.problems:
                 self.stderr.write(str(problem))
@@ -81,21 +84,38 @@ class Command(SmartKeyCommand):
         self.stdout.write(message)
 
 
-def _read(file: Path, limit: int | None) -> bytes:
-    """The file's bytes. More than ``limit`` of them is a CommandError: found out before
-    reading a regular file, and after ``limit`` bytes of anything else (a pipe, a device)."""
+def _open(file: Path, limit: int | None) -> BinaryIO:
+    """The file, open for reading (binary): read a block at a time, and more than once, by
+    the import, never held whole. More than ``limit`` bytes is a CommandError: found out
+    before reading a regular file; anything else (a pipe, a device) is copied to a
+    temporary file first, and refused after ``limit`` bytes."""
     try:
-        with file.open("rb") as handle:
-            if limit is None:
-                return handle.read()
-            info = os.fstat(handle.fileno())
-            size = info.st_size if stat.S_ISREG(info.st_mode) else None
-            if size is None or size <= limit:
-                data = handle.read(limit + 1)
-                if len(data) <= limit:
-                    return data
+        handle = file.open("rb")
     except OSError as error:
         raise CommandError(f"{file}: {error.strerror}") from error
+    try:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISREG(info.st_mode):
+            if limit is None or info.st_size <= limit:
+                return handle
+            size = info.st_size
+        else:
+            spool = tempfile.TemporaryFile()
+            copied = 0
+            while block := handle.read(1 << 20):
+                copied += len(block)
+                if limit is not None and copied > limit:
+                    break
+                spool.write(block)
+            handle.close()
+            if limit is None or copied <= limit:
+                return spool
+            spool.close()
+            size = None
+    except OSError as error:
+        handle.close()
+        raise CommandError(f"{file}: {error.strerror}") from error
+    handle.close()
     raise CommandError(
         _(
             "%(file)s is %(size)s MB, larger than the %(limit)s MB an import accepts "
@@ -108,6 +128,16 @@ def _read(file: Path, limit: int | None) -> bytes:
             "limit": _megabytes(limit),
         }
     )
+
+
+def _read(file: Path, limit: int | None) -> bytes:
+    """The file's bytes, for commands that need them whole (``import_payments``); the same
+    limit and refusals as ``_open``."""
+    with _open(file, limit) as handle:
+        try:
+            return handle.read()
+        except OSError as error:
+            raise CommandError(f"{file}: {error.strerror}") from error
 
 
 def _megabytes(size: int) -> str:
