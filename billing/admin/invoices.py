@@ -25,7 +25,7 @@ from contracts import periods
 from contracts.admin_history import HistoryAdmin
 from contracts.admin_lists import EstimatedCountAdmin, IndexedSearchAdmin
 
-from .common import download, price_display, rate_display, report
+from .common import RecordAdmin, download, price_display, rate_display, report
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -105,7 +105,8 @@ class VoidForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
+class InvoiceAdmin(RecordAdmin, HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
+    # R12: an invoice is only ever viewed; the run issues it and the void view corrects it
     list_display = (
         "number_or_draft",
         "status",
@@ -171,16 +172,6 @@ class InvoiceAdmin(HistoryAdmin, EstimatedCountAdmin, IndexedSearchAdmin):
     def get_queryset(self, request):
         # R17: balance and payment status computed in the same query as the list
         return super().get_queryset(request).with_balance()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # R12: an invoice is only ever viewed; the run issues it and the void view corrects it
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

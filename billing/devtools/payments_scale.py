@@ -20,6 +20,7 @@ place in code order (0-based) modulo 5 saying which rule of R17 should match it:
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 from django.db import connection
@@ -43,9 +44,11 @@ def invoice_total(month_index: int) -> int:
     return 11_000 + 1_100 * month_index
 
 
-def open_books(*, customers: int, months: int, first_month: dt.date) -> None:
-    """The customers, their payer names and their issued invoices (see the module)."""
+def open_books(*, customers: int, months: int, first_month: dt.date) -> list[float]:
+    """The customers, their payer names and their issued invoices (see the module); the
+    seconds ``billing_month_issue`` took for each month."""
     add_customers(range(customers))
+    issued = []
     month = periods.month_start(first_month)
     for m in range(months):
         run = BillingRun.objects.create(month=month)
@@ -55,8 +58,11 @@ def open_books(*, customers: int, months: int, first_month: dt.date) -> None:
                 run=run, billing_month=month, subtotal=subtotal, tax=subtotal / 10, total=subtotal * 11 / 10
             )
         )
+        started = time.perf_counter()
         billing_month_issue(month=month, today=periods.next_month(month) + dt.timedelta(days=4))
+        issued.append(time.perf_counter() - started)
         month = periods.next_month(month)
+    return issued
 
 
 def add_customers(numbers) -> list[Customer]:

@@ -254,7 +254,8 @@ APPLICATION_FIELDS = (
 
 def _write(deposits: list[tuple], placements: list[matching.Placement], *, now, user) -> None:
     """The file's deposits and the applications matching made, with their audit trail:
-    four statements whatever the size of the file (``COPY`` on PostgreSQL;
+    six statements whatever the size of the file (on PostgreSQL: the new keys and a
+    ``COPY`` for each table, a ``COPY`` for each audit trail;
     ``bulk_create_with_history`` spent 1.8 ms a deposit preparing each value through its
     field)."""
     ids = bulk_insert_returning_ids(Deposit, DEPOSIT_FIELDS, deposits)
