@@ -237,3 +237,53 @@ def test_a_large_file_is_checked_in_flat_memory(tmp_path):
     )
     assert peak < MEMORY_BOUND, f"peak RSS {peak / 2**20:.0f} MB"
     assert not AccountRegistration.objects.exists()
+
+
+#: the stored history of the memory test below: 250 contracts × 1,600 days, from the day
+#: their billing started (2022-01-10) to 2026-05-28
+HISTORY_SQL = {
+    "postgresql": (
+        "INSERT INTO billing_authcount (contract_id, date, success_count) "
+        "SELECT c.id, DATE '2022-01-10' + d, d FROM contracts_contract c CROSS JOIN generate_series(0, 1599) d"
+    ),
+    "sqlite": (
+        "WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < 1599) "
+        "INSERT INTO billing_authcount (contract_id, date, success_count) "
+        "SELECT c.id, date('2022-01-10', '+' || n || ' days'), n FROM contracts_contract c, d"
+    ),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_memory_does_not_grow_with_the_stored_history_of_the_files_contracts(tmp_path):
+    """A day of 250 Service Provider contracts imported before and after 400,000 stored days
+    of those contracts: the same peak. The engine before staging loaded every stored row of
+    the file's contracts to compare them with the file's."""
+    from django.db import connection
+
+    for n in range(250):
+        ContractFactory(code=f"S{n:03d}", item="service_provider", in_service=True, applied_on=D(2022, 1, 5))
+
+    def day_file(date: str) -> str:
+        path = tmp_path / f"auth-{date}.csv"
+        rows = "".join(f"S{n:03d},{date},{n}\n" for n in range(250))
+        path.write_text("contract_code,date,success_count\n" + rows, encoding="utf-8")
+        return str(path)
+
+    before, before_peak = processes.manage_measured(
+        "import_csv", "auth_counts", day_file("2026-10-01"), stats=tmp_path / "before"
+    )
+    assert before.returncode == 0, before.stderr[-2000:]
+    with connection.cursor() as cursor:
+        cursor.execute(HISTORY_SQL[connection.vendor])
+    assert AuthCount.objects.count() == 400_250
+    after, after_peak = processes.manage_measured(
+        "import_csv", "auth_counts", day_file("2026-10-02"), stats=tmp_path / "after"
+    )
+    assert after.returncode == 0, after.stderr[-2000:]
+    assert "auth_counts: 250行: 新規 250件、更新 0件、変更なし 0件" in after.stdout
+    assert AuthCount.objects.filter(date=D(2026, 10, 2)).count() == 250
+    # 400,000 rows held as tuples would take 40 MB or more
+    assert after_peak - before_peak < 8 * 1024 * 1024, (
+        f"peak RSS {before_peak / 2**20:.0f} MB before the history, {after_peak / 2**20:.0f} MB after"
+    )
