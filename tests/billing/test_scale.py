@@ -405,6 +405,13 @@ def test_benchmark_runs_small_and_leaves_no_trace():
         assert expected in report, report
     assert ", 0 differ" in report  # the lower bound computes the quantities billed
     assert "(accounts: 2000" in report.replace("accounts: 2,000", "accounts: 2000")
+    # the other usage kinds, every row new, each against COPY of the rows it wrote
+    for kind in ("auth_counts", "one_time_charges"):
+        assert f"import_csv {kind}, 2,000 rows: " in report, report
+        assert (
+            f"({kind}: 2000行: 新規 2000件、更新 0件、変更なし 0件); COPY of the rows it wrote " in report
+        ), report
+    assert "(the slower other kind; target 1.3x)" in report, report
     # the payments books of ci: 100 customers, one transfer each, four in five matched
     assert "import_payments, 100 transfers against 1,000 open invoices: " in report, report
     assert "(80 matched, 0 partly, 20 unmatched)" in report, report
