@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.exports import breakdown
+from billing.exports.csvfile import EncodingReport, encoded_csv
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
@@ -126,18 +127,19 @@ class AccountRegistrationAdmin(CsvImportMixin, UsageAdmin):
         except ValueError:
             raise Http404(_("Enter a month as YYYY-MM.")) from None
         contract = get_object_or_404(Contract.objects.with_billing_relations(), pk=contract_pk)
-        encoding = csv_encoding(request)
         try:
-            # built here, while the request's language is active (one contract's accounts: small)
-            data = breakdown.csv_file(
+            accounts = breakdown.account_breakdown(
                 contract=contract,
                 month=month_date,
                 with_invoice=request.user.has_perm("billing.view_invoice"),
-                encoding=encoding,
             )
         except breakdown.NotEnterprise as error:
             messages.error(request, str(error))
             return HttpResponseRedirect(reverse("admin:contracts_contract_change", args=[contract.pk]))
+        encoding = csv_encoding(request)
+        # built here, while the request's language is active (one contract's accounts: small)
+        rows = list(breakdown.csv_rows(accounts))
+        data = b"".join(encoded_csv(rows, breakdown.header(), encoding, EncodingReport()))
         suffix = "-sjis" if encoding == "cp932" else ""
         return download(
             data,

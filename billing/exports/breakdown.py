@@ -13,10 +13,9 @@ import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -24,12 +23,9 @@ from billing import calculation
 from billing.formatting import decimal_cell, neutralise
 from billing.models import InvoiceLine, LineType, RateCard
 from billing.models.invoices import LIVE_STATUSES
-from billing.selectors import account_days, account_days_sql
+from billing.selectors import account_days
 from contracts import periods
 from contracts.models import Contract, Item
-
-from . import sqlcells as sql
-from .csvfile import EncodingReport, copied_lines, copy_rows, encoded_csv, file_start, row_writer
 
 
 @dataclass(frozen=True)
@@ -77,23 +73,6 @@ def account_breakdown(*, contract: Contract, month: dt.date, with_invoice: bool 
     """The accounts of ``contract`` in ``month`` as billing counts them (R7, R10).
     ``with_invoice``: compare with the live invoice line (its number, its amounts); staff
     who may not see invoices get the rate card's unit price and no invoice."""
-    context = _month_of(contract, month, with_invoice)
-    rows, capped = [], 0
-    # a month has at most 31 days of use, so at most 32 coefficients, whatever the accounts
-    coefficients: dict[int, Decimal] = {}
-    for account_id, days in account_days(context.month, contract.pk):
-        used = calculation.capped_days(days, context.service_days)  # as billing caps them
-        capped += used < days
-        coefficient = coefficients.get(used)
-        if coefficient is None:
-            coefficient = coefficients[used] = calculation.account_coefficient(used, context.days_in_month)
-        rows.append(AccountRow(account_id, used, coefficient))
-    return replace(context, rows=rows, capped=capped)
-
-
-def _month_of(contract: Contract, month: dt.date, with_invoice: bool) -> AccountBreakdown:
-    """The breakdown without its accounts: the month's days, the service days, the unit
-    price and the invoice line (one or two queries)."""
     month = periods.month_start(month)
     if contract.item_for_month(month) != Item.ENTERPRISE:
         raise NotEnterprise(
@@ -102,6 +81,16 @@ def _month_of(contract: Contract, month: dt.date, with_invoice: bool) -> Account
         )
     days_in_month = periods.days_in_month(month)
     service_days = contract.service_days_in_month(month)
+    rows, capped = [], 0
+    # a month has at most 31 days of use, so at most 32 coefficients, whatever the accounts
+    coefficients: dict[int, Decimal] = {}
+    for account_id, days in account_days(month, contract.pk):
+        used = calculation.capped_days(days, service_days)  # as billing caps them
+        capped += used < days
+        coefficient = coefficients.get(used)
+        if coefficient is None:
+            coefficient = coefficients[used] = calculation.account_coefficient(used, days_in_month)
+        rows.append(AccountRow(account_id, used, coefficient))
     line = None
     if with_invoice:
         line = (
@@ -119,7 +108,7 @@ def _month_of(contract: Contract, month: dt.date, with_invoice: bool) -> Account
     else:
         card = RateCard.objects.covering(month).filter(contract=contract).first()
         unit_price = card.account_unit_price.amount if card and card.account_unit_price else None
-    return AccountBreakdown(contract, month, days_in_month, service_days, [], 0, unit_price, line)
+    return AccountBreakdown(contract, month, days_in_month, service_days, rows, capped, unit_price, line)
 
 
 HEADER_MSGIDS = (
@@ -163,26 +152,15 @@ def csv_rows(breakdown: AccountBreakdown) -> Iterator[list[str]]:
                 _number(row.coefficient * price if price is not None else None),
             ]
         yield [code, month, neutralise(row.account_id), *cells]
-    yield from _closing_rows(breakdown, len(breakdown.rows), breakdown.fee, breakdown.capped)
-
-
-def _closing_rows(
-    breakdown: AccountBreakdown, accounts: int, fee: calculation.AccountFee, capped: int
-) -> Iterator[list[str]]:
-    """The rows after the accounts': the total of ``accounts`` (``fee``: R10 of their
-    days), the invoice line, the ``capped`` accounts."""
-    code = neutralise(breakdown.contract.code)
-    month = periods.format_month(breakdown.month)
-    price = breakdown.unit_price
     yield [
         code,
         month,
-        _("total (%(count)d accounts)") % {"count": accounts},
+        _("total (%(count)d accounts)") % {"count": len(breakdown.rows)},
         "",
         str(breakdown.days_in_month),
-        f"{fee.coefficient_sum:.3f}",
+        f"{breakdown.coefficient_sum:.3f}",
         _number(price),
-        _number(fee.amount if price is not None else None),
+        _number(breakdown.amount),
     ]
     line = breakdown.invoice_line
     if line is not None:
@@ -198,105 +176,17 @@ def _closing_rows(
             _number(line.unit_price.amount if line.unit_price is not None else None),
             _number(line.amount.amount),
         ]
-    if capped:
+    if breakdown.capped:
         yield [
             code,
             month,
             _(
                 "%(count)d account(s) have overlapping registration periods; their days were capped at the %(days)d service days, as billed."
             )
-            % {"count": capped, "days": breakdown.service_days},
+            % {"count": breakdown.capped, "days": breakdown.service_days},
             "",
             "",
             "",
             "",
             "",
         ]
-
-
-def csv_file(
-    *, contract: Contract, month: dt.date, with_invoice: bool = True, encoding: str = "utf-8-sig"
-) -> bytes:
-    """The breakdown as the CSV file the admin hands out (``header``, then ``csv_rows``),
-    in ``encoding``. On PostgreSQL the database writes the accounts' rows (``COPY ... TO
-    STDOUT (FORMAT csv)``, ``_account_cells_sql``), the same bytes as ``csv_rows`` through
-    ``encoded_csv`` at the speed of the COPY (issue 16): the total and the rows after it
-    are written here, from the histogram of days the same query gives first (R10 as
-    billing computes it, ``calculation.account_fee``). Elsewhere every row is written
-    here. ``NotEnterprise`` as ``account_breakdown``."""
-    report = EncodingReport()  # the admin hands out a breakdown whatever it replaced
-    if connection.vendor != "postgresql":
-        accounts = account_breakdown(contract=contract, month=month, with_invoice=with_invoice)
-        return b"".join(encoded_csv(csv_rows(accounts), header(), encoding, report))
-    context = _month_of(contract, month, with_invoice)
-    write = row_writer(encoding, report)
-    parts = [file_start(encoding) + write([header()])]
-    rows = copy_rows(_account_cells_sql(context))
-    try:
-        histogram, capped = _histogram(next(rows))
-        parts.extend(copied_lines(rows, encoding, report))
-    finally:
-        rows.close()
-    fee = calculation.account_fee(histogram, context.days_in_month, context.unit_price or Decimal(0))
-    parts.append(write(list(_closing_rows(context, sum(histogram.values()), fee, capped))))
-    return b"".join(parts)
-
-
-def _account_cells_sql(breakdown: AccountBreakdown) -> tuple[str, list]:
-    """``csv_rows``' account rows as one query whose columns are their cells (``sqlcells``),
-    by account ID in code point order (Python's, whatever the database's collation); before
-    them, one row whose first cell is the histogram of the days of use as billing counts
-    them (capped at the service days, R10): "days:accounts:capped" for each, space
-    separated (``_histogram``). The cells that depend on the days alone (the coefficient,
-    the amount) are made once per days of use, as ``csv_rows`` makes them, and the
-    accounts are numbered in order while their rows are narrow (a sort of the cells cost
-    twice as much at 7,881 accounts)."""
-    days_sql, params = account_days_sql(breakdown.month, breakdown.contract.pk)
-    price = breakdown.unit_price
-    coefficient = "TRUNC(used::numeric / %s, 3)"  # R10: truncated to 3 decimals
-    amount = sql.PlainDecimal.template % {"expressions": f"{coefficient} * %s::numeric"}
-    account = sql.Text.template % {"expressions": "a.account_id"}
-    statement = f"""
-        WITH accounts AS MATERIALIZED (
-            SELECT d.account_id, LEAST(d.days, %s) AS used, d.days > %s AS capped,
-                   ROW_NUMBER() OVER (ORDER BY d.account_id COLLATE "C") AS n
-            FROM ({days_sql}) d
-        ),
-        by_days AS MATERIALIZED (
-            SELECT used, COUNT(*) AS accounts, COUNT(*) FILTER (WHERE capped) AS capped,
-                   ({coefficient})::text AS coefficient, {amount if price is not None else "NULL"} AS amount
-            FROM accounts GROUP BY used
-        )
-        SELECT c0, c1, c2, c3, c4, c5, c6, c7 FROM (
-            SELECT 0 AS part, 0 AS n,
-                   STRING_AGG(used || ':' || accounts || ':' || capped, ' ') AS c0,
-                   NULL AS c1, NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6,
-                   NULL AS c7
-            FROM by_days
-            UNION ALL
-            SELECT 1, a.n, %s::text, %s::text, {account}, a.used::text, %s::text,
-                   d.coefficient, %s::text, d.amount
-            FROM accounts a JOIN by_days d ON d.used = a.used
-        ) cells
-        ORDER BY part, n
-    """
-    days_in_month = breakdown.days_in_month
-    per_days = [days_in_month] + ([days_in_month, price] if price is not None else [])
-    cells = [
-        neutralise(breakdown.contract.code),
-        periods.format_month(breakdown.month),
-        str(days_in_month),
-        _number(price) or None,
-    ]
-    return statement, [breakdown.service_days, breakdown.service_days, *params, *per_days, *cells]
-
-
-def _histogram(row: memoryview) -> tuple[dict[int, int], int]:
-    """The first row of ``_account_cells_sql``: {days of use: accounts}, and the accounts
-    capped."""
-    histogram, capped = {}, 0
-    for group in bytes(row).split(b",", 1)[0].split():
-        days, accounts, capped_here = (int(n) for n in group.split(b":"))
-        histogram[days] = accounts
-        capped += capped_here
-    return histogram, capped

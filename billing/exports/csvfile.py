@@ -32,21 +32,19 @@ def encoded_csv(
     come), CRLF line ends. Characters CP932 cannot hold are written as '?' and their
     rows listed in ``report``. ``header`` None: no header row (formats
     such as 弥生インポート形式 have none)."""
-    chunk = row_writer(encoding, report)
-    yield file_start(encoding) + (chunk([header]) if header is not None else b"")
+    chunk = _row_writer(encoding, report)
+    yield _start(encoding) + (chunk([header]) if header is not None else b"")
     rows = iter(rows)
     while batch := list(itertools.islice(rows, ROWS_PER_CHUNK)):
         yield chunk(batch)
 
 
-def file_start(encoding: str) -> bytes:
-    """What a file in ``encoding`` starts with: UTF-8's BOM, nothing in CP932."""
+def _start(encoding: str) -> bytes:
     return codecs.BOM_UTF8 if encoding == "utf-8-sig" else b""
 
 
-def row_writer(encoding: str, report: EncodingReport):
-    """A function from a list of rows to their CSV lines in ``encoding``: the bytes
-    ``encoded_csv`` writes for them."""
+def _row_writer(encoding: str, report: EncodingReport):
+    """A function from a list of rows to their CSV lines in ``encoding``."""
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}")
     buffer = io.StringIO()
@@ -99,36 +97,28 @@ def copied_csv(querysets, header: tuple[str, ...], encoding: str, report: Encodi
 
     The connection is busy with the COPY until the chunks are read to the end or closed:
     no other query may run on it in between."""
-    yield file_start(encoding) + row_writer(encoding, report)([header])
-    yield from copied_lines(
-        itertools.chain.from_iterable(copy_rows(queryset) for queryset in querysets), encoding, report
-    )
-
-
-def copied_lines(rows: Iterable[memoryview], encoding: str, report: EncodingReport) -> Iterator[bytes]:
-    """The lines of a COPY (``copy_rows``) as a file's: CRLF line ends, in ``encoding``
-    (in CP932 a character it cannot hold written as '?', the row in ``report``), a chunk of
-    about ``CHUNK_BYTES`` at a time."""
+    row_writer = _row_writer(encoding, report)
     encode = _encoder(encoding, report)
+    yield _start(encoding) + row_writer([header])
     pending = bytearray()
-    for row in rows:
-        if encoding == "utf-8-sig":  # the database's client encoding, UTF-8
-            pending += row
-            pending[-1:] = b"\r\n"
-        else:
-            pending += encode(bytes(row[:-1]).decode("utf-8") + "\r\n")
-        if len(pending) >= CHUNK_BYTES:
-            yield bytes(pending)
-            pending.clear()
+    for queryset in querysets:
+        for row in _copy_out(queryset):
+            if encoding == "utf-8-sig":  # the database's client encoding, UTF-8
+                pending += row
+                pending[-1:] = b"\r\n"
+            else:
+                pending += encode(bytes(row[:-1]).decode("utf-8") + "\r\n")
+            if len(pending) >= CHUNK_BYTES:
+                yield bytes(pending)
+                pending.clear()
     if pending:
         yield bytes(pending)
 
 
-def copy_rows(query) -> Iterator[memoryview]:
-    """The rows of ``query`` (a queryset, or a statement and its parameters) as
-    PostgreSQL's CSV lines, one at a time, each ending in LF. One query where Django
-    counts them (``assertNumQueries``)."""
-    statement, params = query if isinstance(query, tuple) else query.query.sql_with_params()
+def _copy_out(queryset) -> Iterator[memoryview]:
+    """The rows of ``queryset`` as PostgreSQL's CSV lines, one at a time, each ending in
+    LF. One query where Django counts them (``assertNumQueries``)."""
+    statement, params = queryset.query.sql_with_params()
     statement = f"COPY ({statement}) TO STDOUT (FORMAT csv)"
     with connection.cursor() as cursor:
         logged = (

@@ -239,7 +239,7 @@ def test_a_failed_export_leaves_no_file_and_keeps_the_previous_one(october, tmp_
         raise RuntimeError("database connection lost")
 
     monkeypatch.setattr(exports, "line_rows", rows_then_failure)
-    monkeypatch.setattr(csvfile, "copy_rows", copied_rows_then_failure)
+    monkeypatch.setattr(csvfile, "_copy_out", copied_rows_then_failure)
     monkeypatch.setattr(csvfile, "CHUNK_BYTES", 1)  # that row handed out before the failure
     target = tmp_path / "out.csv"
     with pytest.raises(RuntimeError):
