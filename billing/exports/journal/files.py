@@ -14,11 +14,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Lookup, Q, TextField, Value
+from django.db.models.functions import Left
+from django.db.models.lookups import In
 from django.utils.translation import gettext as _
 
 from billing.formatting import cp932_width, cut
@@ -64,7 +67,7 @@ def _known_names(pairs: set[tuple[str, str]], width: int | None) -> set[tuple[st
     names = {name for name, _code in pairs if name}
     if not names:
         return set()
-    exact, prefixes = set(), set()
+    exact, prefixes = set(), defaultdict(set)
     for name in names:
         fitted = cut(name, width) if width else name
         # a longer name is cut to a name only if that name leaves no room for a character
@@ -72,10 +75,11 @@ def _known_names(pairs: set[tuple[str, str]], width: int | None) -> set[tuple[st
         if not width or (fitted == name and cp932_width(name) <= width - 2):
             exact.add(name)
         else:
-            prefixes.add(fitted)
-    condition = Q(customer_name__in=exact)
-    for text in prefixes:
-        condition |= Q(customer_name__startswith=text)
+            prefixes[len(fitted)].add(fitted)
+    # the names starting with a text: those whose first len(text) characters are one
+    condition = Q(_one_of(F("customer_name"), exact))
+    for length, texts in prefixes.items():
+        condition |= Q(_one_of(Left("customer_name", length), texts))
 
     def documents(model, **kwargs):
         return (
@@ -87,6 +91,29 @@ def _known_names(pairs: set[tuple[str, str]], width: int | None) -> set[tuple[st
 
     union = documents(Invoice, number__isnull=False).union(documents(CreditNote))  # UNION: distinct
     return {pair for pair in union if pair[0]}
+
+
+class _AnyOf(Lookup):
+    """``lhs = ANY(rhs)``, ``rhs`` an array (PostgreSQL): Django's ``__in`` has none."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _one_of(expression, values: set[str]):
+    """``expression`` is one of ``values``, as a filter: on PostgreSQL ``= ANY`` of one
+    array, one parameter however many values (a month of thousands of customers made an
+    ``IN`` of thousands of parameters, each prepared by Django and spliced into the query by
+    psycopg: 60 ms at 2,000); elsewhere ``IN``."""
+    if connection.vendor != "postgresql":
+        return In(expression, list(values))
+    from django.contrib.postgres.fields import ArrayField
+
+    return _AnyOf(expression, Value(sorted(values), output_field=ArrayField(TextField())))
 
 
 def encode(entries: list[Entry], fmt: str) -> bytes:
