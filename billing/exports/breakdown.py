@@ -31,8 +31,8 @@ from contracts.models import Contract, Item
 
 class AccountRow(NamedTuple):
     """An account's days of use (capped as billed) and coefficient. A tuple: one is made
-    per account, and a frozen dataclass's ``__init__`` cost most of the breakdown's time
-    in Python at 7,881 accounts (issue 16)."""
+    per account, and a frozen dataclass's ``__init__`` was most of the loop over 7,881
+    accounts (issue 16)."""
 
     account_id: str
     days: int
