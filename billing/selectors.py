@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.db import connection
 
@@ -130,8 +131,11 @@ def account_days(month: dt.date, contract_id: int) -> list[tuple[str, int]]:
     sql, params = account_days_sql(month, contract_id)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        # sorted here, not in SQL: the same order whatever the database's collation
-        return sorted((account_id, int(days)) for account_id, days in cursor.fetchall())
+        # sorted here, not in SQL: the same order whatever the database's collation; the
+        # days are integers on both databases (PostgreSQL's SUM of integers is a bigint)
+        rows = cursor.fetchall()
+    rows.sort(key=itemgetter(0))  # an account's ID is its row's (GROUP BY)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import runs
-from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS
+from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS, Entry, EntryType
+from billing.exports.journal.files import encode
 from billing.exports.journal.layouts import sub_accounts
 from billing.formatting import cut
 from billing.models import BillingRun, CreditNote, Invoice, InvoiceStatus, JournalEntryExport, JournalExport
@@ -319,6 +320,47 @@ def test_two_customers_never_share_a_sub_account():
         sub_accounts(names, None)[("株式会社アルファベータガンマ東京", "C1")]
         == "株式会社アルファベータガンマ東京"
     )
+
+
+def test_a_sub_account_is_the_same_whatever_else_the_file_carries(tmp_path, django_assert_num_queries):
+    """The names that make a sub-account carry its code are looked for among the documents
+    ever issued, not only this file's: a file of other customers' entries, named as C4's
+    October invoice or cut as C2's, still gives them their codes (one query for the names,
+    characters that an SQL array or a pattern would treat apart included)."""
+    october(tmp_path, issue=False)
+    Customer.objects.filter(code="C2").update(name="株式会社アルファベータガンマ東京")
+    Customer.objects.filter(code="C4").update(name='デルタ "株式会社", {x}\\%_')  # 25 units
+    recompute_and_issue()
+
+    def entry(code, name):
+        return Entry(
+            EntryType.INVOICE, 0, f"SK-202612-{code}", dt.date(2026, 12, 31), code, name, 1100, 100,
+            reversing=False, summary="s", memo="m",
+        )  # fmt: skip
+
+    entries = [
+        entry("C7", 'デルタ "株式会社", {x}\\%_'),  # C4's name
+        entry("C8", "株式会社アルファベータガ"),  # 24 half-width units: C2's name cut to 24
+        entry("C9", "株式会社アルファベータガンマ大阪"),  # cut as C2's
+        entry("C6", "イプシロン株式会社"),  # nobody else's
+    ]
+    with django_assert_num_queries(1):
+        yayoi = rows_of(encode(entries, "yayoi"))
+    assert [row[5] for row in yayoi] == [
+        'デルタ "株式会社", {x C7',  # cut to 24 - 3 units: 6 + 1 + 1 + 8 + 1 + 1 + 1 + 2
+        "株式会社アルファベー C8",
+        "株式会社アルファベー C9",
+        "イプシロン株式会社",
+    ]
+    with django_assert_num_queries(1):
+        freee = rows_of(encode(entries, "freee"))[1:]
+    # freee keeps whole names: only C4's is another customer's
+    assert [row[4] for row in freee] == [
+        'デルタ "株式会社", {x}\\%_ C7',
+        "株式会社アルファベータガ",
+        "株式会社アルファベータガンマ大阪",
+        "イプシロン株式会社",
+    ]
 
 
 def test_a_character_shift_jis_cannot_hold_is_an_error_naming_the_invoice(tmp_path, staff_client):

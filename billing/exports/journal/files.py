@@ -14,12 +14,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Lookup, Q, TextField, Value
+from django.db.models.functions import Left
+from django.db.models.lookups import In
 from django.utils.translation import gettext as _
 
+from billing.formatting import cp932_width, cut
 from billing.models import CreditNote, Invoice, JournalEntryExport, JournalExport
 from contracts import periods
 
@@ -49,18 +54,74 @@ def filename(month: dt.date, fmt: str, export: JournalExport | None = None, kind
     return f"journal-{periods.format_month(month)}{label}-{fmt}{suffix}.csv"
 
 
-def _known_names() -> set[tuple[str, str]]:
-    """Every (customer name, code) a document carries: two queries, one row per name."""
-    invoices = Invoice.objects.exclude(number=None).values_list("customer_name", "customer_code").distinct()
-    notes = CreditNote.objects.values_list("customer_name", "customer_code").distinct()
-    return {pair for pair in [*invoices, *notes] if pair[0]}
+def _known_names(pairs: set[tuple[str, str]], width: int | None) -> set[tuple[str, str]]:
+    """The (customer name, code) pairs that issued documents carry and whose sub-account
+    could be written as the one of a pair of ``pairs`` (``layouts.sub_accounts``: a text
+    two customers share carries the code), so that a customer's sub-account is the same in
+    every file, whatever else was ever issued: the same name, or, for a name that is cut to
+    ``width`` (or so long that a longer one could be cut to it), a name that starts with the
+    cut text. One query, whose rows are the distinct pairs of such names: it was every
+    document ever issued, twice as many queries, their DISTINCT defeated by the models'
+    ordering (issue 16). The documents are still read (no index holds their names), but
+    nothing per document comes to Python."""
+    names = {name for name, _code in pairs if name}
+    if not names:
+        return set()
+    exact, prefixes = set(), defaultdict(set)
+    for name in names:
+        fitted = cut(name, width) if width else name
+        # a longer name is cut to a name only if that name leaves no room for a character
+        # more (two half-width units at most)
+        if not width or (fitted == name and cp932_width(name) <= width - 2):
+            exact.add(name)
+        else:
+            prefixes[len(fitted)].add(fitted)
+    # the names starting with a text: those whose first len(text) characters are one
+    condition = Q(_one_of(F("customer_name"), exact))
+    for length, texts in prefixes.items():
+        condition |= Q(_one_of(Left("customer_name", length), texts))
+
+    def documents(model, **kwargs):
+        return (
+            model.objects.filter(**kwargs)
+            .filter(condition)
+            .order_by()
+            .values_list("customer_name", "customer_code")
+        )
+
+    union = documents(Invoice, number__isnull=False).union(documents(CreditNote))  # UNION: distinct
+    return {pair for pair in union if pair[0]}
+
+
+class _AnyOf(Lookup):
+    """``lhs = ANY(rhs)``, ``rhs`` an array (PostgreSQL): Django's ``__in`` has none."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _one_of(expression, values: set[str]):
+    """``expression`` is one of ``values``, as a filter: on PostgreSQL ``= ANY`` of one
+    array, one parameter however many values (a month of thousands of customers made an
+    ``IN`` of thousands of parameters, each prepared by Django and spliced into the query by
+    psycopg: 60 ms at 2,000); elsewhere ``IN``."""
+    if connection.vendor != "postgresql":
+        return In(expression, list(values))
+    from django.contrib.postgres.fields import ArrayField
+
+    return _AnyOf(expression, Value(sorted(values), output_field=ArrayField(TextField())))
 
 
 def encode(entries: list[Entry], fmt: str) -> bytes:
     """The file's bytes: every row in CP932 or an error naming the document and the
     character; CRLF line ends."""
     layout = LAYOUTS[fmt]
-    names = _known_names() | {(entry.customer_name, entry.customer_code) for entry in entries}
+    names = {(entry.customer_name, entry.customer_code) for entry in entries}
+    names |= _known_names(names, layout.sub_account_width)
     subs = sub_accounts(names, layout.sub_account_width)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
