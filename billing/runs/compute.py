@@ -8,7 +8,6 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import translation
@@ -84,12 +83,6 @@ def _account_days_on_own_connection(month: dt.date, customer_ids=None) -> dict[i
         connection.close()  # this thread's own connection (Django's are per thread)
 
 
-def reads_on_second_connection() -> bool:
-    """Whether ``account_days_reader`` reads on a second connection, meanwhile: on
-    PostgreSQL, when the caller's transaction is the outermost one."""
-    return connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1
-
-
 @contextlib.contextmanager
 def account_days_reader(
     month: dt.date, customer_ids=None
@@ -106,7 +99,7 @@ def account_days_reader(
     rows, reads the same rows; both read committed data, as each statement of this
     transaction does. Inside an enclosing transaction (a test, a request) the accounts may
     be among its uncommitted rows: they are read here, when first asked for."""
-    if not reads_on_second_connection():
+    if connection.vendor != "postgresql" or len(connection.atomic_blocks) != 1:
         yield functools.cache(lambda: account_day_histograms(month, customer_ids))
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-account-days") as pool:
@@ -114,35 +107,15 @@ def account_days_reader(
         yield pending.result
 
 
-@dataclass
-class Computed:
-    """A month's drafts and exceptions before the days of use are read: every line is
-    made but the Enterprise account fees (``to_settle``), whose amounts are None until
-    ``settle`` is given the month's days of use."""
-
-    invoices: list[InvoiceDraft]
-    exceptions: list[ExceptionDraft]
-    to_settle: list[fees.AccountFeeToSettle]
-    texts: dict[str, str]
-
-    def settle(self, histograms: dict[int, dict[int, int]]) -> list[ExceptionDraft]:
-        """Fill in the account fees from ``histograms`` (``account_day_histograms``); the
-        exceptions, these fees' included."""
-        with translation.override(DOCUMENT_LANGUAGE):
-            for account_fee in self.to_settle:
-                self.exceptions.extend(
-                    account_fee.settle(histograms.get(account_fee.line.contract.pk, {}), self.texts)
-                )
-        self.to_settle = []
-        return self.exceptions
-
-
-def compute_unsettled(
-    month: dt.date, customer_ids=None, progress: Progress | None = None, contract_ids=None
-) -> Computed:
+def compute(
+    month: dt.date,
+    read_account_days: Callable[[], dict[int, dict[int, int]]],
+    customer_ids=None,
+    progress: Progress | None = None,
+    contract_ids=None,
+) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
     """The drafts and exceptions of ``month`` (of the given customers or contracts only,
-    if given), all but the account fees settled (``Computed``): what a run can write
-    while the month's days of use are still being read."""
+    if given)."""
     invoices: dict[int, InvoiceDraft] = {}
     exceptions: list[ExceptionDraft] = []
     to_settle: list[fees.AccountFeeToSettle] = []
@@ -169,18 +142,7 @@ def compute_unsettled(
             for contract in others.order_by("code"):
                 days = auth[contract.pk].days_outside_service
                 exceptions.append(fees.counts_outside_service(contract, days, billed=False))
-    return Computed(list(invoices.values()), exceptions, to_settle, texts)
-
-
-def compute(
-    month: dt.date,
-    read_account_days: Callable[[], dict[int, dict[int, int]]],
-    customer_ids=None,
-    progress: Progress | None = None,
-    contract_ids=None,
-) -> tuple[list[InvoiceDraft], list[ExceptionDraft]]:
-    """The drafts and exceptions of ``month`` (of the given customers or contracts only,
-    if given)."""
-    computed = compute_unsettled(month, customer_ids, progress, contract_ids)
-    exceptions = computed.settle(read_account_days())
-    return computed.invoices, exceptions
+        histograms = read_account_days()
+        for account_fee in to_settle:
+            exceptions.extend(account_fee.settle(histograms.get(account_fee.line.contract.pk, {}), texts))
+    return list(invoices.values()), exceptions

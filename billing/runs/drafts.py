@@ -71,11 +71,6 @@ class InvoiceDraft:
     lines: list[LineDraft] = field(default_factory=list)
 
     @property
-    def settled(self) -> bool:
-        """Every line's amount is known (an account fee waits for the days of use)."""
-        return all(line.amount is not None for line in self.lines)
-
-    @property
     def subtotal(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal("0"))
 

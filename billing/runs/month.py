@@ -14,8 +14,8 @@ from contracts import periods
 from contracts.progress import Progress
 
 from . import adjustments, persist
-from .compute import account_days_reader, compute_unsettled, reads_on_second_connection
-from .drafts import BillingRefused, InvoiceDraft, RunSummary, with_adjustments
+from .compute import account_days_reader, compute
+from .drafts import BillingRefused, RunSummary, with_adjustments
 
 
 @transaction.atomic
@@ -33,36 +33,16 @@ def billing_month_compute(*, month: dt.date, by=None, progress: Progress | None 
             )
             % {"month": periods.japanese_month(month)}
         )
-    overlapped = reads_on_second_connection()
-    if overlapped:
-        # the foreign keys of the rows deleted and written are checked as each statement
-        # ends, most of them while the days of use are read, rather than all at the commit
-        persist.check_constraints_immediately()
     with account_days_reader(month) as read_account_days:
         persist.drafts_delete(run, by=by)
         run.exceptions.all().delete()
-        computed = compute_unsettled(month, progress=progress)
-        # R15: what the closed months before it would bill now and did not
-        late = adjustments.adjust(adjustments.read_notes(run))
-        drafts = with_adjustments(computed.invoices, late.lines)
-        if overlapped:
-            # the invoices without an account fee are written while the days of use are
-            # read, with the ids (in customer order) one write would have given them
-            ids = persist.reserve_invoice_ids(len(drafts))
-            _save(run, [(pk, d) for pk, d in zip(ids, drafts, strict=True) if d.settled], by)
-            waiting = [(pk, d) for pk, d in zip(ids, drafts, strict=True) if not d.settled]
-        exceptions = computed.settle(read_account_days())
-    if overlapped:
-        _save(run, waiting, by)
-    else:
-        persist.save_invoices(run, drafts, by=by)
+        drafts, exceptions = compute(month, read_account_days, progress=progress)
+    # R15: what the closed months before it would bill now and did not
+    late = adjustments.adjust(adjustments.read_notes(run))
+    persist.save_invoices(run, with_adjustments(drafts, late.lines), by=by)
     persist.save_exceptions(run, [*exceptions, *late.notices])
     run.computed_at = timezone.now()
     run.computed_by = by
     run._history_user = by  # the run's history names who computed, from the commands too
     run.save(update_fields=["computed_at", "computed_by"])
     return persist.summary(run)
-
-
-def _save(run, numbered: list[tuple[int, InvoiceDraft]], by) -> None:
-    persist.save_invoices(run, [draft for _pk, draft in numbered], by=by, ids=[pk for pk, _draft in numbered])

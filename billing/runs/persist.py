@@ -7,7 +7,6 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,20 +14,17 @@ from django.utils.translation import gettext as _
 from billing import calculation
 from billing.models import BillingRun, CreditNote, Invoice, InvoiceLine, InvoiceStatus, RunException
 from contracts import periods
-from contracts.csvimport import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, reserve_ids
+from contracts.csvimport import bulk_insert, bulk_insert_history, bulk_insert_returning_ids
 
 from .drafts import CURRENCY, BillingRefused, ExceptionDraft, InvoiceDraft, RunSummary
 
 
 def save_invoices(
-    run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None, by=None, ids=None
+    run: BillingRun, drafts: list[InvoiceDraft], replaces: Invoice | None = None, by=None
 ) -> list[int]:
     """Write the drafts as draft invoices with their lines; returns the invoices' ids, in
-    the order of ``drafts``: new ones, or ``ids`` if given (reserved beforehand with
-    ``reserve_invoice_ids``, when a run writes its drafts in parts). Plain rows, no model
-    instance per invoice or line: on PostgreSQL both go in with ``COPY``."""
-    if not drafts:
-        return []
+    the order of ``drafts``. Plain rows, no model instance per invoice or line: on
+    PostgreSQL both go in with ``COPY``."""
     now = timezone.now()
     records = [
         (
@@ -57,11 +53,7 @@ def save_invoices(
         )
         for draft in drafts
     ]
-    if ids is None:
-        ids = bulk_insert_returning_ids(Invoice, INVOICE_FIELDS, records)
-    else:
-        ids = list(ids)
-        bulk_insert(Invoice, ("id", *INVOICE_FIELDS), ((pk, *r) for pk, r in zip(ids, records, strict=True)))
+    ids = bulk_insert_returning_ids(Invoice, INVOICE_FIELDS, records)
     bulk_insert(InvoiceLine, LINE_FIELDS, line_records(ids, drafts))
     # the audit trail of each new draft, in bulk too (lines have none)
     bulk_insert_history(
@@ -73,12 +65,6 @@ def save_invoices(
         user=by or request_user(),
     )
     return ids
-
-
-def reserve_invoice_ids(count: int) -> list[int]:
-    """``count`` ids for invoices written later (PostgreSQL), ascending: drafts written in
-    parts keep the ids, in customer order, that one write would have given them."""
-    return reserve_ids(Invoice, count)
 
 
 #: the columns of a new draft invoice, as ``save_invoices`` gives them (the issuer's
@@ -199,13 +185,6 @@ def drafts_delete(run: BillingRun, by=None, only=None) -> None:
         user=by or request_user(),
     )
     drafts._raw_delete(drafts.db)
-
-
-def check_constraints_immediately() -> None:
-    """Check the deferred foreign keys as each statement ends, for the rest of the
-    transaction (PostgreSQL), rather than all of them at the commit."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def request_user():

@@ -12,7 +12,7 @@ A kind (``ImportKind`` subclass) declares its columns and key and implements ``c
 ``contracts/imports.py``, the billing kinds in ``billing/imports/``.
 """
 
-from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values, reserve_ids
+from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values
 from .cells import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -87,7 +87,6 @@ __all__ = [
     "parse_yes_no",
     "read_rows",
     "register",
-    "reserve_ids",
     "rows_written",
     "run_import",
     "text_lines",

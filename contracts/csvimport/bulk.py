@@ -62,28 +62,19 @@ def bulk_insert_returning_ids(
     if not records:
         return []
     if connection.vendor == "postgresql":
-        ids = reserve_ids(model, len(records))
-        bulk_insert(
-            model, (model._meta.pk.attname, *fields), ((pk, *r) for pk, r in zip(ids, records, strict=True))
-        )
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(meta.db_table), meta.pk.column, len(records)],
+            )
+            ids = sorted(row[0] for row in cursor.fetchall())
+        bulk_insert(model, (meta.pk.attname, *fields), ((pk, *r) for pk, r in zip(ids, records, strict=True)))
         return ids
     created = model.objects.bulk_create(
         [model(**dict(zip(fields, r, strict=True))) for r in records], batch_size=2000
     )
     return [obj.pk for obj in created]
-
-
-def reserve_ids(model: type[models.Model], count: int) -> list[int]:
-    """``count`` new primary keys of ``model``, ascending, taken from its table's sequence
-    in one query (PostgreSQL): rows written later, in parts, with keys in the order
-    they would have had written at once."""
-    meta = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(meta.db_table), meta.pk.column, count],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
 
 
 def bulk_update_values(model: type[models.Model], fields: tuple[str, ...], updates: list[tuple]) -> None:

@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 from billing import runs
-from billing.models import BillingRun, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import BillingRun, Invoice, InvoiceStatus
 from tests.contracts.factories import ContractFactory, CustomerFactory
 
-from .factories import AccountRegistrationFactory, AuthCountFactory, RateCardFactory
+from .factories import RateCardFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -97,7 +97,7 @@ def live_invoices():
 def test_two_computations_of_one_month_leave_one_set(three_customers, monkeypatch, computed_before):
     if computed_before:
         call_command("bill_month", "2026-10", stdout=io.StringIO())
-    slow_down(monkeypatch, runs.month, "compute_unsettled")
+    slow_down(monkeypatch, runs.month, "compute")
     barrier = threading.Barrier(2)
     first, second = run_together(Command("2026-10", barrier=barrier), Command("2026-10", barrier=barrier))
 
@@ -139,7 +139,7 @@ def test_recompute_while_an_issue_is_waiting(three_customers, monkeypatch):
     """Recompute first: the issue waits for it, then issues the new drafts, and only those."""
     call_command("bill_month", "2026-10", stdout=io.StringIO())
     old_drafts = set(Invoice.objects.values_list("pk", flat=True))
-    slow_down(monkeypatch, runs.month, "compute_unsettled")
+    slow_down(monkeypatch, runs.month, "compute")
     recompute, issue = run_together(Command("2026-10"), Command("2026-10", "--issue", start_after=HOLD / 3))
 
     assert (recompute.error, issue.error) == (None, None)
@@ -172,119 +172,3 @@ def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_cus
     assert len(reader_threads) == 1 and reader_threads[0].startswith("billing-account-days")
     assert sorted(Invoice.objects.values_list("pk", "customer_code", "total")) == before
     assert len(before) == 3
-
-
-@pytest.fixture
-def mixed_customers():
-    """October 2026, billed all month: C1 Enterprise (base 1,000 yen; two accounts all month
-    at 300: 600), C2 Service Provider (base 2,000 yen; 10,000 authentications on 1 October,
-    the first tier of R11 at 0.50: 5,000), C3 Enterprise (base 1,000 yen, no account: 0)."""
-    customers = {}
-    for code, item in (("C1", "enterprise"), ("C2", "service_provider"), ("C3", "enterprise")):
-        contract = ContractFactory(
-            code=f"K-{code}",
-            customer=CustomerFactory(code=code),
-            item=item,
-            in_service=True,
-            applied_on=D(2026, 9, 20),
-            accepted_on=D(2026, 9, 25),
-            billing_start_on=D(2026, 10, 1),
-        )
-        base = Decimal("2000") if item == "service_provider" else Decimal("1000")
-        RateCardFactory(contract=contract, base_fee=base)
-        customers[code] = contract
-    AccountRegistrationFactory(contract=customers["C1"], registered_on=D(2026, 10, 1))
-    AccountRegistrationFactory(contract=customers["C1"], registered_on=D(2026, 9, 1))
-    AuthCountFactory(contract=customers["C2"], date=D(2026, 10, 1), success_count=10_000)
-    return customers
-
-
-#: C1 1,000 + 600 = 1,600 + tax 160; C2 2,000 + 5,000 = 7,000 + tax 700; C3 1,000 + tax 100
-MIXED = [("C1", Decimal("1760")), ("C2", Decimal("7700")), ("C3", Decimal("1100"))]
-
-
-def watch_the_read(monkeypatch):
-    """The customers of each ``save_invoices`` of the run, and those written before the
-    second connection's read of the days of use returned (it waits, up to 10 s, for a
-    first write)."""
-    written, before_the_read_ended = [], []
-    first_write = threading.Event()
-    save, read = runs.persist.save_invoices, runs.compute.account_day_histograms
-
-    def saving(run, drafts, *args, **kwargs):
-        written.append([draft.customer.code for draft in drafts])
-        ids = save(run, drafts, *args, **kwargs)
-        first_write.set()
-        return ids
-
-    def reading(month, customer_ids=None):
-        first_write.wait(timeout=10)
-        before_the_read_ended.extend(code for codes in written for code in codes)
-        return read(month, customer_ids)
-
-    monkeypatch.setattr(runs.persist, "save_invoices", saving)
-    monkeypatch.setattr(runs.compute, "account_day_histograms", reading)
-    return written, before_the_read_ended, reading
-
-
-def by_id():
-    return list(Invoice.objects.order_by("pk").values_list("customer_code", "total"))
-
-
-def test_invoices_without_account_fees_are_written_while_the_days_of_use_are_read(
-    mixed_customers, monkeypatch
-):
-    """On its own transaction (the command) the run writes the invoices whose amounts do
-    not wait for the days of use (C2's) while the second connection reads them, and the
-    others after; the ids keep the customers' order, as one write after the read gives
-    them inside an enclosing transaction."""
-    call_command("bill_month", "2026-10", stdout=io.StringIO())  # drafts to replace
-    written, before_the_read_ended, _read = watch_the_read(monkeypatch)
-    call_command("bill_month", "2026-10", stdout=io.StringIO())
-
-    assert written == [["C2"], ["C1", "C3"]]
-    assert before_the_read_ended == ["C2"]
-    assert by_id() == MIXED
-    # C1: the initial fee (none on the card), base 1,000 and two accounts of 31 days
-    # (coefficient 1.000 each) at 300
-    assert list(
-        InvoiceLine.objects.filter(invoice__customer_code="C1")
-        .order_by("position")
-        .values_list("line_type", "quantity", "amount")
-    ) == [
-        ("initial_fee", Decimal("1"), Decimal("0")),
-        ("base_fee", Decimal("1"), Decimal("1000")),
-        ("account_fee", Decimal("2"), Decimal("600")),
-    ]
-
-    written.clear()
-    with transaction.atomic():
-        runs.billing_month_compute(month=D(2026, 10, 1))
-    assert written == [["C1", "C2", "C3"]]  # one write, once the days are read
-    assert by_id() == MIXED
-    assert InvoiceLine.objects.count() == 9  # three a contract
-
-
-def test_a_failed_read_undoes_the_invoices_written_while_it_ran(mixed_customers, monkeypatch):
-    """The invoices written while the days of use were read (C2's) go with the rest when
-    that read fails: the month's drafts, their lines and the audit trail are as they were."""
-    call_command("bill_month", "2026-10", stdout=io.StringIO())
-    before = sorted(Invoice.objects.values_list("pk", "customer_code", "total"))
-    lines_before = sorted(InvoiceLine.objects.values_list("pk", flat=True))
-    history_before = Invoice.history.count()
-    written, before_the_read_ended, reading = watch_the_read(monkeypatch)
-
-    def failing(month, customer_ids=None):
-        reading(month, customer_ids)
-        raise DatabaseError("canceling statement due to statement timeout")
-
-    monkeypatch.setattr(runs.compute, "account_day_histograms", failing)
-    with pytest.raises(DatabaseError, match="statement timeout"):
-        call_command("bill_month", "2026-10", stdout=io.StringIO())
-
-    assert before_the_read_ended == ["C2"]  # written, then undone
-    assert written == [["C2"]]
-    assert sorted(Invoice.objects.values_list("pk", "customer_code", "total")) == before
-    assert [(code, total) for _pk, code, total in before] == MIXED
-    assert sorted(InvoiceLine.objects.values_list("pk", flat=True)) == lines_before
-    assert Invoice.history.count() == history_before
