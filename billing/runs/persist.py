@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from billing import calculation
 from billing.models import BillingRun, CreditNote, Invoice, InvoiceLine, InvoiceStatus, RunException
 from contracts import periods
-from contracts.csvimport import bulk_insert, bulk_insert_history, bulk_insert_returning_ids
+from contracts.csvimport import bulk_insert, bulk_insert_returning_ids, insert_history_of
 
 from .drafts import CURRENCY, BillingRefused, ExceptionDraft, InvoiceDraft, RunSummary
 
@@ -55,15 +55,12 @@ def save_invoices(
     ]
     ids = bulk_insert_returning_ids(Invoice, INVOICE_FIELDS, records)
     bulk_insert(InvoiceLine, LINE_FIELDS, line_records(ids, drafts))
-    # the audit trail of each new draft, in bulk too (lines have none)
-    bulk_insert_history(
-        Invoice,
-        [
-            ("+", {"id": pk, **dict(zip(INVOICE_FIELDS, record, strict=True))})
-            for pk, record in zip(ids, records, strict=True)
-        ],
-        user=by or request_user(),
-    )
+    # the audit trail of each new draft, copied from the rows just written (lines have
+    # none); the run's rows in the range of the new ids are these drafts: the run is
+    # locked, and the ids are new
+    if ids:
+        written = Invoice.objects.filter(run=run, pk__range=(min(ids), max(ids)))
+        insert_history_of(written, "+", user=by or request_user())
     return ids
 
 
@@ -171,19 +168,14 @@ def drafts_delete(run: BillingRun, by=None, only=None) -> None:
     ``QuerySet.delete()`` sends a post_delete signal per invoice, on which the audit trail
     (django-simple-history) writes one INSERT each: thousands of queries in a large month.
     The same historical records (type "-", the user of the request if any) are written
-    here with one bulk insert of the drafts' values; then lines and invoices go with one
-    statement each. No invoice refers to a draft (a replacement refers to the voided
+    here with one ``INSERT … SELECT`` of the drafts' rows (``insert_history_of``); then
+    lines and invoices go with one statement each. No invoice refers to a draft (a replacement refers to the voided
     invoice), and lines have no history."""
     drafts = Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT).order_by("pk")
     if only is not None:
         drafts = drafts.filter(pk__in=only)
     InvoiceLine.objects.filter(invoice__in=drafts).delete()
-    tracked = tuple(f.attname for f in Invoice.history.model.tracked_fields)
-    bulk_insert_history(
-        Invoice,
-        [("-", dict(zip(tracked, values, strict=True))) for values in drafts.values_list(*tracked)],
-        user=by or request_user(),
-    )
+    insert_history_of(drafts, "-", user=by or request_user())
     drafts._raw_delete(drafts.db)
 
 

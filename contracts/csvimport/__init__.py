@@ -12,7 +12,13 @@ A kind (``ImportKind`` subclass) declares its columns and key and implements ``c
 ``contracts/imports.py``, the billing kinds in ``billing/imports/``.
 """
 
-from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, bulk_update_values
+from .bulk import (
+    bulk_insert,
+    bulk_insert_history,
+    bulk_insert_returning_ids,
+    bulk_update_values,
+    insert_history_of,
+)
 from .cells import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -75,6 +81,7 @@ __all__ = [
     "described",
     "detect_encoding",
     "file_lines",
+    "insert_history_of",
     "iter_rows",
     "parse_choice",
     "parse_code",

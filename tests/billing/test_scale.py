@@ -78,6 +78,29 @@ def test_recomputing_records_the_replaced_drafts_in_the_audit_trail(django_user_
     assert not InvoiceLine.objects.filter(invoice_id__in=drafts).exists()
 
 
+def test_the_audit_trail_records_each_new_draft_as_it_was_written(django_user_model):
+    """The "+" records of a run's drafts are copied from the rows written (one INSERT …
+    SELECT), every tracked column, with who computed; recomputing records the same rows
+    as "-" before it deletes them."""
+    demo_data_generate(size=DemoSize(contracts=12, accounts=40, auth_days=40), today=D(2026, 11, 1))
+    clerk = django_user_model.objects.create(username="keiri")
+    billing_month_compute(month=OCTOBER, by=clerk)
+    tracked = [f.attname for f in Invoice.history.model.tracked_fields]
+    written = {row["id"]: row for row in Invoice.objects.values(*tracked)}
+    assert len(written) >= 5
+
+    def recorded(kind):
+        return {
+            row["id"]: row
+            for row in Invoice.history.filter(history_type=kind, history_user=clerk).values(*tracked)
+        }
+
+    assert recorded("+") == written
+    assert {row["status"] for row in written.values()} == {"draft"}
+    billing_month_compute(month=OCTOBER, by=clerk)
+    assert recorded("-") == written
+
+
 # --- changelists -----------------------------------------------------------------------
 
 
