@@ -315,8 +315,9 @@ def test_import_whose_connection_drops_while_it_checks_says_so_in_one_line(tmp_p
 @pytest.mark.parametrize(
     ("table", "statement"),
     [
-        # the audit trail of the drafts it replaces, written with COPY (psycopg's cursor)
-        ("billing_historicalinvoice", "COPY%"),
+        # the new drafts, written with COPY (psycopg's cursor): held up by a live invoice of
+        # one of their customers that another session has written and not committed
+        ("billing_invoice", "COPY%"),
         # the run's very last write, through Django's cursor
         ("billing_historicalbillingrun", 'INSERT INTO "billing_historicalbillingrun"%'),
     ],
@@ -325,11 +326,29 @@ def test_import_whose_connection_drops_while_it_checks_says_so_in_one_line(tmp_p
 def test_bill_month_whose_connection_drops_part_way_says_so_in_one_line(table, statement):
     make_month(customers=20, accounts_per_contract=20)
     run("bill_month", "2026-10")
+    if table == "billing_invoice":
+        # one customer's draft gone (committed), so that the run writes it again
+        gone = Invoice.objects.order_by("pk").last()
+        InvoiceLine.objects.filter(invoice=gone).delete()
+        Invoice.objects.filter(pk=gone.pk).delete()
     before = invoice_state()
     with side_session() as side:
-        side.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        if table == "billing_invoice":
+            # a live invoice of that customer and month, uncommitted: the run's COPY of
+            # the customer's new draft waits on it (one live invoice a customer and month)
+            side.execute("CREATE TEMPORARY TABLE held AS SELECT * FROM billing_invoice ORDER BY id LIMIT 1")
+            side.execute(
+                "UPDATE held SET id = nextval(pg_get_serial_sequence('billing_invoice', 'id')), "
+                "customer_id = %s, customer_code = %s",
+                [gone.customer_id, gone.customer_code],
+            )
+            side.execute("INSERT INTO billing_invoice SELECT * FROM held")
+        else:
+            side.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
         process = start("smartkey-lost-bill", "bill_month", "2026-10")
         wait_until_written("smartkey-lost-bill", process, statement, waiting=True)
         terminate("smartkey-lost-bill")
+        if table == "billing_invoice":
+            raise psycopg.Rollback()
     assert_one_line_saying_the_connection_was_lost(process)
     assert invoice_state() == before  # the same drafts: nothing deleted, nothing added
