@@ -19,6 +19,8 @@ import csv
 import datetime as dt
 import time
 
+from billing.devtools import written_rows
+
 FIRST_DAY = dt.date(2000, 1, 1)
 #: per kind: the tables the import writes, with the column that orders their new rows
 WRITTEN = {
@@ -59,41 +61,20 @@ def write_file(bench, kind: str, rows: int):
     return path
 
 
-def _last_ids(conn, kind: str) -> dict[str, int]:
-    return {
-        table: conn.execute(f"SELECT COALESCE(MAX({key}), 0) FROM {table}").fetchone()[0]
-        for table, key in WRITTEN[kind]
-    }
-
-
-def _take_away(conn, kind: str, since: dict[str, int]) -> None:
-    conn.execute("SET LOCAL session_replication_role = replica")
-    for table, key in reversed(WRITTEN[kind]):
-        conn.execute(f"DELETE FROM {table} WHERE {key} > %s", [since[table]])
-    conn.execute("SET LOCAL session_replication_role = origin")
-
-
 def copy_seconds(bench, kind: str, since: dict[str, int]) -> float:
     """``COPY`` of the rows the import just wrote back into their tables, committed."""
+    written = WRITTEN[kind]
     with bench.connect() as conn:
-        copied = {}
-        for table, key in WRITTEN[kind]:
-            with conn.cursor().copy(
-                f"COPY (SELECT * FROM {table} WHERE {key} > {int(since[table])} ORDER BY {key}) TO STDOUT"
-            ) as copy:
-                copied[table] = b"".join(bytes(block) for block in copy)
-        _take_away(conn, kind, since)
+        copied = written_rows.copy_out(conn, written, since)
+        written_rows.take_away(conn, written, since)
         conn.commit()
         started = time.perf_counter()
-        for table, _key in WRITTEN[kind]:
-            with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-                for start in range(0, len(copied[table]), 1 << 20):
-                    copy.write(copied[table][start : start + (1 << 20)])
+        written_rows.copy_in(conn, written, copied)
         conn.commit()
         seconds = time.perf_counter() - started
-        _take_away(conn, kind, since)
+        written_rows.take_away(conn, written, since)
         conn.commit()
-    bench.vacuum(*(table for table, _key in WRITTEN[kind]))
+    bench.vacuum(*(table for table, _key in written))
     return seconds
 
 
@@ -108,7 +89,7 @@ def measure(bench, rows: int) -> dict:
         imported, copied = Measure(), Measure()
         for n in range(bench.repeat):
             with bench.connect() as conn:
-                since = _last_ids(conn, kind)
+                since = written_rows.last_ids(conn, WRITTEN[kind])
             bench.progress(f"import_csv {kind} {rows:,} rows {n + 1}/{bench.repeat}")
             result = bench.work("import", path=str(path), kind=kind)
             imported.add(result.pop("seconds"), **result)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from billing.devtools import written_rows
+
 #: the day the transfers arrive: every month of the books is open then
 RECEIVED_ON = dt.date(2026, 12, 1)
 #: months before any of the demo data's (whose issued year ends 2026-09), so that they
@@ -85,39 +87,16 @@ def file_worker(customers: int, path: str) -> dict:
     return {"bytes": len(data)}
 
 
-def _last_ids(conn) -> dict[str, int]:
-    return {
-        table: conn.execute(f"SELECT COALESCE(MAX({key}), 0) FROM {table}").fetchone()[0]
-        for table, key in WRITTEN
-    }
-
-
-def _take_away(conn, since: dict[str, int]) -> None:
-    """Delete the rows written since ``since`` (the rows refuse it: triggers off, for this
-    transaction only)."""
-    conn.execute("SET LOCAL session_replication_role = replica")
-    for table, key in reversed(WRITTEN):
-        conn.execute(f"DELETE FROM {table} WHERE {key} > %s", [since[table]])
-    conn.execute("SET LOCAL session_replication_role = origin")
-
-
 def bound(bench, since: dict[str, int], selects: list[str]) -> float:
     """The database's own time for the import just made: its SELECTs replayed, its rows
     copied back in, inside a transaction rolled back (the import's rows stay)."""
     with bench.connect() as conn:
-        copied = {}
-        for table, key in WRITTEN:
-            with conn.cursor().copy(
-                f"COPY (SELECT * FROM {table} WHERE {key} > {int(since[table])} ORDER BY {key}) TO STDOUT"
-            ) as copy:
-                copied[table] = b"".join(bytes(block) for block in copy)
-        _take_away(conn, since)
+        copied = written_rows.copy_out(conn, WRITTEN, since)
+        written_rows.take_away(conn, WRITTEN, since)
         started = time.perf_counter()
         for sql in selects:
             conn.execute(sql).fetchall()
-        for table, _key in WRITTEN:
-            with conn.cursor().copy(f"COPY {table} FROM STDIN") as copy:
-                copy.write(copied[table])
+        written_rows.copy_in(conn, WRITTEN, copied)
         conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred checks a commit would run
         seconds = time.perf_counter() - started
         conn.rollback()
@@ -136,7 +115,7 @@ def measure(bench, customers: int) -> dict:
     imported, bounds = Measure(), Measure()
     for n in range(bench.repeat):
         with bench.connect() as conn:
-            since = _last_ids(conn)
+            since = written_rows.last_ids(conn, WRITTEN)
         bench.progress(f"import_payments {customers:,} transfers {n + 1}/{bench.repeat}")
         result = bench.work("payments_import", path=str(path))
         selects = result.pop("selects")
@@ -145,7 +124,7 @@ def measure(bench, customers: int) -> dict:
         bounds.add(bound(bench, since, selects))
         if n + 1 < bench.repeat:
             with bench.connect() as conn:
-                _take_away(conn, since)
+                written_rows.take_away(conn, WRITTEN, since)
                 conn.commit()
     path.unlink(missing_ok=True)
     issue = books["issue_seconds"]
