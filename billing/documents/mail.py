@@ -200,7 +200,7 @@ def send_month(month: dt.date, *, by=None, resend: str | None = None, dry_run: b
     if resend is not None and not planned:
         raise NotADocument(
             _("%(number)s is not an issued document of %(month)s.")
-            % {"number": resend, "month": periods.format_month(periods.month_start(month))}
+            % {"number": resend, "month": periods.japanese_month(periods.month_start(month))}
         )
     if dry_run:
         return None, planned, skipped

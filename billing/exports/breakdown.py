@@ -81,7 +81,7 @@ def account_breakdown(*, contract: Contract, month: dt.date, with_invoice: bool 
     if contract.item_for_month(month) != Item.ENTERPRISE:
         raise NotEnterprise(
             _("%(contract)s is not Enterprise in %(month)s: it has no account usage fee.")
-            % {"contract": contract.code, "month": periods.format_month(month)}
+            % {"contract": contract.code, "month": periods.japanese_month(month)}
         )
     days_in_month = periods.days_in_month(month)
     service_days = contract.service_days_in_month(month)

@@ -192,8 +192,8 @@ def locked_run(month: dt.date, *, create: bool) -> BillingRun:
         return BillingRun.objects.select_for_update().get(month=month)
     except BillingRun.DoesNotExist:
         raise BillingRefused(
-            _("%(month)s has not been computed yet: run bill_month %(month)s first and review the drafts.")
-            % {"month": periods.format_month(month)}
+            _("%(month)s has not been computed yet: run bill_month %(argument)s first and review the drafts.")
+            % {"month": periods.japanese_month(month), "argument": periods.format_month(month)}
         ) from None
 
 

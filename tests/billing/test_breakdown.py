@@ -90,7 +90,7 @@ def test_service_provider_month_is_refused_with_a_message(tmp_path, staff_client
     assert response.redirect_chain[0][0] == reverse(
         "admin:contracts_contract_change", args=[Contract.objects.get(code="E2").pk]
     )
-    assert "E2は2026-10にエンタープライズではないため" in response.content.decode()
+    assert "E2は2026年10月にエンタープライズではないため" in response.content.decode()
 
 
 def test_needs_the_permission_to_view_accounts(tmp_path, client):

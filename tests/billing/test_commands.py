@@ -121,7 +121,7 @@ def test_a_reader_that_stops_early_ends_bill_month_quietly(monkeypatch):
     monkeypatch.setattr("os.dup2", lambda fd, target: redirected.append(target))
     out, err = PipeClosedAfterFirstWrite(), io.StringIO()
     call_command("bill_month", "2026-04", stdout=out, stderr=err)
-    assert out.written == "2026-04の請求書を下書きとして計算しました。\n"
+    assert out.written == "2026年4月の請求書を下書きとして計算しました。\n"
     assert redirected == [99]  # once: later writes are dropped, not retried
     assert err.getvalue() == ""
     assert Invoice.objects.filter(billing_month=APRIL).count() == 2  # the month was computed
@@ -165,5 +165,5 @@ def test_bill_month_piped_into_head_ends_quietly(tmp_path, read_lines):
         ["bill_month", "2026-04"], read_lines=read_lines, tmp_path=tmp_path
     )
     assert (status, errors) == (0, "")
-    assert lines == ["2026-04の請求書を下書きとして計算しました。\n"][:read_lines]
+    assert lines == ["2026年4月の請求書を下書きとして計算しました。\n"][:read_lines]
     assert BillingRun.objects.get(month=APRIL).exceptions.count() == 1500

@@ -144,7 +144,7 @@ def test_command_refuses_twice_and_bad_sizes():
     assert "accounts: 50" in out.getvalue()
     # the twelve months before October issued, even with six contracts (the first one is
     # applied on the first day of the data), October left as drafts; no month refused
-    assert "2026-09までの12か月分を発行しました。2026-10は下書きとして計算済みです" in out.getvalue()
+    assert "2026年9月までの12か月分を発行しました。2026年10月は下書きとして計算済みです" in out.getvalue()
     assert "発行する下書きの請求書がありません" not in err.getvalue()
     with pytest.raises(CommandError, match="デモデータ"):  # "Demo data already exists"
         call_command("generate_demo_data", stdout=io.StringIO())

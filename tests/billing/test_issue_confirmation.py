@@ -67,7 +67,7 @@ def assert_in_step(month, today):
 
 def test_not_computed_is_refused_alike(db):
     assert assert_in_step(OCT, D(2026, 11, 2)) == (
-        "2026-10はまだ計算されていません。先に bill_month 2026-10 を実行して下書きを確認してください。"
+        "2026年10月はまだ計算されていません。先に bill_month 2026-10 を実行して下書きを確認してください。"
     )
 
 

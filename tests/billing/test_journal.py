@@ -265,7 +265,7 @@ def test_since_last_says_when_there_is_nothing_new(tmp_path):
     err = io.StringIO()
     call_command("export_journal", "2026-10", "--since-last", "--output", str(tmp_path / "x.csv"), stderr=err)
     assert (
-        "2026-10の仕訳で、これまでの --since-last のファイルに含まれていないものはありません。"
+        "2026年10月の仕訳で、これまでの --since-last のファイルに含まれていないものはありません。"
         in err.getvalue()
     )
     assert (tmp_path / "x.csv").read_bytes() == b""

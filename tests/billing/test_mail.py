@@ -84,7 +84,7 @@ def test_nothing_is_sent_twice_unless_resent(issued, smtp):
     assert len(smtp.messages) == 3
     assert DocumentSend.objects.filter(document__number="SK-202610-0001", resend=True).count() == 1
     _out, _err, error = send("--resend", "SK-202610-0099")
-    assert error == "SK-202610-0099は2026-10の発行済み書類ではありません。"
+    assert error == "SK-202610-0099は2026年10月の発行済み書類ではありません。"
 
 
 def test_a_refused_recipient_fails_that_document_only(issued, smtp):

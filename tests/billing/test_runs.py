@@ -617,7 +617,7 @@ class TestComputeAndIssue:
         with pytest.raises(BillingRefused) as excinfo:
             billing_month_issue(month=OCT, today=D(2026, 11, 2))
         assert str(excinfo.value) == (
-            "2026-10はまだ計算されていません。先に bill_month 2026-10 を実行して下書きを確認してください。"
+            "2026年10月はまだ計算されていません。先に bill_month 2026-10 を実行して下書きを確認してください。"
         )
 
     def test_issue_is_refused_without_drafts(self):

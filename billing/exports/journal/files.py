@@ -227,6 +227,6 @@ def _record(entries: list[Entry], fmt: str, kind: str, month: dt.date, data: byt
                 "Another export of the %(format)s journal of %(month)s took some of these entries at the same "
                 "moment; nothing was written. Export again: the file will carry what that one did not."
             )
-            % {"format": fmt, "month": periods.format_month(month)}
+            % {"format": fmt, "month": periods.japanese_month(month)}
         ) from None
     return export

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from billing.documents.store import store_month
 from billing.runs import BillingRefused, billing_month_compute, billing_month_issue
 from contracts.cli import SmartKeyCommand, acting_as, month_argument, staff_member
-from contracts.periods import format_month
+from contracts.periods import japanese_month
 from contracts.progress import terminal_progress
 
 
@@ -43,7 +43,7 @@ class Command(SmartKeyCommand):
         except BillingRefused as refused:
             raise CommandError(str(refused)) from None
 
-        label = format_month(month_date)
+        label = japanese_month(month_date)
         if issue:
             self.stdout.write(_("%(month)s issued.") % {"month": label})
             # R19: the PDFs as issued, rendered once and kept (after the issue committed: a

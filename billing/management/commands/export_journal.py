@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from billing.exports.journal import FORMATS, KINDS, JournalRefused, journal_file
 from billing.models import BillingRun, RunStatus
 from contracts.cli import month_argument, staff_member
-from contracts.periods import format_month
+from contracts.periods import format_month, japanese_month
 
 from .export_invoices import Command as ExportInvoicesCommand
 
@@ -51,9 +51,9 @@ class Command(ExportInvoicesCommand):
         ):
             raise CommandError(
                 _(
-                    "%(month)s is not issued: the journal holds issued invoices only. Issue the month first (bill_month %(month)s --issue)."
+                    "%(month)s is not issued: the journal holds issued invoices only. Issue the month first (bill_month %(argument)s --issue)."
                 )
-                % {"month": format_month(month_date)}
+                % {"month": japanese_month(month_date), "argument": format_month(month_date)}
             )
 
         def hand_out(file):
@@ -74,5 +74,5 @@ class Command(ExportInvoicesCommand):
         if since_last and not result.entries:
             self.stderr.write(
                 _("No entries of %(month)s that an earlier --since-last file did not carry.")
-                % {"month": format_month(month_date)}
+                % {"month": japanese_month(month_date)}
             )

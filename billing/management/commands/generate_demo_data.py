@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from billing.devtools.demo import DemoSize, demo_data_generate, demo_history_bill, demo_today
 from contracts.cli import SmartKeyCommand, date_argument
 from contracts.models import Customer
-from contracts.periods import format_month, month_start
+from contracts.periods import japanese_date, japanese_month, month_start
 from contracts.progress import terminal_progress
 
 
@@ -69,8 +69,8 @@ class Command(SmartKeyCommand):
         self.stdout.write(
             _("Usage until %(date)s; the last complete month is %(month)s (%(seconds).1f s).")
             % {
-                "date": (today - dt.timedelta(days=1)).isoformat(),
-                "month": format_month(month_start(today) - dt.timedelta(days=1)),
+                "date": japanese_date(today - dt.timedelta(days=1)),
+                "month": japanese_month(month_start(today) - dt.timedelta(days=1)),
                 "seconds": time.monotonic() - started,
             }
         )
@@ -82,10 +82,10 @@ class Command(SmartKeyCommand):
                 )
                 % {
                     "count": len(history.issued),
-                    "last": format_month(history.issued[-1]) if history.issued else "-",
-                    "drafts": format_month(history.drafts),
+                    "last": japanese_month(history.issued[-1]) if history.issued else "-",
+                    "drafts": japanese_month(history.drafts),
                     "exceptions": history.exceptions,
                 }
             )
             for month, reason in history.refused:
-                self.stderr.write(f"{format_month(month)}: {reason}")
+                self.stderr.write(f"{japanese_month(month)}: {reason}")
