@@ -242,7 +242,7 @@ def test_rerun_replaces_drafts_with_the_same_result_then_issue_locks_the_month(t
     assert not first_ids & set(Invoice.objects.values_list("pk", flat=True))  # replaced, not kept
 
     output = bill("2026-10", "--issue")
-    assert "2026-10" in output
+    assert "2026年10月の請求書を発行しました。" in output
     issued = list(Invoice.objects.order_by("number"))
     # gapless, in customer-code order
     assert [(i.number, i.customer_code) for i in issued] == [
