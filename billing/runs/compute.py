@@ -20,11 +20,11 @@ from contracts.progress import Progress, report_every
 
 from . import fees
 from .drafts import DOCUMENT_LANGUAGE, ExceptionDraft, InvoiceDraft, LineDraft
-from .loading import contracts_billable_in
+from .loading import BilledContract, contracts_billable_in
 
 
 def bill_contract(
-    contract: Contract,
+    contract: BilledContract,
     month: dt.date,
     auth: dict[int, AuthTotals],
     texts: dict[str, str],
