@@ -140,10 +140,10 @@ def initial_fee(
     contract: BilledContract, month: dt.date, item: str, texts: dict[str, str]
 ) -> LineDraft | None:
     """R7: the initial fee (0 yen, Annex 1), shown on the contract's first invoice."""
-    first_invoice_month = min(
-        d for d in (contract.billing_start_on, contract.first_charge_on) if d is not None
-    )
-    if periods.month_start(first_invoice_month) != periods.month_start(month):
+    start, charge = contract.billing_start_on, contract.first_charge_on
+    # the earlier of the two (one may be None; a billed contract has one or the other)
+    first_invoice_month = min(start, charge) if start and charge else (start or charge)
+    if (first_invoice_month.year, first_invoice_month.month) != (month.year, month.month):
         return None
     return LineDraft(
         contract,
