@@ -10,6 +10,7 @@ truncated to the yen (R12). All arithmetic is exact (integers or ``Decimal``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
@@ -64,6 +65,7 @@ def prorated_base_fee(base_fee: Decimal, service_days: int, days_in_month: int) 
 # --- R10: account usage fee ----------------------------------------------------------
 
 
+@functools.cache  # a few hundred (days, month length) pairs, asked for once per account fee line each
 def account_coefficient(days_used: int, days_in_month: int) -> Decimal:
     """日割係数: days of use ÷ days in the month, truncated to 3 decimals. Exact: for a
     month of at most 31 days no quotient lies within Decimal's precision of a multiple

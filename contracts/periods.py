@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 
 import jpholiday
@@ -26,7 +27,12 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def days_in_month(month: dt.date) -> int:
-    return calendar.monthrange(month.year, month.month)[1]
+    return _days_in_month(month.year, month.month)
+
+
+@functools.lru_cache(maxsize=4096)  # asked for per contract in a run: calendar.monthrange works out a weekday too
+def _days_in_month(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
 
 
 def month_end(month: dt.date) -> dt.date:

@@ -26,6 +26,17 @@ class PricingMode(models.TextChoices):
     VOLUME = calculation.PricingMode.VOLUME, _("Volume (the tier reached prices every authentication)")
 
 
+def missing_component(item: str, account_unit_price, auth_pricing: str) -> str | None:
+    """R8: the component ``item`` needs that a rate card with ``account_unit_price`` (None:
+    none) and ``auth_pricing`` ("": none) lacks, as a message; None if complete.
+    ``RateCard.missing_component`` and billing (which reads cards as values) call it."""
+    if item == Item.ENTERPRISE and account_unit_price is None:
+        return str(_("an account unit price (アカウント使用料) for Enterprise"))
+    if item == Item.SERVICE_PROVIDER and not auth_pricing:
+        return str(_("an authentication price table (認証API使用料) for Service Provider"))
+    return None
+
+
 class RateCardQuerySet(models.QuerySet):
     def covering(self, month: dt.date):
         return self.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=month), valid_from__lte=month)
@@ -205,11 +216,7 @@ class RateCard(VisibleTextModel):
 
     def missing_component(self, item: str) -> str | None:
         """The component the item needs that this card lacks, as a message; None if complete."""
-        if item == Item.ENTERPRISE and self.account_unit_price is None:
-            return str(_("an account unit price (アカウント使用料) for Enterprise"))
-        if item == Item.SERVICE_PROVIDER and not self.auth_pricing:
-            return str(_("an authentication price table (認証API使用料) for Service Provider"))
-        return None
+        return missing_component(item, self.account_unit_price, self.auth_pricing)
 
     def items_covered(self) -> set[str]:
         """The items of the contract in the months this card covers (R4: changes from

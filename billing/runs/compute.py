@@ -20,11 +20,13 @@ from contracts.progress import Progress, report_every
 
 from . import fees
 from .drafts import DOCUMENT_LANGUAGE, ExceptionDraft, InvoiceDraft, LineDraft
-from .loading import contracts_billable_in
+from .loading import BilledContract, contracts_billable_in
+
+_NO_COUNTS = AuthTotals(0, 0, 0)
 
 
 def bill_contract(
-    contract: Contract,
+    contract: BilledContract,
     month: dt.date,
     auth: dict[int, AuthTotals],
     texts: dict[str, str],
@@ -65,7 +67,7 @@ def bill_contract(
             lines.append(account.line)
             to_settle.append(account)
         else:
-            totals = auth.get(contract.pk, AuthTotals(0, 0, 0))
+            totals = auth.get(contract.pk, _NO_COUNTS)
             line, missing = fees.auth_api_fee(contract, card, item, totals, month, texts)
             lines.append(line)
             found(missing)

@@ -1,6 +1,8 @@
 """One small function per fee rule of a contract-month (R3, R6–R11, Art. 7), and the
 exceptions a person must act on. ``compute.bill_contract`` calls them in invoice order.
-Amounts come from ``billing.calculation``; nothing here reads the database."""
+Amounts come from ``billing.calculation``; nothing here reads the database. Contracts,
+rate cards and charges are the values ``loading`` reads (``BilledContract``, …), amounts
+in yen."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from billing import calculation
-from billing.models import LineType, PricingMode, RateCard
+from billing.models import LineType, PricingMode
 from billing.selectors import AuthTotals
 from contracts import periods
 from contracts.models import Contract, Item
 
 from .drafts import ExceptionDraft, LineDraft
+from .loading import BilledContract, BilledRateCard
 
 
 def month_label(month: dt.date) -> str:
@@ -44,7 +47,7 @@ def line_texts(month: dt.date) -> dict[str, str]:
 
 
 def rate_card_refusal(
-    contract: Contract, card: RateCard | None, item: str, month: dt.date
+    contract: BilledContract, card: BilledRateCard | None, item: str, month: dt.date
 ) -> ExceptionDraft | None:
     """R8: a contract in service is billed only with an approved, notified and complete
     rate card; otherwise nothing is billed for it and a person is told what to do."""
@@ -79,7 +82,9 @@ def rate_card_refusal(
 # --- R3, R6: billed, but a person should know -----------------------------------------
 
 
-def iijid_lapse(contract: Contract, window: tuple[dt.date, dt.date], month: dt.date) -> ExceptionDraft | None:
+def iijid_lapse(
+    contract: BilledContract, window: tuple[dt.date, dt.date], month: dt.date
+) -> ExceptionDraft | None:
     """R3: days billed while the customer held no IIJ ID Service contract."""
     missing = uncovered_days(*window, contract.iijid_periods)
     if not missing:
@@ -112,7 +117,7 @@ def uncovered_days(first: dt.date, last: dt.date, intervals) -> int:
     return uncovered + max((last - day).days + 1, 0)
 
 
-def termination_form_missing(contract: Contract) -> ExceptionDraft | None:
+def termination_form_missing(contract: BilledContract) -> ExceptionDraft | None:
     """R6: a notice without the prescribed form has no effect yet; billing goes on."""
     termination = contract.termination_notice
     if termination is None or termination.on_prescribed_form:
@@ -131,12 +136,14 @@ def termination_form_missing(contract: Contract) -> ExceptionDraft | None:
 # --- the lines --------------------------------------------------------------------------
 
 
-def initial_fee(contract: Contract, month: dt.date, item: str, texts: dict[str, str]) -> LineDraft | None:
+def initial_fee(
+    contract: BilledContract, month: dt.date, item: str, texts: dict[str, str]
+) -> LineDraft | None:
     """R7: the initial fee (0 yen, Annex 1), shown on the contract's first invoice."""
-    first_invoice_month = min(
-        d for d in (contract.billing_start_on, contract.first_charge_on) if d is not None
-    )
-    if periods.month_start(first_invoice_month) != periods.month_start(month):
+    start, charge = contract.billing_start_on, contract.first_charge_on
+    # the earlier of the two (one may be None; a billed contract has one or the other)
+    first_invoice_month = min(start, charge) if start and charge else (start or charge)
+    if (first_invoice_month.year, first_invoice_month.month) != (month.year, month.month):
         return None
     return LineDraft(
         contract,
@@ -150,15 +157,15 @@ def initial_fee(contract: Contract, month: dt.date, item: str, texts: dict[str, 
 
 
 def base_fee(
-    contract: Contract,
-    card: RateCard,
+    contract: BilledContract,
+    card: BilledRateCard,
     item: str,
     service_days: int,
     days_in_month: int,
     texts: dict[str, str],
 ) -> LineDraft:
     """R9: the monthly base fee, prorated by calendar days in a partial month."""
-    base = card.base_fee.amount
+    base = card.base_fee
     description = texts["base_fee"]
     if service_days < days_in_month:
         description += texts["prorated"] % {"days": service_days, "month_days": days_in_month}
@@ -206,17 +213,20 @@ class AccountFeeToSettle:
 
 
 def account_fee(
-    contract: Contract, card: RateCard, item: str, service_days: int, days_in_month: int
+    contract: BilledContract, card: BilledRateCard, item: str, service_days: int, days_in_month: int
 ) -> AccountFeeToSettle:
     """R10: the account usage fee, to be settled with the month's days of use."""
-    line = LineDraft(
-        contract, LineType.ACCOUNT_FEE, item, "", None, card.account_unit_price.amount, None, card
-    )
+    line = LineDraft(contract, LineType.ACCOUNT_FEE, item, "", None, card.account_unit_price, None, card)
     return AccountFeeToSettle(line, service_days, days_in_month)
 
 
 def auth_api_fee(
-    contract: Contract, card: RateCard, item: str, totals: AuthTotals, month: dt.date, texts: dict[str, str]
+    contract: BilledContract,
+    card: BilledRateCard,
+    item: str,
+    totals: AuthTotals,
+    month: dt.date,
+    texts: dict[str, str],
 ) -> tuple[LineDraft, ExceptionDraft | None]:
     """R11: the authentication API usage fee of the month's successful authentications
     on days in service; a month without any counts is flagged."""
@@ -244,7 +254,7 @@ def auth_api_fee(
     return line, missing
 
 
-def counts_outside_service(contract: Contract, days: int, *, billed: bool) -> ExceptionDraft:
+def counts_outside_service(contract: Contract | BilledContract, days: int, *, billed: bool) -> ExceptionDraft:
     """R11: counts of days outside the service period are never billed."""
     return ExceptionDraft(
         contract,
@@ -257,7 +267,7 @@ def counts_outside_service(contract: Contract, days: int, *, billed: bool) -> Ex
     )
 
 
-def one_time_fees(contract: Contract, item: str) -> list[LineDraft]:
+def one_time_fees(contract: BilledContract, item: str) -> list[LineDraft]:
     """Art. 7: one-time fees, billed in the month of their due date."""
     return [
         LineDraft(
@@ -266,8 +276,8 @@ def one_time_fees(contract: Contract, item: str) -> list[LineDraft]:
             item,
             charge.description,
             Decimal("1"),
-            charge.amount.amount,
-            charge.amount.amount,
+            charge.amount,
+            charge.amount,
             charge=charge,
         )
         for charge in contract.charges_this_month

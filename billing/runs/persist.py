@@ -26,33 +26,36 @@ def save_invoices(
     the order of ``drafts``. Plain rows, no model instance per invoice or line: on
     PostgreSQL both go in with ``COPY``."""
     now = timezone.now()
-    records = [
-        (
-            run.pk,
-            draft.customer.pk,
-            run.month,
-            InvoiceStatus.DRAFT.value,
-            draft.customer.code,
-            draft.customer.billing_name,
-            draft.customer.name,
-            draft.customer.postal_code,
-            draft.customer.address,
-            "",
-            "",
-            "",
-            draft.subtotal,
-            CURRENCY,
-            calculation.TAX_RATE,
-            draft.tax,
-            CURRENCY,
-            draft.subtotal + draft.tax,
-            CURRENCY,
-            replaces.pk if replaces is not None else None,
-            now,
-            "",
+    records = []
+    for draft in drafts:
+        customer, subtotal = draft.customer, draft.subtotal  # summed once per draft
+        tax = calculation.consumption_tax(subtotal)  # = draft.tax
+        records.append(
+            (
+                run.pk,
+                customer.pk,
+                run.month,
+                InvoiceStatus.DRAFT.value,
+                customer.code,
+                customer.billing_name,
+                customer.name,
+                customer.postal_code,
+                customer.address,
+                "",
+                "",
+                "",
+                subtotal,
+                CURRENCY,
+                calculation.TAX_RATE,
+                tax,
+                CURRENCY,
+                subtotal + tax,
+                CURRENCY,
+                replaces.pk if replaces is not None else None,
+                now,
+                "",
+            )
         )
-        for draft in drafts
-    ]
     ids = bulk_insert_returning_ids(Invoice, INVOICE_FIELDS, records)
     bulk_insert(InvoiceLine, LINE_FIELDS, line_records(ids, drafts))
     # the audit trail of each new draft, copied from the rows just written (lines have

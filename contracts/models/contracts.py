@@ -86,6 +86,46 @@ def in_service_during_q(first: dt.date, last: dt.date) -> Q:
     )
 
 
+# --- the rules of one contract on plain values: the model methods below and billing
+# (``billing.runs.loading`` reads contracts as values) both call these ---------------
+
+
+def item_on(item: str, changes, day: dt.date) -> str:
+    """Art. 4: the item in effect on ``day``, of a contract applied for as ``item`` with
+    the item changes ``changes`` (anything with ``effective_month`` and ``item``): the
+    latest change effective on or before it, else the item applied for."""
+    effective = [c for c in changes if c.effective_month <= day]
+    if not effective:
+        return item
+    return max(effective, key=lambda c: c.effective_month).item
+
+
+def item_for_month(item: str, billing_start_on: dt.date | None, changes, month: dt.date) -> str:
+    """R4: the item of a month is the item in effect on its first day, or on the
+    billing start date in the month billing starts."""
+    first = periods.month_start(month)
+    if billing_start_on and periods.month_start(billing_start_on) == first:
+        first = billing_start_on
+    return item_on(item, changes, first)
+
+
+def service_window(
+    billing_start_on: dt.date | None, termination_effective_on: dt.date | None, month: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """R7: the first and last day of ``month`` on which a contract billed from
+    ``billing_start_on`` and terminated on ``termination_effective_on`` (None: not) is in
+    service (inclusive), or None; the same rule as ``ContractQuerySet.with_service_window``."""
+    if billing_start_on is None:
+        return None
+    first = max(periods.month_start(month), billing_start_on)
+    last = (
+        periods.month_end(month)
+        if termination_effective_on is None
+        else min(periods.month_end(month), termination_effective_on)
+    )
+    return (first, last) if first <= last else None
+
+
 class ContractQuerySet(models.QuerySet):
     def in_service_during(self, first: dt.date, last: dt.date):
         """R7: the contracts in service on some day of ``[first, last]``."""
@@ -279,18 +319,11 @@ class Contract(VisibleTextModel):
     def item_on(self, day: dt.date) -> str:
         """The item in effect on ``day``: the latest change effective on or before it,
         else the item applied for."""
-        effective = [c for c in self.item_changes.all() if c.effective_month <= day]
-        if not effective:
-            return self.item
-        return max(effective, key=lambda c: c.effective_month).item
+        return item_on(self.item, self.item_changes.all(), day)
 
     def item_for_month(self, month: dt.date) -> str:
-        """R4: the item of a month is the item in effect on its first day, or on the
-        billing start date in the month billing starts."""
-        first = periods.month_start(month)
-        if self.billing_start_on and periods.month_start(self.billing_start_on) == first:
-            first = self.billing_start_on
-        return self.item_on(first)
+        """R4: the item of a month (``item_for_month``)."""
+        return item_for_month(self.item, self.billing_start_on, self.item_changes.all(), month)
 
     # --- Art. 6 / Art. 7: service period --------------------------------------------
 
@@ -322,12 +355,7 @@ class Contract(VisibleTextModel):
     def service_window(self, month: dt.date) -> tuple[dt.date, dt.date] | None:
         """R7: the first and last day of ``month`` on which the contract is in service
         (inclusive), or None; the same rule as ``ContractQuerySet.with_service_window``."""
-        period = self.service_period()
-        if period is None:
-            return None
-        first = max(periods.month_start(month), period[0])
-        last = periods.month_end(month) if period[1] is None else min(periods.month_end(month), period[1])
-        return (first, last) if first <= last else None
+        return service_window(self.billing_start_on, self.termination_effective_on, month)
 
     def service_days_in_month(self, month: dt.date) -> int:
         """Number of days of ``month`` on which the contract is in service (R7)."""
