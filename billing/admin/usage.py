@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.exports import breakdown
-from billing.exports.csvfile import EncodingReport, encoded_csv
+from billing.exports.csvfile import EncodingReport
 from billing.models import AccountRegistration, AuthCount, OneTimeCharge
 from contracts import periods
 from contracts.admin_history import HistoryAdmin
@@ -138,8 +138,7 @@ class AccountRegistrationAdmin(CsvImportMixin, UsageAdmin):
             return HttpResponseRedirect(reverse("admin:contracts_contract_change", args=[contract.pk]))
         encoding = csv_encoding(request)
         # built here, while the request's language is active (one contract's accounts: small)
-        rows = list(breakdown.csv_rows(accounts))
-        data = b"".join(encoded_csv(rows, breakdown.header(), encoding, EncodingReport()))
+        data = breakdown.csv_bytes(accounts, encoding, EncodingReport())
         suffix = "-sjis" if encoding == "cp932" else ""
         return download(
             data,

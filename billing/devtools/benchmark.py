@@ -855,7 +855,7 @@ def _breakdown(month: str, repeat: int) -> dict:
     admin builds it (``billing.admin.usage``), ``repeat`` times beside ``COPY`` of its
     query; medians."""
     from billing.exports import breakdown
-    from billing.exports.csvfile import EncodingReport, encoded_csv
+    from billing.exports.csvfile import EncodingReport
     from billing.models import InvoiceLine, LineType
     from billing.selectors import account_days_sql
     from contracts.models import Contract
@@ -872,9 +872,7 @@ def _breakdown(month: str, repeat: int) -> dict:
         copies.append(_copy_seconds([account_days_sql(billed, contract.pk)]))
         started = time.perf_counter()
         accounts = breakdown.account_breakdown(contract=Contract.objects.get(pk=contract.pk), month=billed)
-        data = b"".join(
-            encoded_csv(breakdown.csv_rows(accounts), breakdown.header(), "utf-8-sig", EncodingReport())
-        )
+        data = breakdown.csv_bytes(accounts, "utf-8-sig", EncodingReport())
         seconds.append(time.perf_counter() - started)
     return {
         "contract": contract.code,

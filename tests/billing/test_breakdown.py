@@ -139,3 +139,27 @@ def test_overlapping_registrations_are_capped_as_billing_caps_them(tmp_path, sta
     rows = staff_client.get(breakdown_url("E1")).content.decode("utf-8-sig").split("\r\n")
     assert rows[1] == "E1,2026-10,A1,21,31,0.677,300,203.1"
     assert rows[-2].startswith("E1,2026-10,登録期間が重複している登録IDが1件あります。")
+
+
+def test_fast_file_is_the_row_by_row_file_and_odd_ids_are_neutralised_and_quoted(tmp_path):
+    from billing.exports.breakdown import csv_bytes, csv_rows, header
+    from billing.exports.csvfile import EncodingReport, encoded_csv
+
+    october(tmp_path)
+    e1 = Contract.objects.get(code="E1")
+    month = dt.date(2026, 10, 1)
+    for encoding in ("utf-8-sig", "cp932"):
+        accounts = account_breakdown(contract=e1, month=month)
+        slow = b"".join(encoded_csv(csv_rows(accounts), header(), encoding, EncodingReport()))
+        assert csv_bytes(accounts, encoding, EncodingReport()) == slow
+    # IDs a spreadsheet would read as a formula, or that hold a comma: the row-by-row path
+    AccountRegistration.objects.filter(contract=e1, account_id="A1").update(account_id="=A1")
+    AccountRegistration.objects.filter(contract=e1, account_id="A2").update(account_id="A,2")
+    lines = csv_bytes(account_breakdown(contract=e1, month=month), "utf-8-sig", EncodingReport())
+    lines = lines.decode("utf-8-sig").split("\r\n")
+    assert lines[1:5] == [
+        "E1,2026-10,'=A1,21,31,0.677,300,203.1",  # "=" (U+003D) < "A" (U+0041)
+        'E1,2026-10,"A,2",10,31,0.322,300,96.6',  # "," (U+002C) < "3"
+        "E1,2026-10,A3,1,31,0.032,300,9.6",
+        "E1,2026-10,A5,5,31,0.161,300,48.3",
+    ]
