@@ -10,10 +10,8 @@ BOM or CP932, CRLF, text cells neutralised).
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import functools
-import io
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from billing import calculation
-from billing.exports.csvfile import ENCODINGS, EncodingReport, encoded_csv
+from billing.exports.csvfile import EncodingReport, csv_lines, encoded_csv
 from billing.formatting import decimal_cell, neutralise
 from billing.models import InvoiceLine, LineType, RateCard
 from billing.models.invoices import LIVE_STATUSES
@@ -247,7 +245,7 @@ def csv_bytes(breakdown: AccountBreakdown, encoding: str, report: EncodingReport
     character (the rows that could not are reported), row by row."""
     account_days = breakdown.account_days
     if _PLAIN_IDS.search("\x00".join(map(itemgetter(0), account_days))) is None:
-        lines = _csv_lines(encoding)
+        lines = csv_lines()  # an unknown encoding is refused by encoded_csv below
         code = neutralise(breakdown.contract.code)
         month = periods.format_month(breakdown.month)
         before = lines([[code, month, ""]])[:-2]  # "code,month," (the ID's cell empty)
@@ -266,20 +264,3 @@ def csv_bytes(breakdown: AccountBreakdown, encoding: str, report: EncodingReport
             if data.count(b"?") == text.count("?"):  # CP932 trail bytes are never 0x3F
                 return data
     return b"".join(encoded_csv(csv_rows(breakdown), header(), encoding, report))
-
-
-def _csv_lines(encoding: str):
-    if encoding not in ENCODINGS:
-        raise ValueError(f"unknown encoding {encoding!r}")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def lines(rows) -> str:
-        """``rows`` as CSV lines, as ``encoded_csv`` writes them."""
-        writer.writerows(rows)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    return lines

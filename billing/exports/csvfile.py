@@ -43,13 +43,10 @@ def _start(encoding: str) -> bytes:
     return codecs.BOM_UTF8 if encoding == "utf-8-sig" else b""
 
 
-def _row_writer(encoding: str, report: EncodingReport):
-    """A function from a list of rows to their CSV lines in ``encoding``."""
-    if encoding not in ENCODINGS:
-        raise ValueError(f"unknown encoding {encoding!r}")
+def csv_lines():
+    """A function from a list of rows to their CSV text (CRLF), as every export writes it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    encode = _encoder(encoding, report)
 
     def lines(rows) -> str:
         writer.writerows(rows)
@@ -57,6 +54,16 @@ def _row_writer(encoding: str, report: EncodingReport):
         buffer.seek(0)
         buffer.truncate()
         return text
+
+    return lines
+
+
+def _row_writer(encoding: str, report: EncodingReport):
+    """A function from a list of rows to their CSV lines in ``encoding``."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unknown encoding {encoding!r}")
+    lines = csv_lines()
+    encode = _encoder(encoding, report)
 
     def chunk(rows: list) -> bytes:
         text = lines(rows)
