@@ -14,7 +14,7 @@ from .invoices import (
     RunException,
     RunStatus,
 )
-from .journals import JournalEntryExport, JournalExport
+from .journals import IssuedName, JournalEntryExport, JournalExport
 from .late import DraftChange, LateChange
 from .payments import Application, Deposit, DepositSource, MatchRule, PayerName, PaymentRefused, Reminder
 from .rates import AuthTier, PricingMode, RateCard
@@ -37,6 +37,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "InvoiceStatus",
+    "IssuedName",
     "JournalEntryExport",
     "JournalExport",
     "LateChange",

@@ -63,3 +63,26 @@ class JournalEntryExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.format} {self.kind} {self.entry} {self.document_id}"
+
+
+class IssuedName(models.Model):
+    """A (customer name, customer code) pair some issued document carries: an invoice
+    that has a number, or a credit note. The journal's sub-accounts (``exports.journal``)
+    are made from every such pair, so that a customer's is the same in every file; they
+    were read off every document ever issued, 2,870 rows for 329 pairs in the benchmark,
+    growing with history (issue 16). Kept by the database itself, by triggers on the two
+    tables (billing 0021), whatever writes them; never deleted, as a name once in a file
+    stays part of the books."""
+
+    customer_name = models.CharField(_("customer name"), max_length=200)
+    customer_code = models.CharField(_("customer code"), max_length=32)
+
+    class Meta:
+        verbose_name = _("issued customer name")
+        verbose_name_plural = _("issued customer names")
+        constraints = [
+            models.UniqueConstraint(fields=["customer_name", "customer_code"], name="issued_name_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_name} {self.customer_code}"

@@ -12,16 +12,27 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing import runs
 from billing.exports.journal import FREEE_COLUMNS, MF_COLUMNS, YAYOI_COLUMNS, Entry, EntryType
 from billing.exports.journal.files import encode
 from billing.exports.journal.layouts import sub_accounts
 from billing.formatting import cut
-from billing.models import BillingRun, CreditNote, Invoice, InvoiceStatus, JournalEntryExport, JournalExport
+from billing.models import (
+    BillingRun,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    IssuedName,
+    JournalEntryExport,
+    JournalExport,
+)
 from contracts.models import Customer
 
 from .october import OCTOBER, october, staff_with
@@ -293,6 +304,65 @@ def test_text_is_cut_to_the_documented_width_and_never_altered(tmp_path):
     rows = rows_of(journal(tmp_path))
     # an accounting program reads a journal, not a spreadsheet: the name is kept as it is
     assert rows[2][5] == "=SUM(A1)株式会社"
+
+
+@given(
+    text=st.text(alphabet="aZ9 ｱｶﾞ株式会社アルファ①㈱髙﨑😀é\u3000〜～", max_size=30),
+    width=st.integers(min_value=0, max_value=40),
+)
+def test_a_cut_is_the_longest_prefix_that_fits(text, width):
+    def units(part):  # Shift_JIS bytes; a character it cannot hold is written "?", one unit
+        return sum(len(char.encode("cp932")) if char not in "😀é" else 1 for char in part)
+
+    result = cut(text, width)
+    assert text.startswith(result)
+    assert units(result) <= width or result == text == ""
+    if result != text:  # one character more would not fit
+        assert units(text[: len(result) + 1]) > width
+
+
+def test_the_names_issued_documents_carry_are_kept_by_the_database(tmp_path):
+    """Triggers (billing 0021) keep every (name, code) pair an issued document carried,
+    whatever wrote it: drafts add nothing, issuing adds the month's pairs, a credit note
+    its own; an invoice that kept no name (made before billing 0008) adds none."""
+    october(tmp_path, issue=False)
+    runs.billing_month_compute(month=OCTOBER)
+    assert not IssuedName.objects.exists()  # drafts have no number
+    nameless = Invoice.objects.get(billing_month=OCTOBER, customer_code="C2")
+    Invoice.objects.filter(pk=nameless.pk).update(customer_name="")
+    runs.billing_month_issue(month=OCTOBER, today=dt.date(2026, 11, 2))
+    issued = set(
+        Invoice.objects.filter(number__isnull=False)
+        .exclude(customer_code="C2")
+        .values_list("customer_name", "customer_code")
+    )
+    assert len(issued) >= 2 and "" not in {name for name, _code in issued}
+    assert set(IssuedName.objects.values_list("customer_name", "customer_code")) == issued
+
+    Customer.objects.filter(code="C2").update(name="ゴルフ株式会社")
+    runs.credit_note_issue(
+        invoice=Invoice.objects.get(pk=nameless.pk),
+        amount=Decimal("100"),
+        reason="単価の誤り",
+        by=None,
+        today=dt.date(2026, 12, 3),
+    )
+    kept = set(IssuedName.objects.values_list("customer_name", "customer_code"))
+    assert kept == issued | {("ゴルフ株式会社", "C2")}
+
+
+@pytest.mark.postgres
+def test_a_kept_name_is_never_changed_or_deleted(tmp_path):
+    october(tmp_path, issue=True)
+    name = IssuedName.objects.first()
+    for change in (lambda: IssuedName.objects.filter(pk=name.pk).delete(),
+                   lambda: IssuedName.objects.filter(pk=name.pk).update(customer_name="別名株式会社")):  # fmt: skip
+        with (
+            pytest.raises(IntegrityError, match="a name an issued document carried is kept"),
+            transaction.atomic(),
+        ):
+            change()
+    assert IssuedName.objects.get(pk=name.pk).customer_name == name.customer_name
 
 
 def test_the_name_on_the_invoice_is_the_sub_account_not_todays(tmp_path):

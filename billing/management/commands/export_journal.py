@@ -59,7 +59,9 @@ class Command(ExportInvoicesCommand):
         def hand_out(file):
             # written before the record of the entries is committed: a file that could not
             # be written whole leaves them to the next export
-            self._write((line for line in file.data.splitlines(keepends=True)), output, "cp932")
+            # a file in one write; standard output a line at a time (`| head` may stop reading)
+            chunks = (file.data,) if output is not None else file.data.splitlines(keepends=True)
+            self._write((chunk for chunk in chunks), output, "cp932")
             if since_last and output is None and self.stdout.reader_gone:
                 raise CommandError(
                     _(
