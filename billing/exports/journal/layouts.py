@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 
-from billing.formatting import cp932_width, cut, yen_cell
+from billing.formatting import cp932_width, cut
 
 from .entries import Entry
 
@@ -135,38 +135,39 @@ def sides(entry: Entry, sub_account: str, books: Accounts) -> tuple[Side, Side]:
     return (sales, receivable) if entry.reversing else (receivable, sales)
 
 
+# Each row is one list display: appending a side at a time was most of a row's cost
+# (issue 16). Amounts are whole yen already (``Entry``), so a cell is ``str`` of them.
+
+
 def yayoi_row(entry: Entry, sub_account: str, _number: int, books: Accounts) -> list[str]:
     debit, credit = sides(entry, sub_account, books)
-    row = [YAYOI_ONE_LINE_ENTRY, "", "", _slashed(entry.date)]
-    for side in (debit, credit):
-        row += [
-            side.account,
-            side.sub_account,
-            "",
-            side.tax_category,
-            yen_cell(side.amount),
-            yen_cell(side.tax),
-        ]
-    row += [cut(entry.summary, YAYOI_SUMMARY_WIDTH), "", "", YAYOI_TYPE, "", entry.memo]
-    row += [YAYOI_NO_TAG, YAYOI_NO_TAG, YAYOI_NOT_ADJUSTMENT]
-    return row
+    return [
+        YAYOI_ONE_LINE_ENTRY, "", "", _slashed(entry.date),
+        debit.account, debit.sub_account, "", debit.tax_category, str(debit.amount), str(debit.tax),
+        credit.account, credit.sub_account, "", credit.tax_category, str(credit.amount), str(credit.tax),
+        cut(entry.summary, YAYOI_SUMMARY_WIDTH), "", "", YAYOI_TYPE, "", entry.memo,
+        YAYOI_NO_TAG, YAYOI_NO_TAG, YAYOI_NOT_ADJUSTMENT,
+    ]  # fmt: skip
 
 
 def freee_row(entry: Entry, sub_account: str, _number: int, books: Accounts) -> list[str]:
     debit, credit = sides(entry, sub_account, books)
-    row = [_slashed(entry.date), "", ""]
-    for side in (debit, credit):
-        row += [side.account, side.sub_account, side.tax_category, yen_cell(side.amount), yen_cell(side.tax)]
-    return [*row, entry.summary, entry.memo]
+    return [
+        _slashed(entry.date), "", "",
+        debit.account, debit.sub_account, debit.tax_category, str(debit.amount), str(debit.tax),
+        credit.account, credit.sub_account, credit.tax_category, str(credit.amount), str(credit.tax),
+        entry.summary, entry.memo,
+    ]  # fmt: skip
 
 
 def mf_row(entry: Entry, sub_account: str, number: int, books: Accounts) -> list[str]:
     debit, credit = sides(entry, sub_account, books)
-    row = [str(number), _slashed(entry.date)]
-    for side in (debit, credit):
-        row += [side.account, side.sub_account, "", "", side.tax_category, "", yen_cell(side.amount)]
-        row.append(yen_cell(side.tax))
-    return [*row, entry.summary, entry.memo, "", "", "", "", "", "", ""]
+    return [
+        str(number), _slashed(entry.date),
+        debit.account, debit.sub_account, "", "", debit.tax_category, "", str(debit.amount), str(debit.tax),
+        credit.account, credit.sub_account, "", "", credit.tax_category, "", str(credit.amount), str(credit.tax),
+        entry.summary, entry.memo, "", "", "", "", "", "", "",
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
