@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing import runs
 from billing.exports import csvfile
@@ -400,3 +402,30 @@ def test_the_workbook_from_the_runs_page(october, client, tmp_path):
     path.write_bytes(b"".join(response.streaming_content))
     _title, rows = workbook_rows(path)
     assert [c.value for c in rows[1]][2:4] == ["C-A", "株式会社エー 御中"]
+
+
+_CELLS = st.one_of(
+    st.text(alphabet='ab あ,"\r\n=', max_size=6),
+    st.integers(-5, 5),
+    st.none(),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+)
+
+
+@given(rows=st.lists(st.lists(_CELLS, max_size=5), max_size=6))
+def test_csv_text_is_the_csv_writers_whatever_the_cells(rows):
+    """``csv_lines`` joins rows that need no quoting instead of writing them; either way
+    the text is exactly what ``csv.writer`` writes (commas, quotes, line breaks, a row of
+    one empty cell, empty rows, cells that are not text)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    lines = csvfile.csv_lines()
+    assert lines(rows) == buffer.getvalue()
+    assert lines(rows) == buffer.getvalue()  # the writer's buffer is emptied between calls
+
+
+def test_csv_text_of_plain_rows_is_joined():
+    assert csvfile.csv_lines()([["SK-202610-0001", "株式会社アルファ", "120859"], ["", "", "0"]]) == (
+        "SK-202610-0001,株式会社アルファ,120859\r\n,,0\r\n"
+    )
+    assert csvfile.csv_lines()([["a,b", 'c"d'], [""]]) == '"a,b","c""d"\r\n""\r\n'

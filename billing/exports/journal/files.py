@@ -12,9 +12,7 @@ both carry an entry: the second is refused and runs again."""
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from django.db.models.functions import Left
 from django.db.models.lookups import In
 from django.utils.translation import gettext as _
 
+from billing.exports.csvfile import csv_lines
 from billing.formatting import cp932_width, cut
 from billing.models import IssuedName, JournalEntryExport, JournalExport
 from contracts import periods
@@ -159,10 +158,8 @@ def encode(entries: list[Entry], fmt: str) -> bytes:
     ]
     if layout.header is not None:
         rows.insert(0, list(layout.header))
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     try:
-        return buffer.getvalue().encode(ENCODING)
+        return csv_lines()(rows).encode(ENCODING)
     except UnicodeEncodeError:
         pass
     documents: list[Entry | None] = [None, *entries] if layout.header is not None else list(entries)
@@ -174,9 +171,7 @@ def encode(entries: list[Entry], fmt: str) -> bytes:
 def _refuse_unwritable(row: list[str], entry: Entry | None, fmt: str) -> None:
     """Nothing, or the error naming the document of ``row`` and the first character of it
     CP932 cannot hold."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(row)
-    text = buffer.getvalue()
+    text = csv_lines()([row])
     try:
         text.encode(ENCODING)
     except UnicodeEncodeError as error:
