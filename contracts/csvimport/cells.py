@@ -42,6 +42,12 @@ def parse_text(max_length: int) -> Callable[[str], str]:
             raise CellError(refusal_message(char))
         return value
 
+    def copy(value: str) -> str:
+        # no control character (tab, line ends): only a backslash needs COPY's escape
+        value = parse(value)
+        return value.replace("\\", "\\\\") if "\\" in value else value
+
+    parse.copy_text = copy
     return described(parse, f"text, at most {max_length} characters, no control characters")
 
 
@@ -57,6 +63,8 @@ def parse_code(max_length: int = 32) -> Callable[[str], str]:
             )
         return value
 
+    # letters, digits, '-', '_', '.': COPY text as they are (a file repeats its few codes)
+    parse.copy_text = functools.lru_cache(maxsize=4096)(parse)
     return described(parse, f"code: letters, digits, '-', '_', '.' (at most {max_length})")
 
 
@@ -88,6 +96,8 @@ def parse_date(value: str) -> dt.date:
 
 
 described(parse_date, f"date YYYY-MM-DD or YYYY/MM/DD, {EARLIEST_DATE.year}–{LATEST_DATE.year}")
+# the same few hundred dates again: their COPY text remembered too
+parse_date.copy_text = functools.lru_cache(maxsize=4096)(lambda value: parse_date(value).isoformat())
 
 
 def _outside(value: str) -> CellError:
@@ -169,6 +179,16 @@ def parse_whole(*, max_value: int) -> Callable[[str], int]:
             raise CellError(_("%(value)s is larger than %(max)d") % {"value": value[:40], "max": max_value})
         return number
 
+    digits = len(str(max_value))
+
+    def copy(value: str) -> str:
+        # most cells: ASCII digits, no leading zero, short enough for int(): written as they are
+        if value.isdigit() and value.isascii() and value[0] != "0" and len(value) <= digits:
+            if int(value) <= max_value:
+                return value
+        return str(parse(value))
+
+    parse.copy_text = copy
     return described(parse, f"whole number, 0 to {max_value}")
 
 
@@ -196,6 +216,58 @@ def parse_yes_no(value: str) -> bool:
 
 
 described(parse_yes_no, "`yes` or `no`")
+
+
+def copy_text(parse: Callable[[str], Any]) -> Callable[[str], str]:
+    """``parse`` (a column's parser) as a function from a cell to PostgreSQL's ``COPY``
+    text of its value, with the same checks and the same ``CellError``: the parser's own
+    ``copy_text`` where it has one (the usage files' parsers: the cell written as it is,
+    or as it was the last time), else its value formatted (``copy_value``)."""
+    fast = getattr(parse, "copy_text", None)
+    if fast is not None:
+        return fast
+    return lambda cell: copy_value(parse(cell))
+
+
+def cell_text(column: Column) -> Callable[[str], str]:
+    """A function from a stripped cell of ``column`` to its value's ``COPY`` text, or
+    ``CellError`` for a cell the column refuses, an empty required one included (the
+    error's message is not used: the row is read again by ``reading._parse_row`` to say
+    what is wrong)."""
+    convert = copy_text(column.parse)
+    if not column.required:
+        default = copy_value(column.default)
+        return lambda cell: convert(cell) if cell else default
+    try:
+        convert("")
+    except CellError:
+        return convert  # it refuses an empty cell itself (a code, a date, a number)
+
+    def required(cell: str) -> str:
+        if not cell:
+            raise CellError("")
+        return convert(cell)
+
+    return required
+
+
+#: COPY text's escapes of the characters that end a value, a row or an escape
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_value(value: Any) -> str:
+    """A parsed value as PostgreSQL's ``COPY`` text (the default format) writes it."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    raise TypeError(f"no COPY text for {type(value).__name__}")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from .bulk import bulk_insert, bulk_insert_history, bulk_insert_returning_ids, b
 from .cells import Column
 from .decoding import detect_encoding, file_lines
 from .problems import ImportRejected, Problem, Problems
-from .reading import MAX_LINE_LENGTH, Row, iter_rows, read_rows
+from .reading import MAX_LINE_LENGTH, Row, read_rows
 
 
 @dataclass
@@ -182,7 +182,7 @@ def _import_staged(kind, lines, line_ends: int) -> tuple[int, Counts]:
     """``StagedImportKind``: the rows streamed into a staging table, checked and merged
     in SQL (``staging``); memory flat whatever the size of the file."""
     problems = Problems(track_lines=False)
-    staged = kind.stage(iter_rows(type(kind), lines, problems, kind.progress, line_ends))
+    staged = kind.stage(lines, problems, line_ends)
     _lock_kind(kind.name)
     if staged:
         kind.check_staged(problems)

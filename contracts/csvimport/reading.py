@@ -4,6 +4,7 @@ problem collected with its line and column, memory bounded whatever the input.""
 from __future__ import annotations
 
 import csv
+import operator
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from contracts.progress import Progress, report_every
 
+from .cells import cell_text
 from .decoding import text_lines
 from .problems import CellError, Problems
 
@@ -76,6 +78,88 @@ def iter_rows(
     the columns left out of the header at their defaults; the problems of the others (and
     of the header) are added to ``problems``. A file with a header and no row is a problem
     too."""
+    records = _records(kind, text, problems, progress, total_lines)
+    layout = next(records, None)
+    if layout is None:
+        return
+    absent = [c for c in kind.columns if c not in layout]
+    line, given = 1, False
+    for line, cells in records:
+        values = _parse_row(line, cells, layout, problems)
+        if values is None:
+            continue
+        given = True
+        for column in absent:
+            values[column.name] = column.default
+        yield line, values
+    _no_rows(problems, given, line)
+
+
+def iter_copy_text(
+    kind: type[ImportKind],
+    text: str | Iterable[str | int],
+    problems: Problems,
+    progress: Progress | None = None,
+    total_lines: int | None = None,
+    rows_per_block: int = 2_000,
+) -> Iterator[tuple[int, str]]:
+    """The rows ``iter_rows`` yields, as PostgreSQL's ``COPY`` text of the columns ``line``
+    and the kind's columns (in the kind's order): ``(rows, text)`` blocks of up to
+    ``rows_per_block`` rows. Each cell is checked by its column's parser and written as
+    ``cells.copy_text`` makes it (a valid cell is mostly written as it is: no value is
+    built only to be formatted again); a row with any problem goes through ``iter_rows``'
+    own reading of it, so that its problems are exactly that reading's."""
+    records = _records(kind, text, problems, progress, total_lines)
+    layout = next(records, None)
+    if layout is None:
+        return
+    width = len(layout)
+    index = {column.name: n for n, column in enumerate(layout)}
+    # the cells in the kind's order of columns, a column left out of the header as an
+    # empty cell (its default): each through its column's ``cell_text``
+    positions = [index.get(column.name, width) for column in kind.columns]
+    # (an itemgetter of one position gives the item, not a tuple of it)
+    cells_in_order = (
+        operator.itemgetter(*positions) if len(positions) > 1 else lambda cells: (cells[positions[0]],)
+    )
+    converters = [cell_text(column) for column in kind.columns]
+    # a row can be blank (Excel's ",,,": skipped) without a problem only if no cell of it is required
+    may_be_blank = not any(column.required for column in layout)
+    call, strip, tab = operator.call, str.strip, "\t"
+    block: list[str] = []
+    line, given = 1, False
+    for line, cells in records:
+        if len(cells) == width:
+            try:
+                text = tab.join(map(call, converters, map(strip, cells_in_order([*cells, ""]))))
+            except CellError:
+                pass
+            else:
+                if not may_be_blank or any(cell.strip() for cell in cells):
+                    given = True
+                    block.append(f"{line}\t{text}")
+                    if len(block) >= rows_per_block:
+                        yield len(block), "\n".join(block) + "\n"
+                        block = []
+                continue
+        # a problem (or a blank row): the problems exactly as ``iter_rows`` reports them
+        if _parse_row(line, cells, layout, problems) is not None:  # pragma: no cover - cell_text refused it
+            raise AssertionError(f"line {line}: cell_text refused a row that parses")
+    if block:
+        yield len(block), "\n".join(block) + "\n"
+    _no_rows(problems, given, line)
+
+
+def _records(
+    kind: type[ImportKind],
+    text: str | Iterable[str | int],
+    problems: Problems,
+    progress: Progress | None,
+    total_lines: int | None,
+):
+    """The rows of the file as the CSV reader splits them: first the header's columns
+    (``layout``, the kind's ``Column`` of each), then ``(line, cells)`` of each row (the
+    caller tells ``_no_rows`` whether it took any)."""
     if isinstance(text, str):
         total_lines = text.count("\n")
         text = text_lines(text)
@@ -84,10 +168,7 @@ def iter_rows(
     if names is None:
         return
     by_name = {c.name: c for c in kind.columns}
-    absent = [c for c in kind.columns if c.name not in names]
-    layout = [by_name[name] for name in names]
-    line = 1
-    given = 0
+    yield [by_name[name] for name in names]
     tick = report_every(progress, _("rows read"), max((total_lines or 0) - 1, 1))
     while True:
         start = reader.line_num + 1
@@ -102,14 +183,11 @@ def iter_rows(
                 start, None, _("the row cannot be read as CSV: %(error)s") % {"error": csv_message(error)}
             )
             break
-        line = start
-        values = _parse_row(line, cells, layout, problems)
-        if values is None:
-            continue
-        given += 1
-        for column in absent:
-            values[column.name] = column.default
-        yield line, values
+        yield start, cells
+
+
+def _no_rows(problems: Problems, given: bool, line: int) -> None:
+    """A file with a header and no row (``line``: the last one read) is a problem."""
     if not given and not problems:
         problems.add(max(line, 2), None, _("the file has a header but no rows"))
 
