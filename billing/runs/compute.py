@@ -85,6 +85,12 @@ def _account_days_on_own_connection(month: dt.date, customer_ids=None) -> dict[i
         connection.close()  # this thread's own connection (Django's are per thread)
 
 
+def reads_on_second_connection() -> bool:
+    """Whether ``account_days_reader`` reads on a second connection while this one works
+    (PostgreSQL, this transaction the outermost one)."""
+    return connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1
+
+
 @contextlib.contextmanager
 def account_days_reader(
     month: dt.date, customer_ids=None
@@ -101,7 +107,7 @@ def account_days_reader(
     rows, reads the same rows; both read committed data, as each statement of this
     transaction does. Inside an enclosing transaction (a test, a request) the accounts may
     be among its uncommitted rows: they are read here, when first asked for."""
-    if connection.vendor != "postgresql" or len(connection.atomic_blocks) != 1:
+    if not reads_on_second_connection():
         yield functools.cache(lambda: account_day_histograms(month, customer_ids))
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="billing-account-days") as pool:

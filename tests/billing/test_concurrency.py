@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection
 
 from billing import runs
 from billing.models import BillingRun, Invoice, InvoiceStatus
@@ -172,3 +172,28 @@ def test_a_failure_on_the_second_connection_leaves_the_month_as_it_was(three_cus
     assert len(reader_threads) == 1 and reader_threads[0].startswith("billing-account-days")
     assert sorted(Invoice.objects.values_list("pk", "customer_code", "total")) == before
     assert len(before) == 3
+
+
+def test_references_to_the_deleted_drafts_are_checked_before_the_month_is_computed(
+    three_customers, monkeypatch
+):
+    """In the outermost transaction the checks that deleting the old drafts queued (that
+    nothing refers to them any more) run right after the delete, while the days of use
+    are read (persist.check_references_to_deleted_invoices), not at COMMIT: a draft still
+    referred to is refused there, before anything is computed, and the month is left as
+    it was."""
+    call_command("bill_month", "2026-10", stdout=io.StringIO())
+    before = sorted(Invoice.objects.values_list("pk", "customer_code", "total"))
+
+    def invoices_only(run, by=None, only=None):  # the lines left behind, still referring
+        drafts = Invoice.objects.filter(run=run, status=InvoiceStatus.DRAFT)
+        drafts._raw_delete(drafts.db)
+
+    computed = []
+    monkeypatch.setattr(runs.month.persist, "drafts_delete", invoices_only)
+    monkeypatch.setattr(runs.month, "compute", lambda *a, **k: computed.append(a) or ([], []))
+    with pytest.raises(IntegrityError, match="billing_invoiceline"):
+        call_command("bill_month", "2026-10", stdout=io.StringIO())
+
+    assert computed == []
+    assert sorted(Invoice.objects.values_list("pk", "customer_code", "total")) == before

@@ -19,6 +19,7 @@ from billing.models import (
     AuthCount,
     BillingRun,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     OneTimeCharge,
     RunException,
@@ -876,3 +877,65 @@ def test_counts_of_a_contract_not_billed_at_all_are_reported():
         ("X2", "R11", "auth_counts_outside_service", False),
     }
     assert "2日分" in RunException.objects.get(contract=x1).message
+
+
+@pytest.mark.postgres
+def test_references_to_deleted_invoices_are_checked_at_once_then_deferred_again():
+    """persist.check_references_to_deleted_invoices: the checks that deleting invoices
+    queued for COMMIT run at once, with COMMIT's refusal; the keys are deferred again
+    afterwards, as they were."""
+    from django.db import IntegrityError, transaction
+
+    RateCardFactory(contract=contract("E1"), base_fee=Decimal("1000"))
+    billing_month_compute(month=OCT)
+    draft = Invoice.objects.get(billing_month=OCT)
+    assert draft.lines.exists()
+    with pytest.raises(IntegrityError, match="billing_invoiceline"), transaction.atomic():
+        Invoice.objects.filter(pk=draft.pk)._raw_delete("default")  # its lines left behind
+        runs.persist.check_references_to_deleted_invoices()
+
+    with transaction.atomic():
+        line = draft.lines.first()
+        draft.lines.all().delete()
+        Invoice.objects.filter(pk=draft.pk)._raw_delete("default")
+        runs.persist.check_references_to_deleted_invoices()  # nothing refers to it: passes
+        line.pk = None
+        InvoiceLine.objects.bulk_create([line])  # of the deleted invoice: not refused yet
+        with pytest.raises(IntegrityError, match="billing_invoiceline"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as COMMIT would
+        transaction.set_rollback(True)
+
+
+def test_the_cycle_collector_is_paused_for_the_run_and_resumed_as_it_was(monkeypatch):
+    """runs.month.cyclic_gc_paused: no full collection walks the process while the run
+    holds its objects; the collector is on again afterwards, also when the run fails,
+    and stays off if it was off."""
+    import gc
+
+    RateCardFactory(contract=contract("E1"), base_fee=Decimal("1000"))
+    seen = []
+    compute = runs.month.compute
+
+    def watched(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(runs.month, "compute", watched)
+    assert gc.isenabled()
+    billing_month_compute(month=OCT)
+    assert seen == [False] and gc.isenabled()
+
+    monkeypatch.setattr(runs.month, "compute", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        billing_month_compute(month=OCT)
+    assert gc.isenabled()
+
+    monkeypatch.setattr(runs.month, "compute", watched)
+    gc.disable()
+    try:
+        billing_month_compute(month=OCT)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [False, False]
