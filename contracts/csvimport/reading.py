@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from contracts.progress import Progress, report_every
 
-from .cells import cell_text
+from .cells import cell_text, copy_value
 from .decoding import text_lines
 from .problems import CellError, Problems
 
@@ -142,9 +142,13 @@ def iter_copy_text(
                         yield len(block), "\n".join(block) + "\n"
                         block = []
                 continue
-        # a problem (or a blank row): the problems exactly as ``iter_rows`` reports them
-        if _parse_row(line, cells, layout, problems) is not None:  # pragma: no cover - cell_text refused it
-            raise AssertionError(f"line {line}: cell_text refused a row that parses")
+        # a problem (or a blank row): the problems exactly as ``iter_rows`` reports them;
+        # a row the parsers take after all is written from their values, never lost
+        values = _parse_row(line, cells, layout, problems)
+        if values is not None:
+            given = True
+            row = (copy_value(values.get(column.name, column.default)) for column in kind.columns)
+            block.append(f"{line}\t" + tab.join(row))
     if block:
         yield len(block), "\n".join(block) + "\n"
     _no_rows(problems, given, line)

@@ -279,6 +279,26 @@ def test_the_copy_text_holds_the_rows_and_problems_of_the_reading(kind_name, tex
     assert [str(p) for p in copied.items] == [str(p) for p in read.items]
 
 
+def test_a_row_the_fast_check_refuses_but_the_parsers_take_is_still_written(monkeypatch):
+    """Should a column's COPY text refuse a cell its parser takes, the row is written from
+    the parsed values, not lost and not a crash."""
+    from contracts.csvimport import REGISTRY, Problems, reading
+    from contracts.csvimport.problems import CellError
+
+    def refusing(column):
+        def convert(cell):
+            raise CellError("")
+
+        return convert
+
+    monkeypatch.setattr(reading, "cell_text", refusing)
+    problems = Problems()
+    text = "contract_code,date,success_count\nS1,2026/10/1,007\nS1,2026-10-02,x\n"
+    blocks = list(reading.iter_copy_text(REGISTRY["auth_counts"], text, problems))
+    assert blocks == [(1, "2\tS1\t2026-10-01\t7\n")]
+    assert [(p.line, p.column) for p in problems.items] == [(3, "success_count")]
+
+
 def test_the_copy_text_of_a_file_without_rows_is_its_problem():
     from contracts.csvimport import REGISTRY, Problems
     from contracts.csvimport.reading import iter_copy_text
