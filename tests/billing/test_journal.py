@@ -552,3 +552,21 @@ def test_a_reader_that_stops_early_ends_the_export_quietly(tmp_path, monkeypatch
     out, err = _PipeClosedEarly(), io.StringIO()
     call_command(command, "2026-10", stdout=out, stderr=err)
     assert out.written and redirected == [99] and err.getvalue() == ""
+
+
+@pytest.mark.postgres(reason="the plan of the names' look-up")
+def test_the_kept_names_are_looked_up_by_a_hash_not_compared_with_every_name():
+    """The file's names are one text parameter, split: PostgreSQL hashes them (an ``= ANY``
+    of the array compared each kept name with every name of the file)."""
+    from django.db.models import F
+
+    from billing.exports.journal.files import _one_of
+
+    IssuedName.objects.bulk_create(
+        IssuedName(customer_name=f"名前{n}", customer_code=f"C{n}") for n in range(50)
+    )
+    names = {f"名前{n}" for n in range(0, 100, 2)}
+    query = IssuedName.objects.filter(_one_of(F("customer_name"), names))
+    assert query.count() == 25
+    plan = query.explain()
+    assert "Hash" in plan or "hashed SubPlan" in plan, plan
